@@ -1,0 +1,301 @@
+package dag
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"time"
+)
+
+type execConfig struct {
+	workers int
+	hooks   []Hooks
+}
+
+// Option configures one Execute call.
+type Option func(*execConfig)
+
+// Workers bounds how many node functions run at once. n < 1 means the
+// default, runtime.GOMAXPROCS(0).
+func Workers(n int) Option { return func(c *execConfig) { c.workers = n } }
+
+// WithHooks adds hooks, called in the order given (Around: first is
+// outermost). It may be passed several times.
+func WithHooks(h ...Hooks) Option { return func(c *execConfig) { c.hooks = append(c.hooks, h...) } }
+
+// Results maps node names to the values they computed.
+type Results map[string]any
+
+// Get returns the value of node name as a T.
+func Get[T any](r Results, name string) (T, error) {
+	var zero T
+	v, ok := r[name]
+	if !ok {
+		return zero, fmt.Errorf("no result for node %q: it was not in the plan or did not finish", name)
+	}
+	t, ok := v.(T)
+	if !ok {
+		if v == nil && nillable(reflect.TypeFor[T]()) {
+			return zero, nil
+		}
+		return zero, fmt.Errorf("result of node %q is %T, not %s", name, v, reflect.TypeFor[T]())
+	}
+	return t, nil
+}
+
+// NodeError is the error of a run stopped by a failing node.
+type NodeError struct {
+	Node string
+	Err  error
+}
+
+func (e *NodeError) Error() string { return "node " + e.Node + ": " + e.Err.Error() }
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// PanicError is what a node that panicked fails with. The stack stays out
+// of the message, which users see; lineage and debug logs can read it here.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// InputError is a missing, unknown or wrongly typed input value.
+type InputError struct {
+	Name string
+	Want reflect.Type // nil when Name is not an input of the DAG
+	Got  reflect.Type // nil when the value is missing or nil
+	msg  string
+}
+
+func (e *InputError) Error() string { return e.msg }
+
+// Execute computes the nodes of p in dependency order, running independent
+// nodes concurrently on at most Workers goroutines, and returns the value
+// of every computed node. inputs holds a value for each Input node of the
+// plan; all are checked before anything runs.
+//
+// The first node to fail stops the run: no further node starts, running
+// ones see their context cancelled, and the error is a *NodeError. When
+// ctx is cancelled the error wraps ctx.Err(). Execute always waits for
+// running node functions to return. On error, the returned Results hold
+// what was computed before the stop.
+func (d *DAG) Execute(ctx context.Context, p *Plan, inputs map[string]any, opts ...Option) (Results, error) {
+	cfg := execConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.workers < 1 {
+		cfg.workers = runtime.GOMAXPROCS(0)
+	}
+	if p == nil || p.dag != d {
+		return nil, errors.New("execute: the plan was not made by this DAG; use the DAG's Plan method")
+	}
+	vals := make([]any, len(d.order)) // by topological index
+	if err := d.bindInputs(p, inputs, vals); err != nil {
+		return nil, err
+	}
+
+	res := Results{}
+	var err error
+	for _, h := range cfg.hooks {
+		if h.BeforeGraph != nil {
+			if err = h.BeforeGraph(ctx, p); err != nil {
+				err = fmt.Errorf("before-graph hook: %w", err)
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = d.run(ctx, p, vals, res, &cfg)
+	}
+	for _, h := range cfg.hooks {
+		if h.AfterGraph != nil {
+			h.AfterGraph(ctx, p, err)
+		}
+	}
+	return res, err
+}
+
+func (d *DAG) bindInputs(p *Plan, inputs map[string]any, vals []any) error {
+	var errs []error
+	given := make([]string, 0, len(inputs))
+	for name := range inputs {
+		given = append(given, name)
+	}
+	slices.Sort(given)
+	for _, name := range given {
+		if e, ok := d.byName[name]; !ok || !e.IsInput {
+			var inputNames []string
+			for _, e := range d.order {
+				if e.IsInput {
+					inputNames = append(inputNames, e.Name)
+				}
+			}
+			errs = append(errs, &InputError{Name: name,
+				msg: fmt.Sprintf("input %q is not an input of this graph%s", name, hint(name, inputNames))})
+		}
+	}
+	for _, e := range p.entries {
+		if !e.IsInput {
+			continue
+		}
+		v, ok := inputs[e.Name]
+		switch {
+		case !ok:
+			errs = append(errs, &InputError{Name: e.Name, Want: e.Out,
+				msg: fmt.Sprintf("input %q is missing: want a value of type %s", e.Name, e.Out)})
+		case v == nil && !nillable(e.Out):
+			errs = append(errs, &InputError{Name: e.Name, Want: e.Out,
+				msg: fmt.Sprintf("input %q is nil: want a value of type %s", e.Name, e.Out)})
+		case v != nil && !reflect.TypeOf(v).AssignableTo(e.Out):
+			errs = append(errs, &InputError{Name: e.Name, Want: e.Out, Got: reflect.TypeOf(v),
+				msg: fmt.Sprintf("input %q has type %T: want a value of type %s", e.Name, v, e.Out)})
+		default:
+			vals[e.topo] = v
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func nillable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Interface, reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return true
+	}
+	return false
+}
+
+// run is the scheduler. Only this goroutine touches the bookkeeping; node
+// goroutines report back on done, so no locks are needed.
+func (d *DAG) run(parent context.Context, p *Plan, vals []any, res Results, cfg *execConfig) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+
+	type result struct {
+		e   *entry
+		v   any
+		err error
+	}
+	done := make(chan result, len(p.entries)) // never blocks a finishing node
+	pending := make([]int, len(d.order))
+	var ready intHeap // topological indexes, so the lowest-ordered ready node starts first
+	total := 0
+	for _, e := range p.entries {
+		if e.IsInput {
+			continue
+		}
+		total++
+		for _, dep := range e.deps {
+			if !dep.IsInput {
+				pending[e.topo]++
+			}
+		}
+		if pending[e.topo] == 0 {
+			ready = append(ready, e.topo)
+		}
+	}
+	heap.Init(&ready)
+
+	running, finished := 0, 0
+	var failed error
+	for {
+		for failed == nil && ctx.Err() == nil && running < cfg.workers && ready.Len() > 0 {
+			e := d.order[heap.Pop(&ready).(int)]
+			args := make([]any, len(e.args))
+			for i, a := range e.args {
+				args[i] = vals[a.topo]
+			}
+			running++
+			go func() {
+				v, err := runNode(ctx, e, args, cfg.hooks)
+				done <- result{e, v, err}
+			}()
+		}
+		if running == 0 {
+			break
+		}
+		r := <-done
+		running--
+		if r.err != nil {
+			if failed == nil {
+				failed = &NodeError{Node: r.e.Name, Err: r.err}
+				cancel()
+			}
+			continue
+		}
+		finished++
+		vals[r.e.topo] = r.v
+		res[r.e.Name] = r.v
+		for _, c := range r.e.children {
+			if p.has[c.Name] {
+				if pending[c.topo]--; pending[c.topo] == 0 {
+					heap.Push(&ready, c.topo)
+				}
+			}
+		}
+	}
+	if failed != nil {
+		return failed
+	}
+	if finished < total {
+		err := parent.Err()
+		if cause := context.Cause(parent); cause != nil && cause != err {
+			return fmt.Errorf("run stopped after %d of %d nodes: %w: %w", finished, total, err, cause)
+		}
+		return fmt.Errorf("run stopped after %d of %d nodes: %w", finished, total, err)
+	}
+	return nil
+}
+
+// runNode calls the hooks and the node's function. It turns any panic, in
+// the function or in a hook, into a *PanicError so that one bad node fails
+// the run instead of killing the process.
+func runNode(ctx context.Context, e *entry, args []any, hooks []Hooks) (v any, err error) {
+	defer recoverTo(&v, &err)
+	for _, h := range hooks {
+		if h.BeforeNode != nil {
+			h.BeforeNode(ctx, &e.Node)
+		}
+	}
+	next := Compute(func(ctx context.Context) (any, error) { return e.call(ctx, args) })
+	for i := len(hooks) - 1; i >= 0; i-- {
+		if around := hooks[i].Around; around != nil {
+			inner := next
+			next = func(ctx context.Context) (any, error) { return around(ctx, &e.Node, args, inner) }
+		}
+	}
+	start := time.Now()
+	v, err = protect(ctx, next)
+	r := NodeResult{Value: v, Err: err, Start: start, Duration: time.Since(start)}
+	for _, h := range hooks {
+		if h.AfterNode != nil {
+			h.AfterNode(ctx, &e.Node, r)
+		}
+	}
+	return v, err
+}
+
+// protect runs c, so that AfterNode hooks see a panic as an error.
+func protect(ctx context.Context, c Compute) (v any, err error) {
+	defer recoverTo(&v, &err)
+	return c(ctx)
+}
+
+func recoverTo(v *any, err *error) {
+	if r := recover(); r != nil {
+		*v, *err = nil, &PanicError{Value: r, Stack: debug.Stack()}
+	}
+}
