@@ -1,0 +1,357 @@
+// Package output writes node results to files: tables as pandas-compatible
+// CSV (and Parquet on request), everything else as Python-compatible JSON.
+// Every file is written atomically, and WriteAll commits a whole run's files
+// only after all of them were written, so a failed or interrupted run leaves
+// earlier outputs untouched and no partial file behind.
+//
+// Which files a node gets (SPEC section 2):
+//   - a table (frame.Tabler or *frame.Frame) always gets <node>.csv, and
+//     <node>.parquet as well when FormatParquet is requested;
+//   - any other value always gets <node>.json.
+//
+// So every requested output has exactly one base file whatever the formats
+// say: "csv" and "json" name those base forms (the default, csv,json, is
+// therefore the same as no formats at all) and "parquet" adds Parquet for
+// tables ("--format parquet writes DataFrame-like nodes as Parquet as
+// well"). Parquet for a non-table value is silently not applicable.
+package output
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/salesdag/salesdag/internal/frame"
+)
+
+// Format names an output file format.
+type Format string
+
+// The supported formats.
+const (
+	FormatCSV     Format = "csv"
+	FormatJSON    Format = "json"
+	FormatParquet Format = "parquet"
+)
+
+// DefaultFormats is what salesdag writes when no format is given.
+var DefaultFormats = []Format{FormatCSV, FormatJSON}
+
+// ParseFormats parses a comma-separated list such as "csv,json,parquet"
+// (case-insensitive, spaces allowed, duplicates ignored). An empty string
+// gives DefaultFormats.
+func ParseFormats(s string) ([]Format, error) {
+	if strings.TrimSpace(s) == "" {
+		return slices.Clone(DefaultFormats), nil
+	}
+	var out []Format
+	for _, p := range strings.Split(s, ",") {
+		f := Format(strings.ToLower(strings.TrimSpace(p)))
+		if err := f.validate(); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func (f Format) validate() error {
+	switch f {
+	case FormatCSV, FormatJSON, FormatParquet:
+		return nil
+	}
+	return fmt.Errorf("output: unknown format %q: use csv, json or parquet", string(f))
+}
+
+// Written describes one file written by Write or WriteAll.
+type Written struct {
+	Node   string
+	Path   string // absolute path of the file
+	Format string // "csv", "json" or "parquet"
+	Rows   int64  // table rows; for JSON: array length, 1 for an object, 0 for null
+	Bytes  int64
+	Schema []frame.Field
+}
+
+// Write writes one node's value into dir (see WriteAll).
+func Write(dir, node string, v any, formats []Format) ([]Written, error) {
+	return WriteAll(context.Background(), dir, map[string]any{node: v}, []string{node}, formats)
+}
+
+// WriteAll writes the results of nodes into dir, creating dir if needed.
+// Requests that cannot succeed (unknown format, missing or nil result,
+// invalid table) fail before anything touches the disk. It then checks
+// that dir is writable (CheckDir), writes every file (several at once) to a
+// temporary file next to its destination, and renames them all into place
+// only after every write succeeded. On an error or a cancelled ctx the
+// temporary files are removed and the files already in dir are left as
+// they were; a cancellation error wraps ctx.Err().
+//
+// The result lists the files in the order of nodes (a table's CSV before
+// its Parquet), with absolute paths. Repeated node names are written once.
+func WriteAll(ctx context.Context, dir string, results map[string]any, nodes []string, formats []Format) ([]Written, error) {
+	want := make(map[Format]bool, len(formats))
+	for _, f := range formats {
+		if err := f.validate(); err != nil {
+			return nil, err
+		}
+		want[f] = true
+	}
+	var jobs []job
+	seen := make(map[string]bool, len(nodes))
+	for _, node := range nodes {
+		if seen[node] {
+			continue
+		}
+		seen[node] = true
+		if err := checkNodeName(node); err != nil {
+			return nil, err
+		}
+		v, ok := results[node]
+		if !ok {
+			return nil, fmt.Errorf("output: no result for node %q to write", node)
+		}
+		js, err := jobsFor(node, v, want)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, js...)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("output: files not written: %w", err)
+	}
+	if err := CheckDir(dir); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("output: resolve output directory %q: %w", dir, err)
+	}
+
+	stagedFiles, err := stageAll(ctx, abs, jobs)
+	if err != nil {
+		return nil, err
+	}
+	// The last point of no return: once renaming starts it runs to the end,
+	// since a rename is quick and a half-renamed set is worse than a late stop.
+	if err := ctx.Err(); err != nil {
+		for _, st := range stagedFiles {
+			st.discard()
+		}
+		return nil, fmt.Errorf("output: files not written: %w", err)
+	}
+	out := make([]Written, len(jobs))
+	for i, j := range jobs {
+		st := stagedFiles[i]
+		out[i] = Written{Node: j.node, Path: st.final, Format: string(j.format), Rows: j.rows, Bytes: st.bytes, Schema: j.schema}
+	}
+	for i, st := range stagedFiles {
+		if err := st.commit(); err != nil {
+			for _, rest := range stagedFiles[i+1:] {
+				rest.discard()
+			}
+			replaced := make([]string, i)
+			for k := range replaced {
+				replaced[k] = filepath.Base(stagedFiles[k].final)
+			}
+			if len(replaced) > 0 {
+				err = fmt.Errorf("%w (already replaced: %s)", err, strings.Join(replaced, ", "))
+			}
+			return nil, err
+		}
+	}
+	syncDir(abs)
+	return out, nil
+}
+
+// maxParallelWrites bounds how many files are written at once.
+const maxParallelWrites = 8
+
+// stageAll writes every job to its temporary file, several at once: each
+// file ends with an fsync, and overlapping those saves most of the time
+// writing takes. The first failure stops the others. On error every
+// temporary file is removed and the error of the earliest failing job (in
+// job order, so the message does not depend on scheduling) is returned.
+func stageAll(ctx context.Context, dir string, jobs []job) ([]*staged, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stagedFiles := make([]*staged, len(jobs))
+	errs := make([]error, len(jobs))
+	sem := make(chan struct{}, maxParallelWrites)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		path := filepath.Join(dir, j.file)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			defer func() {
+				// A panicking encoder (a node's MarshalJSON, say) must not
+				// take the process down from this goroutine.
+				if r := recover(); r != nil {
+					errs[i] = fmt.Errorf("output: write %s: panic: %v", path, r)
+					cancel()
+				}
+			}()
+			if err := wctx.Err(); err != nil {
+				errs[i] = fmt.Errorf("output: %s not written: %w", path, err)
+				return
+			}
+			st, err := stage(wctx, path, j.write)
+			if err != nil {
+				errs[i] = err
+				cancel()
+				return
+			}
+			stagedFiles[i] = st
+		})
+	}
+	wg.Wait()
+
+	var first error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		// Jobs stopped by our own cancel are not the cause.
+		if first == nil || (errors.Is(first, context.Canceled) && ctx.Err() == nil && !errors.Is(err, context.Canceled)) {
+			first = err
+		}
+	}
+	if first != nil {
+		for _, st := range stagedFiles {
+			if st != nil {
+				st.discard()
+			}
+		}
+		return nil, first
+	}
+	return stagedFiles, nil
+}
+
+// CheckDir creates dir if needed and checks that files can be created in
+// it, so that a run can fail before any work with one clear message.
+func CheckDir(dir string) error {
+	if dir == "" {
+		return errors.New("output directory is empty: give a directory with --output-dir")
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("output directory %s is not a directory: choose another --output-dir", dir)
+	}
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return fmt.Errorf("output directory %s cannot be created: %w; choose another --output-dir", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".salesdag-probe-*")
+	if err != nil {
+		return fmt.Errorf("output directory %s is not writable: %w; fix its permissions or choose another --output-dir", dir, err)
+	}
+	name := probe.Name()
+	probe.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("output directory %s: cannot remove probe file %s: %w", dir, name, err)
+	}
+	return nil
+}
+
+// job is one file to write.
+type job struct {
+	node, file string
+	format     Format
+	rows       int64
+	schema     []frame.Field
+	write      func(io.Writer) error
+}
+
+// jobsFor decides the files for one node's value (see the package doc).
+func jobsFor(node string, v any, want map[Format]bool) ([]job, error) {
+	if isNil(v) {
+		return nil, fmt.Errorf("output: node %q has no value (nil) to write", node)
+	}
+	if f, ok := tableOf(v); ok {
+		if f == nil {
+			return nil, fmt.Errorf("output: node %q returned a nil table", node)
+		}
+		if err := f.Validate(); err != nil {
+			return nil, fmt.Errorf("output: node %q: %w", node, err)
+		}
+		rows, schema := int64(f.Rows()), f.Schema()
+		js := []job{{node: node, file: node + ".csv", format: FormatCSV, rows: rows, schema: schema,
+			write: func(w io.Writer) error { return WriteCSV(w, f) }}}
+		if want[FormatParquet] {
+			js = append(js, job{node: node, file: node + ".parquet", format: FormatParquet, rows: rows, schema: schema,
+				write: func(w io.Writer) error { return WriteParquet(w, f) }})
+		}
+		return js, nil
+	}
+	return []job{{node: node, file: node + ".json", format: FormatJSON, rows: jsonRows(v), schema: SchemaOf(v),
+		write: func(w io.Writer) error { return WriteJSON(w, v) }}}, nil
+}
+
+// checkNodeName rejects names that would not stay a plain file in dir.
+func checkNodeName(node string) error {
+	if node == "" || node == "." || node == ".." || strings.ContainsAny(node, `/\`) || strings.ContainsRune(node, 0) {
+		return fmt.Errorf("output: node name %q cannot be used as a file name", node)
+	}
+	return nil
+}
+
+// tableOf returns the frame of a table value.
+func tableOf(v any) (*frame.Frame, bool) {
+	switch t := v.(type) {
+	case *frame.Frame:
+		return t, true
+	case frame.Tabler:
+		return t.Table(), true
+	}
+	return nil, false
+}
+
+// isNil reports whether v is nil or a nil pointer, map, slice or interface
+// (calling Table on a nil pointer could panic in the node's code).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
+
+// jsonRows is the row count of a JSON value: the length of an array, 1 for
+// an object or a scalar, 0 for null.
+func jsonRows(v any) int64 {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return 0
+		}
+		rv = rv.Elem()
+	}
+	switch rv.Kind() {
+	case reflect.Invalid:
+		return 0
+	case reflect.Slice:
+		if rv.IsNil() {
+			return 0
+		}
+		return int64(rv.Len())
+	case reflect.Array:
+		return int64(rv.Len())
+	case reflect.Map:
+		if rv.IsNil() {
+			return 0
+		}
+	}
+	return 1
+}

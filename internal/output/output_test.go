@@ -1,0 +1,570 @@
+package output
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/salesdag/salesdag/internal/frame"
+)
+
+// table is a node result that is a table.
+type table struct{ f *frame.Frame }
+
+func (t table) Table() *frame.Frame { return t.f }
+
+// ptrTable has a pointer receiver, so a nil *ptrTable is a Tabler whose
+// Table would dereference nil.
+type ptrTable struct{ f *frame.Frame }
+
+func (t *ptrTable) Table() *frame.Frame { return t.f }
+
+// sampleResults are the six default outputs of a run on the sample.
+func sampleResults(t testing.TB) map[string]any {
+	F, I, S, B, D := frame.KindFloat, frame.KindInt, frame.KindString, frame.KindBool, frame.KindDate
+	return map[string]any{
+		"daily_sales_summary":    table{dailySample()},
+		"enriched_daily_summary": table{parseTyped(t, string(readTestdata(t, "reference/enriched_daily_summary.csv")), D, F, F, I, I, F, F, F, F, S, B)},
+		"weekly_aggregation":     table{weeklySample()},
+		"trend_analysis":         trendSample(),
+		"top_performing_days":    topSample(),
+		"data_quality_metrics":   qualitySample(),
+	}
+}
+
+var sampleNodes = []string{"daily_sales_summary", "enriched_daily_summary", "weekly_aggregation",
+	"trend_analysis", "top_performing_days", "data_quality_metrics"}
+
+// dirEntries lists the names in dir, sorted.
+func dirEntries(t testing.TB, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	return names
+}
+
+func TestWriteAllSampleRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out", "nested") // created on demand
+	ws, err := WriteAll(context.Background(), dir, sampleResults(t), sampleNodes, DefaultFormats)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"daily_sales_summary.csv", "data_quality_metrics.json", "enriched_daily_summary.csv",
+		"top_performing_days.json", "trend_analysis.json", "weekly_aggregation.csv",
+	}, dirEntries(t, dir), "one file per node, no temporary or probe files left")
+
+	// Byte-identical to the reference, except the documented JSON date quirk.
+	for _, name := range dirEntries(t, dir) {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		want := strings.ReplaceAll(string(readTestdata(t, "reference/"+name)), ` 00:00:00"`, `"`)
+		require.Equal(t, want, string(got), name)
+	}
+
+	require.Len(t, ws, 6)
+	abs, err := filepath.Abs(dir)
+	require.NoError(t, err)
+	for i, w := range ws {
+		require.Equal(t, sampleNodes[i], w.Node, "written in the order asked")
+		fi, err := os.Stat(w.Path)
+		require.NoError(t, err)
+		require.Equal(t, fi.Size(), w.Bytes, w.Path)
+		require.Equal(t, abs, filepath.Dir(w.Path), "paths are absolute")
+	}
+	require.Equal(t, Written{Node: "weekly_aggregation", Path: filepath.Join(abs, "weekly_aggregation.csv"), Format: "csv",
+		Rows: 3, Bytes: 249, Schema: weeklySample().Schema()}, ws[2])
+	require.Equal(t, "json", ws[3].Format)
+	require.EqualValues(t, 1, ws[3].Rows, "an object is one row")
+	require.EqualValues(t, 5, ws[4].Rows, "an array counts its elements")
+	require.Equal(t, []frame.Field{fld("date", "date"), fld("total_amount", "float64"), fld("transaction_count", "int64"),
+		fld("day_of_week", "string"), fld("is_weekend", "bool")}, ws[4].Schema)
+}
+
+func TestWriteAllParquet(t *testing.T) {
+	dir := t.TempDir()
+	ws, err := WriteAll(context.Background(), dir, sampleResults(t), []string{"weekly_aggregation", "trend_analysis"},
+		[]Format{FormatParquet})
+	require.NoError(t, err)
+	require.Equal(t, []string{"trend_analysis.json", "weekly_aggregation.csv", "weekly_aggregation.parquet"}, dirEntries(t, dir),
+		"parquet is added for tables; every node keeps its base file")
+	require.Len(t, ws, 3)
+	require.Equal(t, "parquet", ws[1].Format)
+	require.EqualValues(t, 3, ws[1].Rows)
+	data, err := os.ReadFile(ws[1].Path)
+	require.NoError(t, err)
+	rows, cols := readParquet(t, data)
+	require.EqualValues(t, 3, rows)
+	require.Equal(t, "daily_std", cols[3].name)
+	require.Nil(t, cols[3].values[2], "the null standard deviation stays null")
+}
+
+func TestWriteSingleNode(t *testing.T) {
+	dir := t.TempDir()
+	ws, err := Write(dir, "daily", &frame.Frame{Columns: []frame.Column{{Name: "x", Kind: frame.KindInt, Ints: []int64{1, 2}}}}, nil)
+	require.NoError(t, err)
+	require.Len(t, ws, 1)
+	got, err := os.ReadFile(filepath.Join(dir, "daily.csv"))
+	require.NoError(t, err)
+	require.Equal(t, "x\n1\n2\n", string(got), "a bare *frame.Frame is a table too")
+	require.EqualValues(t, 2, ws[0].Rows)
+}
+
+func TestWriteAllRejectsBadRequestsBeforeTouchingDisk(t *testing.T) {
+	ragged := &frame.Frame{Columns: []frame.Column{{Name: "a", Kind: frame.KindInt, Ints: []int64{1}}, {Name: "b", Kind: frame.KindInt}}}
+	cases := []struct {
+		name    string
+		results map[string]any
+		nodes   []string
+		formats []Format
+		want    string
+	}{
+		{"unknown format", map[string]any{"a": 1}, []string{"a"}, []Format{"xml"}, `unknown format "xml"`},
+		{"missing result", map[string]any{"a": 1}, []string{"b"}, nil, `no result for node "b"`},
+		{"path in node name", map[string]any{"../a": 1}, []string{"../a"}, nil, "cannot be used as a file name"},
+		{"empty node name", map[string]any{"": 1}, []string{""}, nil, "cannot be used as a file name"},
+		{"nil value", map[string]any{"a": nil}, []string{"a"}, nil, `node "a" has no value`},
+		{"nil pointer table", map[string]any{"a": (*ptrTable)(nil)}, []string{"a"}, nil, `node "a" has no value`},
+		{"nil table", map[string]any{"a": table{}}, []string{"a"}, nil, `node "a" returned a nil table`},
+		{"invalid table", map[string]any{"a": table{ragged}}, []string{"a"}, nil, `node "a": frame: column "b" has 0 rows`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			_, err := WriteAll(context.Background(), dir, c.results, c.nodes, c.formats)
+			require.ErrorContains(t, err, c.want)
+			require.NoDirExists(t, dir, "nothing is created for a request that cannot succeed")
+		})
+	}
+}
+
+// cancelOnMarshal cancels a context while it is being encoded, i.e. in the
+// middle of WriteAll's writing phase.
+type cancelOnMarshal struct{ cancel context.CancelFunc }
+
+func (c cancelOnMarshal) MarshalJSON() ([]byte, error) {
+	c.cancel()
+	return []byte(`{"x": 1}`), nil
+}
+
+// seedOldOutputs puts the files of an earlier run into dir.
+func seedOldOutputs(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	old := map[string]string{
+		"daily_sales_summary.csv": "old daily\n",
+		"trend_analysis.json":     `{"old": true}`,
+	}
+	for name, content := range old {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	return old
+}
+
+func requireOldOutputs(t *testing.T, dir string, old map[string]string) {
+	t.Helper()
+	var names []string
+	for name, content := range old {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.Equal(t, content, string(got), "%s must be untouched", name)
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	require.Equal(t, names, dirEntries(t, dir), "no new, partial or temporary file")
+}
+
+func TestWriteAllFailureLeavesEarlierOutputsUntouched(t *testing.T) {
+	dir := t.TempDir()
+	old := seedOldOutputs(t, dir)
+	results := sampleResults(t)
+	// The fourth node cannot be encoded; three files were already written
+	// to temporary files by then.
+	results["trend_analysis"] = map[string]float64{"volatility": math.NaN()}
+	_, err := WriteAll(context.Background(), dir, results,
+		[]string{"daily_sales_summary", "weekly_aggregation", "top_performing_days", "trend_analysis"}, DefaultFormats)
+	require.ErrorContains(t, err, "trend_analysis.json")
+	require.ErrorContains(t, err, "unsupported value: NaN")
+	requireOldOutputs(t, dir, old)
+}
+
+func TestWriteAllCancellation(t *testing.T) {
+	t.Run("before writing", func(t *testing.T) {
+		dir := t.TempDir()
+		old := seedOldOutputs(t, dir)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := WriteAll(ctx, dir, sampleResults(t), sampleNodes, DefaultFormats)
+		require.ErrorIs(t, err, context.Canceled)
+		requireOldOutputs(t, dir, old)
+	})
+	t.Run("while writing", func(t *testing.T) {
+		dir := t.TempDir()
+		old := seedOldOutputs(t, dir)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		results := sampleResults(t)
+		results["interrupt"] = cancelOnMarshal{cancel}
+		_, err := WriteAll(ctx, dir, results, []string{"daily_sales_summary", "interrupt", "weekly_aggregation"}, DefaultFormats)
+		require.ErrorIs(t, err, context.Canceled)
+		requireOldOutputs(t, dir, old)
+	})
+	t.Run("first of many files", func(t *testing.T) {
+		dir := t.TempDir()
+		old := seedOldOutputs(t, dir)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		results := sampleResults(t)
+		results["interrupt"] = cancelOnMarshal{cancel}
+		_, err := WriteAll(ctx, dir, results, []string{"interrupt", "daily_sales_summary"}, DefaultFormats)
+		require.ErrorIs(t, err, context.Canceled)
+		requireOldOutputs(t, dir, old)
+	})
+}
+
+// panicOnMarshal is a result whose encoder has a bug.
+type panicOnMarshal struct{}
+
+func (panicOnMarshal) MarshalJSON() ([]byte, error) { panic("encoder bug") }
+
+func TestWriteAllReportsTheFailingFile(t *testing.T) {
+	cases := []struct {
+		name  string
+		value any
+		want  string
+	}{
+		{"encoding error", map[string]float64{"x": math.Inf(1)}, "unsupported value: +Inf"},
+		{"panicking encoder", panicOnMarshal{}, "panic: encoder bug"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			old := seedOldOutputs(t, dir)
+			results := sampleResults(t)
+			results["bad"] = c.value
+			// Many good files around the bad one: the error must name the
+			// bad file, not a sibling stopped because of it.
+			nodes := append(slices.Clone(sampleNodes[:3]), "bad")
+			nodes = append(nodes, sampleNodes[3:]...)
+			for range 5 {
+				_, err := WriteAll(context.Background(), dir, results, nodes, []Format{FormatCSV, FormatParquet})
+				require.ErrorContains(t, err, filepath.Join(dir, "bad.json"))
+				require.ErrorContains(t, err, c.want)
+				requireOldOutputs(t, dir, old)
+			}
+		})
+	}
+}
+
+func TestWriteAllRenameFailure(t *testing.T) {
+	// A directory sits where the second file should go: its rename fails
+	// after the first file was already renamed, and the error says so.
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "weekly_aggregation.csv", "blocker"), 0o755))
+	results := sampleResults(t)
+	_, err := WriteAll(context.Background(), dir, results,
+		[]string{"daily_sales_summary", "weekly_aggregation", "trend_analysis"}, DefaultFormats)
+	require.ErrorContains(t, err, "replace "+filepath.Join(dir, "weekly_aggregation.csv"))
+	require.ErrorContains(t, err, "already replaced: daily_sales_summary.csv")
+	require.Equal(t, []string{"daily_sales_summary.csv", "weekly_aggregation.csv"}, dirEntries(t, dir),
+		"no temporary file is left behind")
+}
+
+// rootBypassesPermissions reports whether a file can be created in a 0500
+// directory (true for root without a restricting capability set).
+func rootBypassesPermissions(t *testing.T, dir string) bool {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "probe-*")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	require.NoError(t, os.Remove(f.Name()))
+	return true
+}
+
+func TestWriteAllUnwritableDirectory(t *testing.T) {
+	t.Run("read-only directory", func(t *testing.T) {
+		dir := t.TempDir()
+		old := seedOldOutputs(t, dir)
+		require.NoError(t, os.Chmod(dir, 0o500))
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+		if rootBypassesPermissions(t, dir) {
+			t.Skip("running with permission-bypassing privileges (root): a 0500 directory is writable; the other subtests cover the error path")
+		}
+		_, err := WriteAll(context.Background(), dir, sampleResults(t), sampleNodes, DefaultFormats)
+		require.ErrorContains(t, err, "output directory "+dir+" is not writable")
+		require.ErrorIs(t, err, fs.ErrPermission)
+		requireOldOutputs(t, dir, old)
+	})
+	t.Run("directory nobody may write, even root", func(t *testing.T) {
+		// sysfs refuses new files to every user, so this covers the
+		// "not writable" path where the chmod subtest is skipped.
+		const sys = "/sys"
+		if fi, err := os.Stat(sys); err != nil || !fi.IsDir() || rootBypassesPermissions(t, sys) {
+			t.Skip("no read-only /sys here")
+		}
+		err := CheckDir(sys)
+		require.Error(t, err)
+		require.Regexp(t, `^output directory /sys is not writable: open /sys/\.salesdag-probe-\d+: .+; fix its permissions or choose another --output-dir$`, err.Error())
+	})
+	t.Run("path is a regular file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "results")
+		require.NoError(t, os.WriteFile(file, []byte("keep me"), 0o644))
+		_, err := WriteAll(context.Background(), file, sampleResults(t), sampleNodes, DefaultFormats)
+		require.EqualError(t, err, "output directory "+file+" is not a directory: choose another --output-dir")
+		got, err := os.ReadFile(file)
+		require.NoError(t, err)
+		require.Equal(t, "keep me", string(got))
+	})
+	t.Run("parent is a regular file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "results")
+		require.NoError(t, os.WriteFile(file, nil, 0o644))
+		_, err := WriteAll(context.Background(), filepath.Join(file, "sub"), sampleResults(t), sampleNodes, DefaultFormats)
+		require.ErrorContains(t, err, "output directory "+filepath.Join(file, "sub")+" cannot be created")
+		require.ErrorIs(t, err, syscall.ENOTDIR)
+	})
+	t.Run("empty path", func(t *testing.T) {
+		require.ErrorContains(t, CheckDir(""), "output directory is empty")
+	})
+	t.Run("one line", func(t *testing.T) {
+		err := CheckDir(filepath.Join("/dev/null", "x"))
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "\n", "the message fits the CLI's one-line error")
+	})
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	t.Run("writes and counts", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "a.json")
+		n, err := WriteFileAtomic(path, func(w io.Writer) error { return WriteJSON(w, topSample()) })
+		require.NoError(t, err)
+		got, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.EqualValues(t, len(got), n)
+		require.Equal(t, []string{"a.json"}, dirEntries(t, dir))
+	})
+	t.Run("failure midway leaves no temp and the old file", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "a.csv")
+		require.NoError(t, os.WriteFile(path, []byte("old"), 0o600))
+		_, err := WriteFileAtomic(path, func(w io.Writer) error {
+			if _, err := w.Write([]byte("half a fi")); err != nil {
+				return err
+			}
+			return errDiskFull
+		})
+		require.ErrorIs(t, err, errDiskFull)
+		require.ErrorContains(t, err, "output: write "+path)
+		got, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Equal(t, "old", string(got))
+		require.Equal(t, []string{"a.csv"}, dirEntries(t, dir))
+	})
+	t.Run("panic in writer leaves no temp", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "a.csv")
+		require.Panics(t, func() {
+			_, _ = WriteFileAtomic(path, func(w io.Writer) error { panic("bug") })
+		})
+		require.Empty(t, dirEntries(t, dir))
+	})
+	t.Run("replaced file keeps its permissions", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "a.csv")
+		require.NoError(t, os.WriteFile(path, []byte("old"), 0o600))
+		_, err := WriteFileAtomic(path, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err })
+		require.NoError(t, err)
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		require.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
+	})
+	t.Run("new file is not private to the owner", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "a.csv")
+		_, err := WriteFileAtomic(path, func(w io.Writer) error { return nil })
+		require.NoError(t, err)
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		// 0666 less the umask: never the 0600 of os.CreateTemp unless the
+		// umask asks for it.
+		require.Equal(t, fs.FileMode(0o666)&^umask(t), fi.Mode().Perm())
+	})
+	t.Run("missing directory", func(t *testing.T) {
+		_, err := WriteFileAtomic(filepath.Join(t.TempDir(), "no", "a.csv"), func(io.Writer) error { return nil })
+		require.ErrorContains(t, err, "create temporary file for")
+		require.ErrorIs(t, err, fs.ErrNotExist)
+	})
+	t.Run("rename onto a directory fails", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "a.csv", "x"), 0o755))
+		_, err := WriteFileAtomic(filepath.Join(dir, "a.csv"), func(io.Writer) error { return nil })
+		require.ErrorContains(t, err, "replace ")
+		require.Equal(t, []string{"a.csv"}, dirEntries(t, dir))
+	})
+	t.Run("relative path", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		_, err := WriteFileAtomic("rel.csv", func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err })
+		require.NoError(t, err)
+		require.FileExists(t, "rel.csv")
+	})
+}
+
+// umask reads the process umask from a freshly created file.
+func umask(t *testing.T) fs.FileMode {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "m")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	fi, err := os.Stat(p)
+	require.NoError(t, err)
+	return 0o666 &^ fi.Mode().Perm()
+}
+
+func TestCreateTempName(t *testing.T) {
+	dir := t.TempDir()
+	f, err := createTemp(filepath.Join(dir, "x.csv"))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.True(t, strings.HasPrefix(filepath.Base(f.Name()), ".x.csv.tmp-"), f.Name())
+}
+
+func TestParseFormats(t *testing.T) {
+	fs, err := ParseFormats("")
+	require.NoError(t, err)
+	require.Equal(t, DefaultFormats, fs)
+	fs, err = ParseFormats(" CSV, parquet ,csv,json")
+	require.NoError(t, err)
+	require.Equal(t, []Format{FormatCSV, FormatParquet, FormatJSON}, fs)
+	_, err = ParseFormats("csv,xlsx")
+	require.EqualError(t, err, `output: unknown format "xlsx": use csv, json or parquet`)
+}
+
+func TestSchemaOf(t *testing.T) {
+	type Base struct {
+		ID int `json:"id"`
+	}
+	type record struct {
+		Base
+		*frame.Column `json:"-"`
+		Date          frame.Date        `json:"date"`
+		Amount        frame.Float       `json:"amount"`
+		Maybe         frame.NullFloat   `json:"maybe"`
+		Raw           float32           `json:"raw"`
+		Count         uint8             `json:"count,omitempty"`
+		Code          int               `json:"code,string"`
+		Name          string            // no tag: Go name
+		OK            *bool             `json:"ok"`
+		When          time.Time         `json:"when"`
+		Tags          []string          `json:"tags"`
+		Extra         map[string]string `json:"extra"`
+		Inner         Base              `json:"inner"`
+		Anything      any               `json:"anything"`
+		Skipped       string            `json:"-"`
+		hidden        int
+	}
+	recordFields := []frame.Field{
+		fld("id", "int64"), fld("date", "date"), fld("amount", "float64"), fld("maybe", "float64"), fld("raw", "float64"),
+		fld("count", "int64"), fld("code", "string"), fld("Name", "string"), fld("ok", "bool"), fld("when", "timestamp"),
+		fld("tags", "array"), fld("extra", "object"), fld("inner", "object"), fld("anything", "any"),
+	}
+	_ = record{}.hidden
+	cases := []struct {
+		name string
+		v    any
+		want []frame.Field
+	}{
+		{"table", table{weeklySample()}, weeklySample().Schema()},
+		{"bare frame", dailySample(), dailySample().Schema()},
+		{"nil table", table{}, nil},
+		{"struct", record{}, recordFields},
+		{"pointer to struct", &record{}, recordFields},
+		{"typed nil pointer", (*record)(nil), nil},
+		{"slice of structs", []record{}, recordFields},
+		{"slice of pointers", []*record{nil}, recordFields},
+		{"array of structs", [1]Base{}, []frame.Field{fld("id", "int64")}},
+		{"map sorted", map[string]int{"b": 1, "a": 2}, []frame.Field{fld("a", "int64"), fld("b", "int64")}},
+		{"map of any", map[string]any{"n": 1.5, "s": "x", "z": nil, "d": frame.Date(3)},
+			[]frame.Field{fld("d", "date"), fld("n", "float64"), fld("s", "string"), fld("z", "any")}},
+		{"slice of maps", []any{map[string]any{"k": true}}, []frame.Field{fld("k", "bool")}},
+		{"empty slice of any", []any{}, nil},
+		{"typed nil inside any", []any{(*Base)(nil)}, []frame.Field{fld("id", "int64")}},
+		{"pointer to pointer", ptr(&Base{}), []frame.Field{fld("id", "int64")}},
+		{"nil inside any", []any{nil}, nil},
+		{"non-string map keys", map[int]int{1: 1}, nil},
+		{"nil map", map[string]int(nil), []frame.Field{}},
+		{"scalar", 3, nil},
+		{"nil", nil, nil},
+		{"quality metrics", qualitySample(), []frame.Field{fld("raw_record_count", "int64"), fld("cleaned_record_count", "int64"),
+			fld("data_loss_rate", "float64"), fld("null_count", "int64"), fld("duplicate_count", "int64"), fld("rejected_record_count", "int64")}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.want, SchemaOf(c.v))
+		})
+	}
+}
+
+func TestJSONRows(t *testing.T) {
+	var nilPtr *testTrend
+	cases := []struct {
+		v    any
+		want int64
+	}{
+		{topSample(), 5},
+		{[]int(nil), 0},
+		{[2]int{}, 2},
+		{map[string]int{"a": 1}, 1},
+		{map[string]int(nil), 0},
+		{trendSample(), 1},
+		{ptr(trendSample()), 1},
+		{nilPtr, 0},
+		{"x", 1},
+		{nil, 0},
+	}
+	for _, c := range cases {
+		require.Equal(t, c.want, jsonRows(c.v), "%#v", c.v)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestCountingWriterStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var sink countWriter
+	w := &countingWriter{ctx: ctx, w: &sink}
+	_, err := w.Write([]byte("abc"))
+	require.NoError(t, err)
+	cancel()
+	_, err = w.Write([]byte("def"))
+	require.True(t, errors.Is(err, context.Canceled))
+	require.EqualValues(t, 3, w.n)
+	require.EqualValues(t, 3, sink.n)
+}
+
+func fld(name, typ string) frame.Field { return frame.Field{Name: name, Type: typ} }
+
+// BenchmarkWriteAllSample measures a default run's six files, fsyncs included.
+func BenchmarkWriteAllSample(b *testing.B) {
+	dir := b.TempDir()
+	res := sampleResults(b)
+	for b.Loop() {
+		if _, err := WriteAll(context.Background(), dir, res, sampleNodes, DefaultFormats); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
