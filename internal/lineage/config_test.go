@@ -1,0 +1,348 @@
+package lineage_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/salesdag/salesdag/internal/lineage"
+)
+
+const secretKey = "s3cr3t-api-key-0042"
+
+type cfgEnv struct {
+	vars    map[string]string
+	cwdYAML string // openlineage.yml in the working directory
+	homeYML string // ~/.openlineage/openlineage.yml
+	cfgYAML string // file named by OPENLINEAGE_CONFIG
+}
+
+func loadWith(t *testing.T, e cfgEnv, ov lineage.Overrides) (lineage.Config, error) {
+	t.Helper()
+	wd, home := t.TempDir(), t.TempDir()
+	vars := map[string]string{}
+	for k, v := range e.vars {
+		vars[k] = v
+	}
+	if e.cwdYAML != "" {
+		require.NoError(t, os.WriteFile(filepath.Join(wd, "openlineage.yml"), []byte(e.cwdYAML), 0o644))
+	}
+	if e.homeYML != "" {
+		require.NoError(t, os.MkdirAll(filepath.Join(home, ".openlineage"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(home, ".openlineage", "openlineage.yml"), []byte(e.homeYML), 0o644))
+	}
+	if e.cfgYAML != "" {
+		p := filepath.Join(t.TempDir(), "custom.yml")
+		require.NoError(t, os.WriteFile(p, []byte(e.cfgYAML), 0o644))
+		vars["OPENLINEAGE_CONFIG"] = p
+	}
+	var environ []string
+	for k, v := range vars {
+		environ = append(environ, k+"="+v)
+	}
+	sort.Strings(environ)
+	return lineage.LoadConfig(lineage.LoadOptions{
+		Overrides: ov,
+		Getenv:    func(k string) string { return vars[k] },
+		Environ:   func() []string { return environ },
+		WorkDir:   wd,
+		HomeDir:   home,
+	})
+}
+
+const httpYAML = `
+transport:
+  type: http
+  url: http://yaml-backend:5000
+  endpoint: api/v1/lineage
+  timeout: 2.5
+  compression: gzip
+  auth:
+    type: api_key
+    apiKey: ` + secretKey + `
+  custom_headers:
+    X-Team: sales
+`
+
+func TestConfigPrecedence(t *testing.T) {
+	legacy := map[string]string{"OPENLINEAGE_URL": "http://legacy:5000", "OPENLINEAGE_ENDPOINT": "api/v2/events", "OPENLINEAGE_API_KEY": secretKey}
+	nested := map[string]string{"OPENLINEAGE__TRANSPORT__TYPE": "http", "OPENLINEAGE__TRANSPORT__URL": "http://nested:5000", "OPENLINEAGE__TRANSPORT__AUTH__API_KEY": secretKey}
+	merge := func(ms ...map[string]string) map[string]string {
+		out := map[string]string{}
+		for _, m := range ms {
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name       string
+		env        cfgEnv
+		ov         lineage.Overrides
+		wantType   string
+		wantURL    string
+		wantSource string
+		check      func(t *testing.T, c lineage.Config)
+	}{
+		{name: "nothing configured is console", wantType: "console", wantSource: "default"},
+		{name: "legacy variables", env: cfgEnv{vars: legacy}, wantType: "http", wantURL: "http://legacy:5000", wantSource: "OPENLINEAGE_URL",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Equal(t, "api/v2/events", c.Transport.Endpoint)
+				require.Equal(t, secretKey, c.Transport.APIKey.Reveal())
+			}},
+		{name: "nested variables beat legacy", env: cfgEnv{vars: merge(legacy, nested)}, wantType: "http", wantURL: "http://nested:5000", wantSource: "OPENLINEAGE__* variables",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Equal(t, secretKey, c.Transport.APIKey.Reveal())
+				require.Empty(t, c.Transport.Endpoint, "legacy endpoint does not leak into the nested config")
+			}},
+		{name: "yaml in working dir beats variables", env: cfgEnv{vars: merge(legacy, nested), cwdYAML: httpYAML}, wantType: "http", wantURL: "http://yaml-backend:5000", wantSource: "openlineage.yml",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Equal(t, 2500*time.Millisecond, c.Transport.Timeout)
+				require.Equal(t, "gzip", c.Transport.Compression)
+				require.Equal(t, map[string]string{"X-Team": "sales"}, c.Transport.CustomHeaders)
+				require.Equal(t, secretKey, c.Transport.APIKey.Reveal())
+			}},
+		{name: "yaml in home", env: cfgEnv{homeYML: "transport:\n  type: file\n  log_file_location: /tmp/ol.jsonl\n  append: false\n"}, wantType: "file", wantSource: ".openlineage",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Equal(t, "/tmp/ol.jsonl", c.Transport.LogFileLocation)
+				require.False(t, c.Transport.Append)
+			}},
+		{name: "working dir beats home", env: cfgEnv{cwdYAML: "transport:\n  type: console\n", homeYML: httpYAML}, wantType: "console"},
+		{name: "OPENLINEAGE_CONFIG beats working dir", env: cfgEnv{cwdYAML: "transport:\n  type: console\n", cfgYAML: httpYAML}, wantType: "http", wantSource: "custom.yml"},
+		{name: "yaml without transport falls through to variables", env: cfgEnv{cwdYAML: "facets:\n  x: 1\n", vars: legacy}, wantType: "http", wantURL: "http://legacy:5000"},
+		{name: "nested JSON value refined by a deeper variable", env: cfgEnv{vars: map[string]string{
+			"OPENLINEAGE__TRANSPORT":           `{"type":"http","url":"http://json:1","endpoint":"a/b"}`,
+			"OPENLINEAGE__TRANSPORT__ENDPOINT": "c/d",
+			"OPENLINEAGE__TRANSPORT__TIMEOUT":  "3",
+		}}, wantType: "http", wantURL: "http://json:1",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Equal(t, "c/d", c.Transport.Endpoint)
+				require.Equal(t, 3*time.Second, c.Transport.Timeout)
+			}},
+		{name: "composite list from yaml", env: cfgEnv{cwdYAML: `
+transport:
+  type: composite
+  continue_on_failure: true
+  transports:
+    - type: console
+    - type: http
+      url: http://a:1
+      verify: false
+    - type: file
+      log_file_location: ev.jsonl
+`}, wantType: "composite",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Len(t, c.Transport.Transports, 3)
+				require.True(t, c.Transport.Transports[1].InsecureSkipVerify)
+				require.True(t, c.Transport.Transports[2].Append)
+			}},
+		{name: "composite map from variables", env: cfgEnv{vars: map[string]string{
+			"OPENLINEAGE__TRANSPORT__TYPE":                       "composite",
+			"OPENLINEAGE__TRANSPORT__TRANSPORTS__FIRST__TYPE":    "http",
+			"OPENLINEAGE__TRANSPORT__TRANSPORTS__FIRST__URL":     "http://first:1",
+			"OPENLINEAGE__TRANSPORT__TRANSPORTS__FIRST__HEADERS": `{"X-A":"1"}`,
+			"OPENLINEAGE__TRANSPORT__TRANSPORTS__SECOND__TYPE":   "console",
+		}}, wantType: "composite",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Len(t, c.Transport.Transports, 2)
+				require.Equal(t, "first", c.Transport.Transports[0].Name)
+				require.Equal(t, "http://first:1", c.Transport.Transports[0].URL)
+				require.Equal(t, map[string]string{"X-A": "1"}, c.Transport.Transports[0].CustomHeaders)
+				require.Equal(t, "second", c.Transport.Transports[1].Name)
+			}},
+		{name: "disabled", env: cfgEnv{vars: merge(legacy, map[string]string{"OPENLINEAGE_DISABLED": "true"})}, wantType: "none",
+			check: func(t *testing.T, c lineage.Config) { require.True(t, c.Disabled) }},
+		{name: "flag beats disabled", env: cfgEnv{vars: merge(legacy, map[string]string{"OPENLINEAGE_DISABLED": "TRUE"})}, ov: lineage.Overrides{Transport: "http"}, wantType: "http", wantURL: "http://legacy:5000", wantSource: "flags"},
+		{name: "flag none", env: cfgEnv{cwdYAML: httpYAML}, ov: lineage.Overrides{Transport: "none"}, wantType: "none"},
+		{name: "url flag switches console to http", ov: lineage.Overrides{URL: "http://flag:1", APIKey: secretKey, Timeout: time.Second, Compression: "gzip"}, wantType: "http", wantURL: "http://flag:1", wantSource: "flags",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Equal(t, secretKey, c.Transport.APIKey.Reveal())
+				require.Equal(t, time.Second, c.Transport.Timeout)
+				require.Equal(t, "gzip", c.Transport.Compression)
+			}},
+		{name: "flags refine yaml http", env: cfgEnv{cwdYAML: httpYAML}, ov: lineage.Overrides{URL: "http://flag:2", Endpoint: "x/y"}, wantType: "http", wantURL: "http://flag:2",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Equal(t, "x/y", c.Transport.Endpoint)
+				require.Equal(t, secretKey, c.Transport.APIKey.Reveal(), "key from yaml kept")
+				require.Equal(t, "gzip", c.Transport.Compression)
+			}},
+		{name: "endpoint flag alone keeps the source", env: cfgEnv{vars: legacy}, ov: lineage.Overrides{Endpoint: "e"}, wantType: "http", wantSource: "OPENLINEAGE_URL",
+			check: func(t *testing.T, c lineage.Config) { require.Equal(t, "e", c.Transport.Endpoint) }},
+		{name: "file flag", ov: lineage.Overrides{File: "out/ev.jsonl"}, wantType: "file",
+			check: func(t *testing.T, c lineage.Config) { require.Equal(t, "out/ev.jsonl", c.Transport.LogFileLocation) }},
+		{name: "file type flag has a default location", ov: lineage.Overrides{Transport: "FILE"}, wantType: "file",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Equal(t, lineage.DefaultEventsFile, c.Transport.LogFileLocation)
+			}},
+		{name: "console flag beats yaml", env: cfgEnv{cwdYAML: httpYAML}, ov: lineage.Overrides{Transport: "console"}, wantType: "console"},
+		{name: "namespace from env", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_NAMESPACE": "prod"}}, wantType: "console",
+			check: func(t *testing.T, c lineage.Config) { require.Equal(t, "prod", c.Namespace) }},
+		{name: "namespace flag beats env", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_NAMESPACE": "prod"}}, ov: lineage.Overrides{Namespace: "dev"}, wantType: "console",
+			check: func(t *testing.T, c lineage.Config) { require.Equal(t, "dev", c.Namespace) }},
+		{name: "duration strings and api_key spelling", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: https://x\n  timeout: 1500ms\n  auth:\n    api_key: 12345\n"}, wantType: "http",
+			check: func(t *testing.T, c lineage.Config) {
+				require.Equal(t, 1500*time.Millisecond, c.Transport.Timeout)
+				require.Equal(t, "12345", c.Transport.APIKey.Reveal())
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadWith(t, tc.env, tc.ov)
+			require.NoError(t, err)
+			require.Equal(t, tc.wantType, c.Transport.Type)
+			if tc.wantURL != "" {
+				require.Equal(t, tc.wantURL, c.Transport.URL)
+			}
+			if tc.wantSource != "" {
+				require.Contains(t, c.Source, tc.wantSource)
+			}
+			if c.Transport.Type != "none" {
+				require.NotEmpty(t, c.Source)
+			}
+			if tc.check != nil {
+				tc.check(t, c)
+			}
+			tr, err := c.NewTransport(&bytes.Buffer{})
+			require.NoError(t, err)
+			require.NotNil(t, tr)
+			assertNoSecret(t, c, tr)
+		})
+	}
+}
+
+// assertNoSecret prints c and tr every way a log line or message might.
+func assertNoSecret(t *testing.T, c lineage.Config, tr lineage.Transport) {
+	t.Helper()
+	j, err := json.Marshal(c)
+	require.NoError(t, err)
+	for _, s := range []string{
+		c.String(), c.Transport.String(), tr.String(),
+		fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%s|%q|%x|%d", c.Transport.APIKey, c.Transport.APIKey, c.Transport.APIKey, c.Transport.APIKey),
+		string(j),
+	} {
+		require.NotContains(t, s, secretKey)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		env  cfgEnv
+		ov   lineage.Overrides
+		want string
+	}{
+		{name: "missing OPENLINEAGE_CONFIG file", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_CONFIG": "/nonexistent/ol.yml"}}, want: "OPENLINEAGE_CONFIG"},
+		{name: "yaml syntax", env: cfgEnv{cwdYAML: "transport: [\n"}, want: "not valid YAML"},
+		{name: "transport not a mapping", env: cfgEnv{cwdYAML: "transport: http\n"}, want: "must be a mapping"},
+		{name: "type missing", env: cfgEnv{cwdYAML: "transport:\n  url: http://x\n"}, want: "type is missing"},
+		{name: "unknown type", env: cfgEnv{cwdYAML: "transport:\n  type: kafka\n"}, want: `"kafka" is not supported`},
+		{name: "http without url", env: cfgEnv{cwdYAML: "transport:\n  type: http\n"}, want: "needs a url"},
+		{name: "http bad url keeps the key out", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: ftp://user:" + secretKey + "@host\n  auth:\n    apiKey: " + secretKey + "\n"}, want: "not an http(s) URL"},
+		{name: "bad compression", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  compression: brotli\n"}, want: "compression"},
+		{name: "bad timeout", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  timeout: soon\n"}, want: "timeout"},
+		{name: "negative timeout", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  timeout: -1\n"}, want: "between"},
+		{name: "timeout of wrong kind", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  timeout: [1]\n"}, want: "timeout"},
+		{name: "auth type", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  auth:\n    type: basic\n    apiKey: " + secretKey + "\n"}, want: "use api_key"},
+		{name: "auth not a mapping", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  auth: " + secretKey + "\n"}, want: "auth must be a mapping"},
+		{name: "headers not a mapping", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  custom_headers: [a]\n"}, want: "custom_headers"},
+		{name: "verify not a bool", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  verify: maybe\n"}, want: "true or false"},
+		{name: "url not a scalar", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: {a: 1}\n"}, want: "single value"},
+		{name: "file without location", env: cfgEnv{cwdYAML: "transport:\n  type: file\n"}, want: "log_file_location"},
+		{name: "composite without transports", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n"}, want: "transports is missing"},
+		{name: "composite empty", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: []\n"}, want: "is empty"},
+		{name: "composite of scalars", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: [console]\n"}, want: "must be a mapping"},
+		{name: "composite map of scalars", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: {a: console}\n"}, want: "must be a mapping"},
+		{name: "composite wrong kind", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: 3\n"}, want: "list or a mapping"},
+		{name: "composite bad member", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports:\n    - type: http\n"}, want: "needs a url"},
+		{name: "composite member type", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports:\n    - type: nope\n"}, want: "not supported"},
+		{name: "env transport not an object", env: cfgEnv{vars: map[string]string{"OPENLINEAGE__TRANSPORT": "http"}}, want: "JSON object"},
+		{name: "bad flag type", ov: lineage.Overrides{Transport: "kafka"}, want: "given by flag"},
+		{name: "http flag without url", ov: lineage.Overrides{Transport: "http", APIKey: secretKey}, want: "needs a url"},
+		{name: "legacy bad url with key", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_URL": "localhost:5000", "OPENLINEAGE_API_KEY": secretKey}}, want: "not an http(s) URL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadWith(t, tc.env, tc.ov)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			require.NotContains(t, err.Error(), secretKey)
+		})
+	}
+}
+
+func TestConfigWarnsOnUnknownKeys(t *testing.T) {
+	c, err := loadWith(t, cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  verfy: false\n  auth:\n    apiKey: k\n    extra: 1\n"}, lineage.Overrides{})
+	require.NoError(t, err)
+	require.Len(t, c.Warnings, 2)
+	require.Contains(t, strings.Join(c.Warnings, "\n"), "transport.verfy")
+	require.Contains(t, strings.Join(c.Warnings, "\n"), "transport.auth.extra")
+}
+
+func TestConfigFromProcessEnvironment(t *testing.T) {
+	t.Setenv("OPENLINEAGE_CONFIG", "")
+	t.Setenv("OPENLINEAGE_URL", "http://proc:5000")
+	t.Setenv("OPENLINEAGE_API_KEY", secretKey)
+	t.Chdir(t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	c, err := lineage.LoadConfig(lineage.LoadOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "http", c.Transport.Type)
+	require.Equal(t, "http://proc:5000", c.Transport.URL)
+	require.Contains(t, c.String(), "api key set")
+	require.NotContains(t, c.String(), secretKey)
+}
+
+func TestNewTransportKinds(t *testing.T) {
+	var console bytes.Buffer
+	c := lineage.Config{Transport: lineage.TransportConfig{Type: "composite", Transports: []lineage.TransportConfig{
+		{Type: "console"}, {Type: "file", LogFileLocation: filepath.Join(t.TempDir(), "a", "ev.jsonl"), Append: true}, {Type: "none"},
+		{Type: "http", URL: "http://127.0.0.1:1", APIKey: secretKey, CustomHeaders: map[string]string{"X-Token": "hidden-value"}},
+	}}}
+	tr, err := c.NewTransport(&console)
+	require.NoError(t, err)
+	comp, ok := tr.(*lineage.CompositeTransport)
+	require.True(t, ok)
+	require.Len(t, comp.Members(), 4)
+	require.Contains(t, tr.String(), "console")
+	s := c.String() + tr.String()
+	require.NotContains(t, s, secretKey)
+	require.NotContains(t, s, "hidden-value")
+	require.Contains(t, c.String(), "X-Token")
+
+	c.Disabled = true
+	tr, err = c.NewTransport(&console)
+	require.NoError(t, err)
+	require.Equal(t, "none", tr.String())
+	require.Contains(t, c.String(), "OPENLINEAGE_DISABLED")
+
+	_, err = lineage.Config{Transport: lineage.TransportConfig{Type: "composite", Transports: []lineage.TransportConfig{{Type: "http", URL: "bad"}}}}.NewTransport(nil)
+	require.Error(t, err)
+	_, err = lineage.Config{Transport: lineage.TransportConfig{Type: "weird"}}.NewTransport(nil)
+	require.Error(t, err)
+	tr, err = lineage.Config{Transport: lineage.TransportConfig{Type: "console"}}.NewTransport(nil)
+	require.NoError(t, err)
+	require.Equal(t, "console", tr.String())
+	require.Equal(t, "none", lineage.TransportConfig{}.String())
+	require.Equal(t, "console", lineage.TransportConfig{Type: "console"}.String())
+}
+
+func TestSecretFormatting(t *testing.T) {
+	s := lineage.Secret(secretKey)
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%s %v %q %x %X %d %#v", s, s, s, s, s, s, s), s.String(), s.GoString()} {
+		require.NotContains(t, out, secretKey)
+	}
+	require.Equal(t, `"***"`, fmt.Sprintf("%q", s))
+	b, err := json.Marshal(map[string]lineage.Secret{"k": s})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"k":"***"}`, string(b))
+	require.Equal(t, "", lineage.Secret("").String())
+}

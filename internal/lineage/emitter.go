@@ -1,0 +1,486 @@
+package lineage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of EmitterOptions.
+const (
+	DefaultGrace          = 30 * time.Second
+	DefaultMaxAttempts    = 5
+	DefaultInitialBackoff = 200 * time.Millisecond
+	DefaultMaxBackoff     = 5 * time.Second
+	DefaultOutboxDir      = ".salesdag/outbox"
+)
+
+// ErrClosed is returned by Emit after Close has begun.
+var ErrClosed = errors.New("lineage: emitter is closed")
+
+// Sink takes events. The Tracker emits into a Sink; an Emitter is one, and
+// other consumers (a local history store) can be combined with Tee.
+type Sink interface {
+	Emit(ev *RunEvent) error
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ev *RunEvent) error
+
+// Emit calls f.
+func (f SinkFunc) Emit(ev *RunEvent) error { return f(ev) }
+
+// Tee emits every event to each sink in turn and joins their errors.
+func Tee(sinks ...Sink) Sink {
+	return SinkFunc(func(ev *RunEvent) error {
+		var errs []error
+		for _, s := range sinks {
+			if s == nil {
+				continue
+			}
+			if err := s.Emit(ev); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// EmitterOptions configure an Emitter. Only Transport is required.
+type EmitterOptions struct {
+	// Transport delivers the events; the Emitter closes it in Close.
+	Transport Transport
+	// OutboxDir receives what is undelivered at Close. Empty means no
+	// outbox: such events are reported as lost.
+	OutboxDir string
+	// OutboxName is the outbox file's name without .jsonl; default a
+	// time-ordered UUID, so that files sort in the order runs ended.
+	OutboxName string
+	// Grace bounds Close when its context has no earlier deadline.
+	Grace time.Duration
+	// MaxAttempts is how often an event is tried, once Close has begun,
+	// before the backend counts as down and the rest goes to the outbox.
+	// Before Close there is no limit: events wait, in order, while the
+	// sender backs off.
+	MaxAttempts    int
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	// Logf, if set, is told about every failed attempt (debug logging).
+	Logf func(format string, args ...any)
+}
+
+func (o *EmitterOptions) defaults() {
+	if o.Transport == nil {
+		o.Transport = NoneTransport{}
+	}
+	if o.Grace <= 0 {
+		o.Grace = DefaultGrace
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.InitialBackoff <= 0 {
+		o.InitialBackoff = DefaultInitialBackoff
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.MaxBackoff < o.InitialBackoff {
+		o.MaxBackoff = o.InitialBackoff
+	}
+	if o.OutboxName == "" {
+		o.OutboxName = NewRunID().String()
+	}
+}
+
+// Emitter delivers events in the background: Emit only encodes and
+// queues, so the pipeline never waits for a backend. Each transport (each
+// member of a composite) gets its own goroutine and queue and receives the
+// events in the order they were emitted.
+type Emitter struct {
+	opts  EmitterOptions
+	lanes []*lane
+
+	mu      sync.Mutex
+	closed  bool
+	emitted int
+
+	closing    chan struct{} // closed when Close begins
+	sendCtx    context.Context
+	cancelSend context.CancelFunc
+
+	closeOnce sync.Once
+	report    Report
+}
+
+// NewEmitter starts the background senders.
+func NewEmitter(opts EmitterOptions) *Emitter {
+	opts.defaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Emitter{opts: opts, closing: make(chan struct{}), sendCtx: ctx, cancelSend: cancel}
+	for _, t := range leaves(opts.Transport) {
+		l := &lane{t: t, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		e.lanes = append(e.lanes, l)
+		go l.run(e)
+	}
+	return e
+}
+
+// Emit encodes ev now (later changes to ev do not matter) and queues it.
+// It never blocks on delivery. It fails only for an event that cannot be
+// encoded, or after Close.
+func (e *Emitter) Emit(ev *RunEvent) error {
+	data, err := Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return e.EmitJSON(data)
+}
+
+// EmitJSON queues an already encoded event.
+func (e *Emitter) EmitJSON(data []byte) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	it := &item{seq: e.emitted, data: data}
+	e.emitted++
+	// Under e.mu, so every lane sees the same order.
+	for _, l := range e.lanes {
+		l.push(it)
+	}
+	return nil
+}
+
+// Transport returns the emitter's transport.
+func (e *Emitter) Transport() Transport { return e.opts.Transport }
+
+// OutboxPath is the file Close appends undelivered events to ("" without
+// an outbox).
+func (e *Emitter) OutboxPath() string {
+	if e.opts.OutboxDir == "" {
+		return ""
+	}
+	return outboxFile(e.opts.OutboxDir, e.opts.OutboxName)
+}
+
+// Close stops taking events and gives delivery until ctx's deadline or the
+// Grace period, whichever comes first (cancelling ctx cuts it short, e.g.
+// on a second interrupt). What is still undelivered then, and what the
+// backend refused, is appended to the outbox. Close closes the transport
+// and returns the delivery report; later calls return the same report.
+func (e *Emitter) Close(ctx context.Context) Report {
+	e.closeOnce.Do(func() { e.report = e.close(ctx) })
+	return e.report
+}
+
+func (e *Emitter) close(ctx context.Context) Report {
+	start := time.Now()
+	e.mu.Lock()
+	e.closed = true
+	emitted := e.emitted
+	e.mu.Unlock()
+
+	deadline := start.Add(e.opts.Grace)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	timer := time.AfterFunc(time.Until(deadline), e.cancelSend)
+	stop := context.AfterFunc(ctx, e.cancelSend)
+	close(e.closing)
+	for _, l := range e.lanes {
+		<-l.done
+	}
+	timer.Stop()
+	stop()
+	timedOut := e.sendCtx.Err() != nil
+	e.cancelSend()
+
+	r := Report{
+		Transport: e.opts.Transport.String(),
+		Emitted:   emitted,
+		TimedOut:  timedOut,
+	}
+	// An event is delivered when every lane delivered it; anything else
+	// goes to the outbox once, however many lanes missed it.
+	missed := map[int]*item{}
+	rejected := map[int]bool{}
+	for _, l := range e.lanes {
+		l.mu.Lock()
+		for _, it := range l.queue {
+			missed[it.seq] = it
+		}
+		for _, it := range l.rejected {
+			missed[it.seq] = it
+			rejected[it.seq] = true
+		}
+		if r.FirstError == nil {
+			r.FirstError = l.firstErr
+		}
+		l.mu.Unlock()
+	}
+	r.Rejected = len(rejected)
+	r.Sent = emitted - len(missed)
+	if len(missed) > 0 {
+		items := make([]*item, 0, len(missed))
+		for _, it := range missed {
+			items = append(items, it)
+		}
+		sort.Slice(items, func(i, j int) bool { return items[i].seq < items[j].seq })
+		if e.opts.OutboxDir == "" {
+			r.Lost = len(items)
+		} else {
+			lines := make([][]byte, len(items))
+			for i, it := range items {
+				lines[i] = it.data
+			}
+			path := e.OutboxPath()
+			if err := appendOutbox(e.opts.OutboxDir, path, lines); err != nil {
+				r.Lost = len(items)
+				r.OutboxError = err
+			} else {
+				r.Outboxed = len(items)
+				r.OutboxPath = path
+			}
+		}
+	}
+	if err := e.opts.Transport.Close(); err != nil && r.FirstError == nil {
+		r.FirstError = err
+	}
+	r.Elapsed = time.Since(start)
+	return r
+}
+
+// Report says what happened to the events of one Emitter.
+type Report struct {
+	Transport   string
+	Emitted     int
+	Sent        int // delivered by every transport
+	Rejected    int // refused by a backend for good (a 4xx other than 408/429)
+	Outboxed    int // saved to OutboxPath for a later Flush
+	Lost        int // neither delivered nor saved
+	OutboxPath  string
+	OutboxError error // why saving failed
+	FirstError  error // the first delivery error, for the message
+	TimedOut    bool  // the grace period ran out
+	Elapsed     time.Duration
+}
+
+// OK reports whether every event was delivered.
+func (r Report) OK() bool { return r.Sent == r.Emitted }
+
+// Warning is the one-line message for a report that is not OK ("" when it
+// is). It never contains credentials.
+func (r Report) Warning() string {
+	if r.OK() {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "lineage: %d of %d events not delivered to %s", r.Emitted-r.Sent, r.Emitted, r.Transport)
+	var why []string
+	if r.Rejected > 0 {
+		why = append(why, fmt.Sprintf("%d refused", r.Rejected))
+	}
+	if r.TimedOut {
+		why = append(why, "grace period ran out")
+	}
+	if r.FirstError != nil {
+		why = append(why, "first error: "+oneLine(r.FirstError.Error()))
+	}
+	if len(why) > 0 {
+		b.WriteString(" (" + strings.Join(why, "; ") + ")")
+	}
+	if r.Outboxed > 0 {
+		fmt.Fprintf(&b, "; saved to %s, re-send with `salesdag lineage flush`", r.OutboxPath)
+	}
+	if r.Lost > 0 {
+		fmt.Fprintf(&b, "; %d lost", r.Lost)
+		if r.OutboxError != nil {
+			b.WriteString(" (outbox: " + oneLine(r.OutboxError.Error()) + ")")
+		} else {
+			b.WriteString(" (no outbox configured)")
+		}
+	}
+	return b.String()
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", "; ")
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
+
+// ---- one sender per transport ----
+
+type item struct {
+	seq  int
+	data []byte
+}
+
+type lane struct {
+	t    Transport
+	wake chan struct{}
+	done chan struct{}
+
+	mu       sync.Mutex
+	queue    []*item // head is the event being delivered
+	rejected []*item
+	firstErr error
+}
+
+func (l *lane) push(it *item) {
+	l.mu.Lock()
+	l.queue = append(l.queue, it)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// head waits for the next event; false once Close has begun and nothing
+// is left.
+func (l *lane) head(e *Emitter) (*item, bool) {
+	for {
+		l.mu.Lock()
+		if len(l.queue) > 0 {
+			it := l.queue[0]
+			l.mu.Unlock()
+			return it, true
+		}
+		l.mu.Unlock()
+		select {
+		case <-l.wake:
+		case <-e.closing:
+			l.mu.Lock()
+			empty := len(l.queue) == 0
+			l.mu.Unlock()
+			if empty {
+				return nil, false
+			}
+		}
+	}
+}
+
+func (l *lane) pop(rejected bool) {
+	l.mu.Lock()
+	if rejected {
+		l.rejected = append(l.rejected, l.queue[0])
+	}
+	l.queue[0] = nil
+	l.queue = l.queue[1:]
+	l.mu.Unlock()
+}
+
+func (l *lane) noteErr(err error) {
+	l.mu.Lock()
+	if l.firstErr == nil {
+		l.firstErr = err
+	}
+	l.mu.Unlock()
+}
+
+func (e *Emitter) isClosing() bool {
+	select {
+	case <-e.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// run delivers the queue head first, retrying it until it is delivered,
+// refused, or the backend counts as down after Close; whatever is left in
+// the queue when run returns goes to the outbox.
+func (l *lane) run(e *Emitter) {
+	defer close(l.done)
+	attempts, closingAttempts := 0, 0
+	for {
+		it, ok := l.head(e)
+		if !ok {
+			return
+		}
+		if e.sendCtx.Err() != nil {
+			return
+		}
+		closing := e.isClosing()
+		err := l.t.Send(e.sendCtx, it.data)
+		if err == nil {
+			l.pop(false)
+			attempts, closingAttempts = 0, 0
+			continue
+		}
+		if e.sendCtx.Err() != nil {
+			return // grace ran out mid-request: the event stays queued
+		}
+		l.noteErr(err)
+		if !retryable(err) {
+			l.logf(e, "lineage: %v; not retried", err)
+			l.pop(true)
+			attempts, closingAttempts = 0, 0
+			continue
+		}
+		attempts++
+		if closing {
+			closingAttempts++
+		}
+		if closingAttempts > 0 && attempts >= e.opts.MaxAttempts {
+			l.logf(e, "lineage: %v; giving up after %d attempts", err, attempts)
+			return
+		}
+		wait := backoff(attempts, e.opts.InitialBackoff, e.opts.MaxBackoff)
+		if ra := retryAfter(err); ra > 0 {
+			wait = ra
+		}
+		l.logf(e, "lineage: %v; attempt %d, retrying in %s", err, attempts, wait.Round(time.Millisecond))
+		if !e.sleep(wait, !closing) {
+			return
+		}
+	}
+}
+
+func (l *lane) logf(e *Emitter, format string, args ...any) {
+	if e.opts.Logf != nil {
+		e.opts.Logf(format, args...)
+	}
+}
+
+// sleep waits d; false when the grace period ended first. Before Close,
+// the start of Close also ends the wait, so the last attempts happen at
+// once rather than after a long backoff.
+func (e *Emitter) sleep(d time.Duration, wakeOnClose bool) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var closing <-chan struct{}
+	if wakeOnClose {
+		closing = e.closing
+	}
+	select {
+	case <-t.C:
+		return true
+	case <-closing:
+		return e.sendCtx.Err() == nil
+	case <-e.sendCtx.Done():
+		return false
+	}
+}
+
+// backoff is exponential with jitter: a random wait in [d/2, d] where d
+// doubles per attempt up to max, so that many clients do not retry in step.
+func backoff(attempt int, initial, maxWait time.Duration) time.Duration {
+	d := initial
+	for i := 1; i < attempt && d < maxWait; i++ {
+		d *= 2
+	}
+	d = min(d, maxWait)
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(half)+1))
+}

@@ -1,0 +1,364 @@
+package lineage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The outbox is a directory of JSON-lines files, one per run that left
+// events undelivered, named so that they sort in the order runs ended.
+// Writers append whole batches under a directory lock and fsync; Flush
+// rewrites a file atomically (temporary file, fsync, rename) and keeps
+// whatever was not accepted, in order.
+
+const (
+	outboxExt     = ".jsonl"
+	outboxLock    = ".lock"
+	flushLock     = ".flush.lock"
+	corruptSuffix = ".corrupt"
+)
+
+func outboxFile(dir, name string) string { return filepath.Join(dir, name+outboxExt) }
+
+// appendOutbox appends lines to path, durably.
+func appendOutbox(dir, path string, lines [][]byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create outbox directory %s: %w", dir, err)
+	}
+	unlock, err := lockPath(filepath.Join(dir, outboxLock), false)
+	if err != nil {
+		return fmt.Errorf("lock outbox %s: %w", dir, err)
+	}
+	defer unlock()
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open outbox %s: %w", path, err)
+	}
+	var buf bytes.Buffer
+	for _, l := range lines {
+		buf.Write(l)
+		buf.WriteByte('\n')
+	}
+	// One write: a crash leaves at most one torn last line, which Flush
+	// sets aside.
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("write outbox %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync outbox %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close outbox %s: %w", path, err)
+	}
+	if created {
+		syncDir(dir)
+	}
+	return nil
+}
+
+// syncDir makes a new or renamed directory entry durable. Not every
+// platform can sync a directory; the data itself is already synced.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// FlushOptions tune Flush's retries; zero values take the Emitter's
+// defaults.
+type FlushOptions struct {
+	MaxAttempts    int
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	Logf           func(format string, args ...any)
+}
+
+// FlushReport says what Flush did.
+type FlushReport struct {
+	Files      int // outbox files looked at
+	Sent       int // events accepted and removed
+	Rejected   int // events refused for good, kept
+	Remaining  int // events still in the outbox (refused ones included)
+	Corrupt    int // lines that were not JSON, moved to *.corrupt
+	FirstError error
+}
+
+// String is a one-line summary.
+func (r FlushReport) String() string {
+	s := fmt.Sprintf("lineage flush: %d sent, %d remaining in %d file(s)", r.Sent, r.Remaining, r.Files)
+	if r.Rejected > 0 {
+		s += fmt.Sprintf(", %d refused", r.Rejected)
+	}
+	if r.Corrupt > 0 {
+		s += fmt.Sprintf(", %d corrupt line(s) set aside", r.Corrupt)
+	}
+	if r.FirstError != nil {
+		s += " (first error: " + oneLine(r.FirstError.Error()) + ")"
+	}
+	return s
+}
+
+// Flush re-sends the outbox in dir through t, oldest file first and in
+// order within a file, and removes only what was accepted. Retryable
+// failures are retried (honouring Retry-After); when an event still cannot
+// be delivered, it and everything after it stay for the next Flush, so the
+// order is kept. Refused events (non-retryable) stay too and are counted.
+// Only one Flush runs on a directory at a time. A missing dir is an empty
+// outbox. Flush does not close t.
+func Flush(ctx context.Context, dir string, t Transport, opts FlushOptions) (FlushReport, error) {
+	var r FlushReport
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.InitialBackoff <= 0 {
+		opts.InitialBackoff = DefaultInitialBackoff
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	files, err := outboxFiles(dir)
+	if err != nil || len(files) == 0 {
+		return r, err
+	}
+	unlock, err := lockPath(filepath.Join(dir, flushLock), true)
+	if err != nil {
+		return r, fmt.Errorf("lineage flush: %s is being flushed by another process (%w); try again when it is done", dir, err)
+	}
+	defer unlock()
+
+	stopped := false // a failure that ends sending for this Flush
+	for _, path := range files {
+		r.Files++
+		content, err := readLocked(dir, path)
+		if err != nil {
+			return r, err
+		}
+		var keep [][]byte
+		var corrupt [][]byte
+		for _, line := range splitLines(content) {
+			if !json.Valid(line) {
+				corrupt = append(corrupt, line)
+				continue
+			}
+			if stopped {
+				keep = append(keep, line)
+				continue
+			}
+			err := sendWithRetry(ctx, t, line, opts)
+			switch {
+			case err == nil:
+				r.Sent++
+			case !retryable(err) && ctx.Err() == nil:
+				r.Rejected++
+				keep = append(keep, line)
+			default:
+				stopped = true
+				keep = append(keep, line)
+			}
+			if err != nil && r.FirstError == nil {
+				r.FirstError = err
+			}
+		}
+		r.Corrupt += len(corrupt)
+		r.Remaining += len(keep)
+		if err := rewriteOutbox(dir, path, content, keep, corrupt); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+func sendWithRetry(ctx context.Context, t Transport, line []byte, opts FlushOptions) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if cerr := ctx.Err(); cerr != nil {
+			if err == nil {
+				err = cerr
+			}
+			return err
+		}
+		err = t.Send(ctx, line)
+		if err == nil || !retryable(err) || attempt >= opts.MaxAttempts {
+			return err
+		}
+		wait := backoff(attempt, opts.InitialBackoff, opts.MaxBackoff)
+		if ra := retryAfter(err); ra > 0 {
+			wait = ra
+		}
+		if opts.Logf != nil {
+			opts.Logf("lineage flush: %v; attempt %d, retrying in %s", err, attempt, wait.Round(time.Millisecond))
+		}
+		tm := time.NewTimer(wait)
+		select {
+		case <-tm.C:
+		case <-ctx.Done():
+			tm.Stop()
+			return err
+		}
+	}
+}
+
+// OutboxFiles lists the outbox files in dir, oldest first.
+func outboxFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lineage: read outbox %s: %w", dir, err)
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.Type().IsRegular() && strings.HasSuffix(n, outboxExt) && !strings.HasPrefix(n, ".") {
+			out = append(out, filepath.Join(dir, n))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Pending counts the events waiting in the outbox in dir.
+func Pending(dir string) (int, error) {
+	files, err := outboxFiles(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return n, fmt.Errorf("lineage: read outbox %s: %w", f, err)
+		}
+		for _, l := range splitLines(b) {
+			if json.Valid(l) {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+func readLocked(dir, path string) ([]byte, error) {
+	unlock, err := lockPath(filepath.Join(dir, outboxLock), false)
+	if err != nil {
+		return nil, fmt.Errorf("lineage: lock outbox %s: %w", dir, err)
+	}
+	defer unlock()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("lineage: read outbox %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// rewriteOutbox replaces path with keep plus anything appended since it
+// was read (original), and sets corrupt lines aside.
+func rewriteOutbox(dir, path string, original []byte, keep, corrupt [][]byte) error {
+	unlock, err := lockPath(filepath.Join(dir, outboxLock), false)
+	if err != nil {
+		return fmt.Errorf("lineage: lock outbox %s: %w", dir, err)
+	}
+	defer unlock()
+	now, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("lineage: re-read outbox %s: %w", path, err)
+	}
+	var buf bytes.Buffer
+	for _, l := range keep {
+		buf.Write(l)
+		buf.WriteByte('\n')
+	}
+	if bytes.HasPrefix(now, original) {
+		buf.Write(now[len(original):])
+	}
+	if len(corrupt) > 0 {
+		var cb bytes.Buffer
+		for _, l := range corrupt {
+			cb.Write(l)
+			cb.WriteByte('\n')
+		}
+		if err := appendRaw(path+corruptSuffix, cb.Bytes()); err != nil {
+			return err
+		}
+	}
+	if buf.Len() == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("lineage: remove flushed outbox %s: %w", path, err)
+		}
+		syncDir(dir)
+		return nil
+	}
+	if bytes.Equal(buf.Bytes(), now) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(dir, ".flush-*.tmp")
+	if err != nil {
+		return fmt.Errorf("lineage: rewrite outbox %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("lineage: rewrite outbox %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("lineage: rewrite outbox %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("lineage: rewrite outbox %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("lineage: rewrite outbox %s: %w", path, err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+func appendRaw(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("lineage: set aside corrupt outbox lines in %s: %w", path, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("lineage: set aside corrupt outbox lines in %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("lineage: set aside corrupt outbox lines in %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// splitLines returns the non-empty lines of b; a last line without its
+// newline (a torn write) is returned too and fails json.Valid.
+func splitLines(b []byte) [][]byte {
+	var out [][]byte
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		var line []byte
+		if i < 0 {
+			line, b = b, nil
+		} else {
+			line, b = b[:i], b[i+1:]
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			out = append(out, line)
+		}
+	}
+	return out
+}
