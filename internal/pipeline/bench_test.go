@@ -1,0 +1,130 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+const benchRows = 1_000_000
+
+var (
+	benchOnce sync.Once
+	benchPath string
+	benchErr  error
+)
+
+// benchFile generates the benchmark input once per test binary run.
+func benchFile(b *testing.B) string {
+	b.Helper()
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "salesdag-bench-")
+		if err != nil {
+			benchErr = err
+			return
+		}
+		benchPath = filepath.Join(dir, "sales_1m.csv")
+		f, err := os.Create(benchPath)
+		if err != nil {
+			benchErr = err
+			return
+		}
+		defer f.Close()
+		benchErr = Generate(f, benchRows, 1)
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchPath
+}
+
+func benchSource(b *testing.B) Source {
+	src, err := FileSource(benchFile(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return src
+}
+
+// BenchmarkReadSales measures ingestion (raw_sales_data) of 1M rows.
+func BenchmarkReadSales(b *testing.B) {
+	src := benchSource(b)
+	b.SetBytes(src.Size)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadSales(context.Background(), src, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkNodes measures each node on the 1M-row input.
+func BenchmarkNodes(b *testing.B) {
+	src := benchSource(b)
+	r := runNodes(b, src, Options{})
+	ctx := context.Background()
+	nodes := []struct {
+		name string
+		run  func() error
+	}{
+		{NodeCleaned, func() error { _, err := CleanedSales(ctx, r.raw); return err }},
+		{NodeDaily, func() error { _, err := DailySalesSummary(ctx, r.cleaned); return err }},
+		{NodeQuality, func() error { _, err := DataQualityMetrics(ctx, r.raw, r.cleaned); return err }},
+		{NodeEnriched, func() error { _, err := EnrichedDailySummary(ctx, r.daily); return err }},
+		{NodeWeekly, func() error { _, err := WeeklyAggregate(ctx, r.enriched); return err }},
+		{NodeTrend, func() error { _, err := Trend(ctx, r.enriched); return err }},
+		{NodeTop, func() error { _, err := TopPerformingDays(ctx, r.enriched); return err }},
+		{"profile", func() error { _ = r.raw.computeProfile(); return nil }},
+	}
+	for _, n := range nodes {
+		b.Run(n.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := n.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPipeline measures the whole chain, read to last node.
+func BenchmarkPipeline(b *testing.B) {
+	src := benchSource(b)
+	b.SetBytes(src.Size)
+	b.ReportAllocs()
+	for b.Loop() {
+		runNodes(b, src, Options{})
+	}
+}
+
+// BenchmarkParseChunk measures the parser alone on one goroutine: 8 MiB
+// of generated rows already in memory, dictionaries warm.
+func BenchmarkParseChunk(b *testing.B) {
+	data, err := os.ReadFile(benchFile(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	data = data[:8<<20]
+	cut := bytes.LastIndexByte(data, '\n') + 1
+	buf := make([]byte, cut+pad)
+	copy(buf, data[:cut])
+	start := bytes.IndexByte(buf, '\n') + 1
+	lay := &layout{nfields: 4, col: [4]int{0, 1, 2, 3}}
+	p := newParser(lay, false, 0)
+	rows := bytes.Count(buf[start:cut], []byte{'\n'})
+	b.SetBytes(int64(cut - start))
+	b.ReportAllocs()
+	for b.Loop() {
+		var res chunkResult
+		p.parse(buf, start, cut, 2, &res)
+		if res.fatal != nil || res.seg.len() != rows {
+			b.Fatalf("parsed %d of %d rows (%v)", res.seg.len(), rows, res.fatal)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
+}

@@ -1,0 +1,24 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+
+	"github.com/salesdag/salesdag/internal/cache"
+)
+
+// CacheContent makes a Source's cache key the hash of its bytes (through
+// the cache's size+mtime+ctime+inode index for files), not its path or
+// name: the same data under another name hits, changed data misses.
+func (s Source) CacheContent() (string, func() (io.ReadCloser, error)) {
+	return s.Path, s.Open
+}
+
+// CacheKey is the cache key of the options: everything except what cannot
+// change results (worker count, chunk size, the progress callback), so a
+// rerun with another --workers reuses the cache. Fields added later are
+// part of the key unless listed here.
+func (o Options) CacheKey(context.Context) (string, error) {
+	o.Workers, o.Progress, o.chunkSize = 0, nil, 0
+	return cache.ValueKey(o)
+}

@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// u64set is a set of uint64 keys (open addressing, linear probing), used
+// for distinct counts where a general map would cost several times the
+// memory.
+type u64set struct {
+	slots   []uint64 // 0 marks an empty slot; key 0 is tracked by hasZero
+	n       int
+	shift   uint
+	hasZero bool
+}
+
+func newU64Set(hint int) *u64set {
+	s := &u64set{}
+	size := 16
+	for size < 2*hint {
+		size <<= 1
+	}
+	s.alloc(size)
+	return s
+}
+
+func (s *u64set) alloc(size int) {
+	s.slots = make([]uint64, size)
+	s.shift = 64
+	for v := size; v > 1; v >>= 1 {
+		s.shift--
+	}
+}
+
+// len returns the number of keys.
+func (s *u64set) len() int {
+	if s.hasZero {
+		return s.n + 1
+	}
+	return s.n
+}
+
+func (s *u64set) add(k uint64) { s.insert(k) }
+
+// insert adds k and reports whether it was new.
+func (s *u64set) insert(k uint64) bool {
+	if k == 0 {
+		was := s.hasZero
+		s.hasZero = true
+		return !was
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := (k * dictHashMul) >> s.shift; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case k:
+			return false
+		case 0:
+			s.slots[i] = k
+			if s.n++; 2*s.n > len(s.slots) {
+				s.grow()
+			}
+			return true
+		}
+	}
+}
+
+// has reports whether k is in the set.
+func (s *u64set) has(k uint64) bool {
+	if k == 0 {
+		return s.hasZero
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := (k * dictHashMul) >> s.shift; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case k:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
+// reset empties the set, keeping room for about hint keys.
+func (s *u64set) reset(hint int) {
+	size := 16
+	for size < 2*hint {
+		size <<= 1
+	}
+	if size > len(s.slots) {
+		s.alloc(size)
+	} else {
+		clear(s.slots)
+	}
+	s.n, s.hasZero = 0, false
+}
+
+func (s *u64set) grow() {
+	old := s.slots
+	s.alloc(2 * len(old))
+	s.n = 0
+	zero := s.hasZero
+	for _, k := range old {
+		if k != 0 {
+			s.add(k)
+		}
+	}
+	s.hasZero = zero
+}
+
+// each calls fn for every key.
+func (s *u64set) each(fn func(uint64)) {
+	if s.hasZero {
+		fn(0)
+	}
+	for _, k := range s.slots {
+		if k != 0 {
+			fn(k)
+		}
+	}
+}
+
+// parallelFor calls fn(worker, i) for i in [0, n) on up to workers
+// goroutines; worker is in [0, workers) and identifies per-goroutine state.
+func parallelFor(n, workers int, fn func(worker, i int)) {
+	workers = min(workers, n)
+	if workers <= 1 {
+		for i := range n {
+			fn(0, i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(w, i)
+			}
+		}()
+	}
+	wg.Wait()
+}
