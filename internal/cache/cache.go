@@ -1,0 +1,720 @@
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"reflect"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/salesdag/salesdag/internal/cache/codeversion"
+	"github.com/salesdag/salesdag/internal/dag"
+)
+
+// NodeEvent reports one thing the cache did for a node. Events come from
+// Prepare (corrupt entries, input problems) and from the nodes' execution.
+type NodeEvent struct {
+	Node     string
+	Status   Status
+	Key      string        // the entry key (may be empty when there is none)
+	Bytes    int64         // entry size, for hit and stored
+	Duration time.Duration // load time for hit, encode+write time for stored
+	Err      error         // why, for corrupt, error and uncacheable
+}
+
+// Options configure a Cache. The zero value caches every node with a codec
+// under PolicyDefault, but no node has a code version until Sources (or
+// CodeVersion) says where its source is.
+type Options struct {
+	// Policy per node name; nodes not listed get Default.
+	Policy  map[string]Policy
+	Default Policy
+	// Sources maps a package import path to its embedded source (//go:embed
+	// *.go), from which node code versions are derived. A node whose
+	// function's package is not listed is not cached (its result could not
+	// be told apart from one computed by older code).
+	Sources map[string]fs.FS
+	// CodeVersion, when set, replaces Sources for every node.
+	CodeVersion func(n *dag.Node) (string, error)
+	// InputKey, when set, is asked first for each graph input's key; ok
+	// false falls back to ContentSource, Keyer, then ValueKey.
+	InputKey func(ctx context.Context, name string, v any) (key string, ok bool, err error)
+	// OnEvent receives every event; it may be called from several
+	// goroutines at once.
+	OnEvent func(NodeEvent)
+	// Version replaces BuildVersion() in keys (tests).
+	Version string
+	// Workers bounds parallel loads in Prepare (default GOMAXPROCS).
+	Workers int
+}
+
+// Cache computes keys and serves and stores node results. It is safe for
+// concurrent use; each run gets its own Run from Prepare.
+type Cache struct {
+	store *Store
+	opts  Options
+
+	mu   sync.Mutex
+	pkgs map[string]*pkgSource
+}
+
+type pkgSource struct {
+	once sync.Once
+	fsys fs.FS
+	pkg  *codeversion.Package
+	err  error
+}
+
+// New returns a cache backed by store.
+func New(store *Store, opts Options) *Cache {
+	c := &Cache{store: store, opts: opts, pkgs: map[string]*pkgSource{}}
+	for path, fsys := range opts.Sources {
+		c.pkgs[path] = &pkgSource{fsys: fsys}
+	}
+	if c.opts.Version == "" {
+		c.opts.Version = BuildVersion()
+	}
+	if c.opts.Workers < 1 {
+		c.opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	return c
+}
+
+// Store returns the cache's store.
+func (c *Cache) Store() *Store { return c.store }
+
+func (c *Cache) emit(e NodeEvent) {
+	if c.opts.OnEvent != nil {
+		c.opts.OnEvent(e)
+	}
+}
+
+func (c *Cache) policy(name string) Policy {
+	if p, ok := c.opts.Policy[name]; ok {
+		return p
+	}
+	return c.opts.Default
+}
+
+func (c *Cache) pkg(path string) (*codeversion.Package, error) {
+	c.mu.Lock()
+	ps := c.pkgs[path]
+	c.mu.Unlock()
+	ps.once.Do(func() { ps.pkg, ps.err = codeversion.Parse(ps.fsys) })
+	return ps.pkg, ps.err
+}
+
+// funcVersion returns the code version of a qualified function name, or
+// ok false when no registered source covers it.
+func (c *Cache) funcVersion(fn string) (string, bool, error) {
+	path, _ := codeversion.SplitQualified(fn)
+	c.mu.Lock()
+	_, exact := c.pkgs[path]
+	var inlined string
+	if !exact {
+		// A closure copied by inlining is named after its new home but
+		// still mentions its package: use that package as a whole.
+		for p := range c.pkgs {
+			if strings.Contains(fn, p+".") && len(p) > len(inlined) {
+				inlined = p
+			}
+		}
+	}
+	c.mu.Unlock()
+	switch {
+	case exact:
+		p, err := c.pkg(path)
+		if err != nil {
+			return "", false, err
+		}
+		v := p.For(fn)
+		// Registered packages this one imports count as a whole: the
+		// resolver does not follow calls across packages.
+		for _, imp := range p.Imports() {
+			c.mu.Lock()
+			_, known := c.pkgs[imp]
+			c.mu.Unlock()
+			if known && imp != path {
+				q, err := c.pkg(imp)
+				if err != nil {
+					return "", false, err
+				}
+				v += " " + imp + "=" + q.Whole()
+			}
+		}
+		return v, true, nil
+	case inlined != "":
+		p, err := c.pkg(inlined)
+		if err != nil {
+			return "", false, err
+		}
+		return p.Whole(), true, nil
+	}
+	return "", false, nil
+}
+
+func (c *Cache) codeVersion(n *dag.Node) (string, error) {
+	if c.opts.CodeVersion != nil {
+		return c.opts.CodeVersion(n)
+	}
+	if n.Func == "" {
+		return "", errors.New("the node's function has no name")
+	}
+	v, ok, err := c.funcVersion(n.Func)
+	if err != nil {
+		return "", fmt.Errorf("reading the source of %s: %w", n.Func, err)
+	}
+	if !ok {
+		path, _ := codeversion.SplitQualified(n.Func)
+		return "", fmt.Errorf("no source registered for package %s, so changes to %s cannot be detected", path, n.Func)
+	}
+	return v, nil
+}
+
+// selfPath is this package's import path. Codecs defined here are
+// covered by BuildVersion, which hashes this package's source.
+var selfPath = reflect.TypeFor[Store]().PkgPath()
+
+// codecVersion names a codec and, where its source is known, its code.
+func (c *Cache) codecVersion(cd *codec) string {
+	parts := []string{cd.id}
+	for _, fn := range cd.funcs {
+		if path, _ := codeversion.SplitQualified(fn); fn == "" || path == selfPath {
+			continue
+		}
+		if v, ok, err := c.funcVersion(fn); ok && err == nil {
+			parts = append(parts, v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// role is what a Run does with a node.
+type role uint8
+
+const (
+	roleNone    role = iota // not needed: skipped
+	roleInput               // graph input
+	roleLoad                // served from the cache
+	roleCompute             // computed
+)
+
+// nodeRun is the cache's state for one node of one run.
+type nodeRun struct {
+	node     *dag.Node
+	policy   Policy
+	codec    *codec
+	flow     string // key that dependents build on ("" = unknown)
+	input    string // for inputs: the value's own key ("content:<sha256>", ...)
+	key      string // entry key ("" = not storable)
+	why      error  // why there is no key or no codec
+	forced   bool   // recompute: this node or an ancestor has PolicyRecompute
+	has      int8   // entry file exists: 0 unknown, 1 yes, -1 no
+	loadErr  bool   // loading failed: compute instead
+	role     role
+	value    any
+	loadTime time.Duration
+	bytes    int64
+
+	mu    sync.Mutex
+	state NodeState
+}
+
+// NodeState is the outcome for one node, for the run summary, logs and the
+// salesdag_cache lineage facet.
+type NodeState struct {
+	Node     string        `json:"node"`
+	Status   Status        `json:"status"` // hit, miss, recomputed, disabled, uncacheable, skipped; "" if not reached
+	Policy   string        `json:"policy"`
+	Key      string        `json:"key,omitempty"`
+	Stored   bool          `json:"stored"`
+	Bytes    int64         `json:"bytes,omitempty"`
+	Duration time.Duration `json:"duration_ns,omitempty"` // load (hit) or store time
+	Warning  string        `json:"warning,omitempty"`
+}
+
+// RunFacet is the content of the salesdag_cache custom run facet that
+// lineage attaches to each node run (lineage adds _producer and
+// _schemaURL).
+type RunFacet struct {
+	Status     string  `json:"status"`
+	Policy     string  `json:"policy"`
+	Key        string  `json:"key,omitempty"`
+	Stored     bool    `json:"stored"`
+	Bytes      int64   `json:"bytes,omitempty"`
+	DurationMs float64 `json:"durationMs,omitempty"`
+	Warning    string  `json:"warning,omitempty"`
+}
+
+// Facet returns the state as a lineage run facet.
+func (s NodeState) Facet() RunFacet {
+	return RunFacet{Status: string(s.Status), Policy: s.Policy, Key: s.Key, Stored: s.Stored, Bytes: s.Bytes,
+		DurationMs: float64(s.Duration.Microseconds()) / 1000, Warning: s.Warning}
+}
+
+// Run is the cache's plan for one execution, made by Prepare.
+type Run struct {
+	c      *Cache
+	plan   *dag.Plan
+	order  []*nodeRun
+	nodes  map[string]*nodeRun
+	stamps []FileStamp
+}
+
+// Prepare computes the keys of every node of p (hashing inputs, not
+// running anything), decides which nodes are served from the cache, which
+// run, and which can be skipped because only cached results need them, and
+// loads the cached results that will be used. Cache trouble never fails a
+// run: it becomes a miss, reported through OnEvent. Only a cancelled ctx
+// is an error.
+func (c *Cache) Prepare(ctx context.Context, d *dag.DAG, p *dag.Plan, inputs map[string]any) (*Run, error) {
+	if p == nil || d == nil || c.store == nil {
+		return nil, errors.New("cache: Prepare needs a store, the DAG and a plan made from it")
+	}
+	r := &Run{c: c, plan: p, nodes: map[string]*nodeRun{}}
+	for _, n := range p.Nodes {
+		nr := &nodeRun{node: n, policy: c.policy(n.Name)}
+		nr.state = NodeState{Node: n.Name, Policy: nr.policy.String()}
+		r.nodes[n.Name] = nr
+		r.order = append(r.order, nr)
+		if n.IsInput {
+			nr.role = roleInput
+			if err := r.keyInput(ctx, nr, inputs); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		r.keyNode(nr)
+	}
+	if err := r.decide(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Run) keyInput(ctx context.Context, nr *nodeRun, inputs map[string]any) error {
+	v, ok := inputs[nr.node.Name]
+	if !ok {
+		nr.why = fmt.Errorf("input %q was not given", nr.node.Name)
+		return nil
+	}
+	k, stamp, err := r.c.inputKey(ctx, nr.node.Name, v)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		nr.why = fmt.Errorf("input %q has no cache key: %w", nr.node.Name, err)
+		r.c.emit(NodeEvent{Node: nr.node.Name, Status: StatusError, Err: nr.why})
+		return nil
+	}
+	if stamp != nil {
+		r.stamps = append(r.stamps, *stamp)
+	}
+	nr.input = k
+	nr.flow = hashStrings("input", nr.node.Name, nr.node.Out.String(), k)
+	return nil
+}
+
+func (r *Run) keyNode(nr *nodeRun) {
+	n := nr.node
+	for _, dep := range n.Deps {
+		if d := r.nodes[dep]; d.flow == "" {
+			nr.why = fmt.Errorf("no key for its input %s: %w", dep, d.why)
+			return
+		}
+	}
+	if r.c.policy(n.Name) == PolicyRecompute {
+		nr.forced = true
+	}
+	parts := []string{"node", r.c.opts.Version, n.Name, typeName(n.Out)}
+	for _, dep := range n.Deps {
+		d := r.nodes[dep]
+		parts = append(parts, dep, d.flow)
+		if d.forced {
+			nr.forced = true
+		}
+	}
+	cv, err := r.c.codeVersion(n)
+	if err != nil {
+		nr.why = err
+		return
+	}
+	nr.flow = hashStrings(append(parts, cv)...)
+	nr.codec = codecFor(n.Out)
+	if nr.codec == nil {
+		nr.why = fmt.Errorf("no codec for %s (implement encoding.BinaryMarshaler or call cache.RegisterCodec)", n.Out)
+		return
+	}
+	// The codec is part of the entry's key but not of the flow key: how a
+	// result is stored does not change the results built on it.
+	nr.key = hashStrings("entry", nr.flow, r.c.codecVersion(nr.codec))
+	nr.state.Key = nr.key
+}
+
+func typeName(t reflect.Type) string {
+	if t == nil {
+		return "<nil>"
+	}
+	return t.PkgPath() + " " + t.String()
+}
+
+func hashStrings(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s\n", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (nr *nodeRun) readable() bool {
+	return nr.key != "" && nr.policy == PolicyDefault && !nr.forced && !nr.loadErr
+}
+
+func (nr *nodeRun) writable() bool {
+	return nr.key != "" && nr.policy != PolicyDisable
+}
+
+// decide assigns roles: starting from the requested outputs, a node with
+// a usable entry is loaded and its ancestors are not visited through it;
+// any other node is computed and its dependencies are visited. Entries
+// that fail to load become computations and the walk is redone.
+func (r *Run) decide(ctx context.Context) error {
+	for {
+		for _, nr := range r.order {
+			if nr.role != roleInput {
+				nr.role = roleNone
+			}
+		}
+		var visit func(name string)
+		visit = func(name string) {
+			nr := r.nodes[name]
+			if nr == nil || nr.role != roleNone {
+				return
+			}
+			if nr.value != nil || (nr.readable() && r.exists(nr)) {
+				nr.role = roleLoad
+				return
+			}
+			nr.role = roleCompute
+			for _, dep := range nr.node.Deps {
+				visit(dep)
+			}
+		}
+		for _, o := range r.plan.Outputs {
+			visit(o)
+		}
+		var toLoad []*nodeRun
+		for _, nr := range r.order {
+			if nr.role == roleLoad && nr.value == nil {
+				toLoad = append(toLoad, nr)
+			}
+		}
+		if len(toLoad) == 0 {
+			return nil
+		}
+		if err := r.load(ctx, toLoad); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *Run) exists(nr *nodeRun) bool {
+	if nr.has == 0 {
+		nr.has = -1
+		if r.c.store.Has(nr.node.Name, nr.key) {
+			nr.has = 1
+		}
+	}
+	return nr.has == 1
+}
+
+// load reads entries in parallel; a failure marks the node for computing.
+func (r *Run) load(ctx context.Context, nrs []*nodeRun) error {
+	sem := make(chan struct{}, r.c.opts.Workers)
+	var wg sync.WaitGroup
+	for _, nr := range nrs {
+		if err := ctx.Err(); err != nil {
+			wg.Wait()
+			return err
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r.loadOne(nr)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (r *Run) loadOne(nr *nodeRun) {
+	start := time.Now()
+	name := nr.node.Name
+	h, payload, err := r.c.store.Get(name, nr.key)
+	if err == nil {
+		switch {
+		case h.Type != typeName(nr.node.Out):
+			err = &CorruptError{r.c.store.entryPath(name, nr.key), fmt.Sprintf("holds a %s, want %s", h.Type, typeName(nr.node.Out))}
+		case h.Codec != nr.codec.id:
+			err = &CorruptError{r.c.store.entryPath(name, nr.key), fmt.Sprintf("written by codec %s, want %s", h.Codec, nr.codec.id)}
+		default:
+			var v any
+			if v, err = decodeAs(nr.codec, nr.node.Out, payload); err == nil {
+				nr.value, nr.bytes, nr.loadTime = v, int64(len(payload)), time.Since(start)
+				return
+			}
+			err = &CorruptError{r.c.store.entryPath(name, nr.key), "decoding: " + err.Error()}
+		}
+	}
+	nr.loadErr = true
+	var ce *CorruptError
+	switch {
+	case errors.Is(err, ErrNotFound): // pruned since we looked: a plain miss
+	case errors.As(err, &ce):
+		nr.setWarning(err.Error())
+		r.c.emit(NodeEvent{Node: name, Status: StatusCorrupt, Key: nr.key, Err: err})
+	default:
+		nr.setWarning(err.Error())
+		r.c.emit(NodeEvent{Node: name, Status: StatusError, Key: nr.key, Err: err})
+	}
+}
+
+func (s *Store) entryPath(node, key string) string {
+	p, err := s.path(node, key)
+	if err != nil {
+		return node + "/" + key
+	}
+	return p
+}
+
+func (nr *nodeRun) setWarning(w string) {
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	if nr.state.Warning == "" {
+		nr.state.Warning = w
+	} else {
+		nr.state.Warning += "; " + w
+	}
+}
+
+func (nr *nodeRun) setState(f func(*NodeState)) {
+	nr.mu.Lock()
+	f(&nr.state)
+	nr.mu.Unlock()
+}
+
+// Hooks returns the hooks to pass to dag.Execute: the cache's own Around
+// (which must be outermost and so comes first), then inner with their node
+// hooks silenced for skipped nodes, so that timing, progress and lineage
+// see only nodes that really ran or were served from the cache.
+func (r *Run) Hooks(inner ...dag.Hooks) []dag.Hooks {
+	out := []dag.Hooks{{Around: r.around}}
+	for _, h := range inner {
+		if before := h.BeforeNode; before != nil {
+			h.BeforeNode = func(ctx context.Context, n *dag.Node) {
+				if !r.skipped(n.Name) {
+					before(ctx, n)
+				}
+			}
+		}
+		if after := h.AfterNode; after != nil {
+			h.AfterNode = func(ctx context.Context, n *dag.Node, res dag.NodeResult) {
+				if !r.skipped(n.Name) {
+					after(ctx, n, res)
+				}
+			}
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+func (r *Run) skipped(name string) bool {
+	nr := r.nodes[name]
+	return nr != nil && nr.role == roleNone && !nr.node.IsInput
+}
+
+func (r *Run) around(ctx context.Context, n *dag.Node, _ []any, next dag.Compute) (any, error) {
+	nr := r.nodes[n.Name]
+	if nr == nil { // not in the prepared plan
+		return next(ctx)
+	}
+	switch nr.role {
+	case roleLoad:
+		nr.setState(func(s *NodeState) {
+			s.Status, s.Bytes, s.Duration = StatusHit, nr.bytes, nr.loadTime
+		})
+		r.c.emit(NodeEvent{Node: n.Name, Status: StatusHit, Key: nr.key, Bytes: nr.bytes, Duration: nr.loadTime})
+		return nr.value, nil
+	case roleNone:
+		nr.setState(func(s *NodeState) { s.Status = StatusSkipped })
+		r.c.emit(NodeEvent{Node: n.Name, Status: StatusSkipped, Key: nr.key})
+		return nil, nil
+	}
+	st := StatusMiss
+	var why error
+	switch {
+	case nr.policy == PolicyDisable:
+		st = StatusDisabled
+	case nr.key == "":
+		st, why = StatusUncacheable, nr.why
+	case nr.forced:
+		st = StatusRecomputed
+	}
+	nr.setState(func(s *NodeState) { s.Status = st })
+	if why != nil {
+		nr.setWarning(why.Error())
+	}
+	r.c.emit(NodeEvent{Node: n.Name, Status: st, Key: nr.key, Err: why})
+	v, err := next(ctx)
+	if err != nil || !nr.writable() {
+		return v, err
+	}
+	r.save(nr, v)
+	return v, nil
+}
+
+// save encodes and writes a computed result; failures are warnings.
+func (r *Run) save(nr *nodeRun, v any) {
+	start := time.Now()
+	name := nr.node.Name
+	fail := func(err error) {
+		nr.setWarning(err.Error())
+		r.c.emit(NodeEvent{Node: name, Status: StatusError, Key: nr.key, Err: err})
+	}
+	if !r.inputsUnchanged() {
+		fail(errors.New("cache: an input file changed during the run; results of this run are not stored"))
+		return
+	}
+	payload, err := encodeSafe(nr.codec, v)
+	if err != nil {
+		fail(fmt.Errorf("cache: encoding the result of %s: %w", name, err))
+		return
+	}
+	n, err := r.c.store.Put(Header{Node: name, Key: nr.key, Type: typeName(nr.node.Out), Codec: nr.codec.id}, payload)
+	if err != nil {
+		fail(err)
+		return
+	}
+	d := time.Since(start)
+	nr.setState(func(s *NodeState) { s.Stored, s.Bytes, s.Duration = true, n, d })
+	r.c.emit(NodeEvent{Node: name, Status: StatusStored, Key: nr.key, Bytes: n, Duration: d})
+}
+
+// inputsUnchanged re-checks the input files' stat identity before each
+// store (one stat per file): the files were hashed before the run, and
+// results computed from changed content must not be filed under the old
+// key.
+func (r *Run) inputsUnchanged() bool {
+	for _, s := range r.stamps {
+		if s.Changed() {
+			return false
+		}
+	}
+	return true
+}
+
+// Results removes the placeholders of skipped nodes from an Execute result.
+func (r *Run) Results(res dag.Results) dag.Results {
+	for _, nr := range r.order {
+		if nr.role == roleNone && !nr.node.IsInput {
+			delete(res, nr.node.Name)
+		}
+	}
+	return res
+}
+
+// States returns the outcome of every computed node of the plan, in plan
+// order. Call it after Execute.
+func (r *Run) States() []NodeState {
+	var out []NodeState
+	for _, nr := range r.order {
+		if nr.node.IsInput {
+			continue
+		}
+		nr.mu.Lock()
+		out = append(out, nr.state)
+		nr.mu.Unlock()
+	}
+	return out
+}
+
+// State returns the outcome for one node.
+func (r *Run) State(node string) (NodeState, bool) {
+	nr := r.nodes[node]
+	if nr == nil || nr.node.IsInput {
+		return NodeState{}, false
+	}
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	return nr.state, true
+}
+
+// Loaded returns the nodes that will be served from the cache, Computed
+// those that will run and Skipped those not needed, each in plan order.
+func (r *Run) Loaded() []string   { return r.byRole(roleLoad) }
+func (r *Run) Computed() []string { return r.byRole(roleCompute) }
+func (r *Run) Skipped() []string  { return r.byRole(roleNone) }
+
+func (r *Run) byRole(ro role) []string {
+	var out []string
+	for _, nr := range r.order {
+		if nr.role == ro && !nr.node.IsInput {
+			out = append(out, nr.node.Name)
+		}
+	}
+	return out
+}
+
+// Key returns the entry key of a node ("" when it has none).
+func (r *Run) Key(node string) string {
+	if nr := r.nodes[node]; nr != nil {
+		return nr.key
+	}
+	return ""
+}
+
+// InputKey returns the key of a graph input: "content:<hex>" (a SHA-256
+// tree hash of the bytes, usable as a dataset version) for files and other
+// content sources, "keyer:..." or "value:<hex>" otherwise; "" when it has
+// none.
+func (r *Run) InputKey(name string) string {
+	if nr := r.nodes[name]; nr != nil {
+		return nr.input
+	}
+	return ""
+}
+
+// Counts tallies final statuses, e.g. for "cache: 5 hit, 1 miss".
+func (r *Run) Counts() map[Status]int {
+	out := map[Status]int{}
+	for _, s := range r.States() {
+		if s.Status != "" {
+			out[s.Status]++
+		}
+	}
+	return out
+}
+
+// Summary formats Counts as "6 hit, 1 miss, 1 skipped" (statuses sorted).
+func (r *Run) Summary() string {
+	counts := r.Counts()
+	keys := make([]string, 0, len(counts))
+	for s := range counts {
+		keys = append(keys, string(s))
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", counts[Status(k)], k)
+	}
+	return strings.Join(parts, ", ")
+}
