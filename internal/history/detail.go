@@ -1,0 +1,334 @@
+package history
+
+import (
+	"encoding/json"
+	"path"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/salesdag/salesdag/internal/lineage"
+)
+
+// Detail is everything `lineage show` prints about one run, derived from
+// its recorded events.
+type Detail struct {
+	Run
+	Datasets []DatasetInfo `json:"datasets"`
+	Checks   []Check       `json:"checks"`
+}
+
+// DatasetInfo is a dataset the run read or wrote.
+type DatasetInfo struct {
+	Role      string  `json:"role"` // "input" or "output"
+	Namespace string  `json:"namespace"`
+	Name      string  `json:"name"`
+	Node      string  `json:"node,omitempty"` // node that read or wrote it, when known
+	Rows      *int64  `json:"rows,omitempty"`
+	Bytes     *int64  `json:"bytes,omitempty"`
+	Fields    []Field `json:"fields,omitempty"`
+}
+
+// Field is one column of a dataset's schema.
+type Field struct {
+	Name string `json:"name"`
+	Type string `json:"type,omitempty"`
+}
+
+// Check is one data-quality check's result.
+type Check struct {
+	// Dataset the check was reported on; "" when only the node's run
+	// carries it (a result that is not written).
+	Dataset     string `json:"dataset"`
+	Node        string `json:"node,omitempty"`
+	Name        string `json:"name"`
+	Assertion   string `json:"assertion"`
+	Column      string `json:"column,omitempty"`
+	Success     bool   `json:"success"`
+	Severity    string `json:"severity,omitempty"`
+	Expected    string `json:"expected,omitempty"`
+	Actual      string `json:"actual,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Detail returns the summary of run id with its datasets and checks.
+func (s *Store) Detail(id uuid.UUID) (*Detail, error) {
+	r, err := s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := s.Events(id)
+	if err != nil {
+		return nil, err
+	}
+	return buildDetail(r, evs), nil
+}
+
+// datasetIndex attributes datasets to nodes: a node event's datasets to
+// its node, and a run output to the node it is named after
+// ("<dir>/weekly_aggregation.csv" -> weekly_aggregation).
+type datasetIndex struct {
+	nodes   map[string]bool
+	writer  map[string]string // dataset key -> node that wrote it
+	readers map[string]string // dataset key -> first node that read it
+}
+
+func dsKey(ns, name string) string { return ns + "\x00" + name }
+
+func newDatasetIndex(r *Run, evs []*lineage.RunEvent) *datasetIndex {
+	ix := &datasetIndex{nodes: map[string]bool{}, writer: map[string]string{}, readers: map[string]string{}}
+	for _, n := range r.Nodes {
+		ix.nodes[n.Name] = true
+	}
+	for _, ev := range evs {
+		_, node := rootOf(ev)
+		if node == "" {
+			continue
+		}
+		ix.nodes[node] = true
+		for _, o := range ev.Outputs {
+			ix.writer[dsKey(o.Namespace, o.Name)] = node
+		}
+		for _, in := range ev.Inputs {
+			k := dsKey(in.Namespace, in.Name)
+			if _, ok := ix.readers[k]; !ok {
+				ix.readers[k] = node
+			}
+		}
+	}
+	return ix
+}
+
+// writerOf returns the node that wrote a dataset, "" for an outside one.
+func (ix *datasetIndex) writerOf(ns, name string) string {
+	if n, ok := ix.writer[dsKey(ns, name)]; ok {
+		return n
+	}
+	base := path.Base(name)
+	if i := strings.IndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	if ix.nodes[base] {
+		return base
+	}
+	return ""
+}
+
+func buildDetail(r *Run, evs []*lineage.RunEvent) *Detail {
+	d := &Detail{Run: *r, Datasets: []DatasetInfo{}, Checks: []Check{}}
+	ix := newDatasetIndex(r, evs)
+	dsAt := map[string]int{}
+	upsert := func(role, ns, name, node string) *DatasetInfo {
+		k := role + "\x00" + dsKey(ns, name)
+		i, ok := dsAt[k]
+		if !ok {
+			i = len(d.Datasets)
+			dsAt[k] = i
+			d.Datasets = append(d.Datasets, DatasetInfo{Role: role, Namespace: ns, Name: name})
+		}
+		ds := &d.Datasets[i]
+		if node != "" {
+			ds.Node = node
+		}
+		return ds
+	}
+	// Checks: the salesdag_checks run facet of a node's run names the
+	// node for certain; the same results also travel as
+	// dataQualityAssertions on the datasets (every file written, and the
+	// input for the checks about it), which only add where they were
+	// attached.
+	checkAt := map[string]int{}
+	checkKey := func(c Check) string { return c.Name + "\x00" + c.Assertion + "\x00" + c.Column }
+	for _, ev := range evs {
+		_, node := rootOf(ev)
+		for _, c := range nodeChecks(ev, node) {
+			k := c.Node + "\x00" + checkKey(c)
+			if i, ok := checkAt[k]; ok {
+				d.Checks[i] = c
+				continue
+			}
+			checkAt[k] = len(d.Checks)
+			d.Checks = append(d.Checks, c)
+		}
+	}
+	fromFacet := len(d.Checks)
+	// sure: node wrote the dataset (an output); an input's reader is not
+	// necessarily the node whose checks are about it.
+	addChecks := func(ds *DatasetInfo, node string, sure bool, facets ...*lineage.DataQualityAssertionsFacet) {
+		for _, f := range facets {
+			if f == nil {
+				continue
+			}
+			for _, a := range f.Assertions {
+				c := Check{
+					Dataset: DatasetName(ds.Namespace, ds.Name), Node: node, Name: a.Name, Assertion: a.Assertion,
+					Column: a.Column, Success: a.Success, Severity: a.Severity, Expected: a.Expected,
+					Actual: a.Actual, Description: a.Description,
+				}
+				if c.Name == "" {
+					c.Name = a.Assertion
+				}
+				known := -1
+				for i := 0; i < fromFacet; i++ {
+					if checkKey(d.Checks[i]) != checkKey(c) {
+						continue
+					}
+					if d.Checks[i].Node == node {
+						known = i
+						break
+					}
+					if !sure && known < 0 && d.Checks[i].Dataset == "" {
+						known = i
+					}
+				}
+				if known >= 0 {
+					if d.Checks[known].Dataset == "" {
+						d.Checks[known].Dataset = c.Dataset
+					}
+					continue
+				}
+				k := c.Dataset + "\x00" + checkKey(c)
+				if i, ok := checkAt[k]; ok {
+					if c.Node == "" {
+						c.Node = d.Checks[i].Node
+					}
+					d.Checks[i] = c
+					continue
+				}
+				checkAt[k] = len(d.Checks)
+				d.Checks = append(d.Checks, c)
+			}
+		}
+	}
+	for _, ev := range evs {
+		_, node := rootOf(ev)
+		for _, in := range ev.Inputs {
+			reader := node
+			if reader == "" {
+				reader = ix.readers[dsKey(in.Namespace, in.Name)]
+			}
+			ds := upsert("input", in.Namespace, in.Name, reader)
+			if st := in.InputFacets.InputStatistics; st != nil {
+				ds.Rows, ds.Bytes = orInt(st.RowCount, ds.Rows), orInt(st.Size, ds.Bytes)
+			}
+			if m := in.InputFacets.DataQualityMetrics; m != nil {
+				ds.Rows, ds.Bytes = orInt(ds.Rows, m.RowCount), orInt(ds.Bytes, m.Bytes)
+			}
+			setFields(ds, in.Facets.Schema)
+			addChecks(ds, reader, false, in.InputFacets.DataQualityAssertions, in.Facets.DataQualityAssertions)
+		}
+		for _, o := range ev.Outputs {
+			writer := node
+			if writer == "" {
+				writer = ix.writerOf(o.Namespace, o.Name)
+			}
+			ds := upsert("output", o.Namespace, o.Name, writer)
+			if st := o.OutputFacets.OutputStatistics; st != nil {
+				ds.Rows, ds.Bytes = orInt(st.RowCount, ds.Rows), orInt(st.Size, ds.Bytes)
+			}
+			setFields(ds, o.Facets.Schema)
+			addChecks(ds, writer, writer != "", o.Facets.DataQualityAssertions)
+		}
+	}
+	// Nodes whose events carry no datasets still get the row count of the
+	// file written from their result.
+	for i := range d.Nodes {
+		n := &d.Nodes[i]
+		if n.RowsOut != nil {
+			continue
+		}
+		for _, ds := range d.Datasets {
+			if ds.Role == "output" && ds.Node == n.Name && ds.Rows != nil {
+				rows := *ds.Rows
+				n.RowsOut = &rows
+				break
+			}
+		}
+	}
+	return d
+}
+
+func orInt(a, b *int64) *int64 {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func setFields(ds *DatasetInfo, s *lineage.SchemaDatasetFacet) {
+	if s == nil || len(s.Fields) == 0 {
+		return
+	}
+	ds.Fields = ds.Fields[:0]
+	for _, f := range s.Fields {
+		ds.Fields = append(ds.Fields, Field{Name: f.Name, Type: f.Type})
+	}
+}
+
+// NodeChecks counts the checks attributed to node: how many ran and how
+// many failed.
+func (d *Detail) NodeChecks(node string) (total, failed int) {
+	for _, c := range d.Checks {
+		if c.Node == node {
+			total++
+			if !c.Success {
+				failed++
+			}
+		}
+	}
+	return total, failed
+}
+
+// ChecksFacetKey is the custom run facet in which salesdag reports the
+// results of a node's data-quality checks on the node's run.
+const ChecksFacetKey = "salesdag_checks"
+
+// nodeChecks reads the salesdag_checks facet of a node run's event.
+func nodeChecks(ev *lineage.RunEvent, node string) []Check {
+	raw, ok := ev.Run.Facets.Custom[ChecksFacetKey]
+	if !ok || node == "" {
+		return nil
+	}
+	b, ok := raw.(json.RawMessage)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(raw); err != nil {
+			return nil
+		}
+	}
+	var f struct {
+		Checks []struct {
+			Node        string `json:"node"`
+			Name        string `json:"name"`
+			Assertion   string `json:"assertion"`
+			Column      string `json:"column"`
+			Success     bool   `json:"success"`
+			Severity    string `json:"severity"`
+			Importance  string `json:"importance"`
+			Expected    string `json:"expected"`
+			Actual      string `json:"actual"`
+			Description string `json:"description"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil // a facet of another shape: not ours to read
+	}
+	out := make([]Check, 0, len(f.Checks))
+	for _, c := range f.Checks {
+		n := c.Node
+		if n == "" {
+			n = node
+		}
+		sev := c.Severity
+		if sev == "" {
+			sev = c.Importance
+		}
+		name := c.Name
+		if name == "" {
+			name = c.Assertion
+		}
+		out = append(out, Check{Node: n, Name: name, Assertion: c.Assertion, Column: c.Column, Success: c.Success,
+			Severity: sev, Expected: c.Expected, Actual: c.Actual, Description: c.Description})
+	}
+	return out
+}

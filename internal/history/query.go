@@ -1,0 +1,442 @@
+package history
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/salesdag/salesdag/internal/lineage"
+)
+
+// DefaultReadTimeout is how long Open waits for a writer to finish.
+const DefaultReadTimeout = 5 * time.Second
+
+// Store reads the history. Open it for one command and Close it soon:
+// while it is open, writers wait.
+type Store struct {
+	db   *bolt.DB // nil for a store file that was never initialised
+	path string
+	host string
+	// alive tells whether the recording process of a run without a
+	// terminal event still exists (tests replace it).
+	alive func(pid int) bool
+}
+
+// Open opens the store at path (DefaultPath() for "") read-only. A store
+// that does not exist yet is ErrNoHistory.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		path = DefaultPath()
+	}
+	host, _ := os.Hostname()
+	s := &Store{path: path, host: host, alive: processAlive}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("history: %w in %s (every `salesdag run` records one; set %s to use another store)", ErrNoHistory, path, EnvHome)
+	case err != nil:
+		return nil, fmt.Errorf("history: open %s: %w", path, err)
+	case fi.Size() == 0:
+		// Created by a writer that died before initialising it: empty.
+		return s, nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: DefaultReadTimeout})
+	if err != nil {
+		if isLockTimeout(err) {
+			return nil, fmt.Errorf("history: %s is locked by another salesdag process for more than %s; try again", path, DefaultReadTimeout)
+		}
+		return nil, fmt.Errorf("history: open %s: %w", path, err)
+	}
+	s.db = db
+	return s, nil
+}
+
+// EmptyStore is a store with no runs, for describing the DAG before
+// anything was recorded.
+func EmptyStore() *Store {
+	return &Store{path: "(no history)", alive: processAlive}
+}
+
+// Path is the store's file.
+func (s *Store) Path() string { return s.path }
+
+// Close releases the store.
+func (s *Store) Close() error {
+	if s.db == nil {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("history: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *Store) view(fn func(runs, events, index *bolt.Bucket) error) error {
+	if s.db == nil {
+		return fn(nil, nil, nil)
+	}
+	return s.db.View(func(tx *bolt.Tx) error {
+		return fn(tx.Bucket(bucketRuns), tx.Bucket(bucketEvents), tx.Bucket(bucketByStart))
+	})
+}
+
+// Check verifies the store's B+tree (for tests and `fsck`-like use).
+func (s *Store) Check() error {
+	if s.db == nil {
+		return nil
+	}
+	return s.db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// effective turns RUNNING into INCOMPLETE when the process that recorded
+// the run, on this host, no longer exists.
+func (s *Store) effective(r *Run) {
+	if r.Status == "" {
+		r.Status = StatusRunning
+	}
+	if r.Status == StatusRunning && r.PID > 0 && r.Host == s.host && !s.alive(r.PID) {
+		r.Status = StatusIncomplete
+	}
+}
+
+func decodeRun(v []byte) (*Run, error) {
+	var r Run
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("history: unreadable run summary: %w", err)
+	}
+	return &r, nil
+}
+
+// shortID is the shortest prefix of id's hex digits, at least 8, that no
+// other run shares, in the canonical dashed form.
+func shortID(runs *bolt.Bucket, id uuid.UUID) string {
+	n := 8
+	if runs != nil {
+		for _, nb := range neighbours(runs.Cursor(), id[:]) {
+			if len(nb) == 16 && !bytes.Equal(nb, id[:]) {
+				n = max(n, commonHexPrefix(id[:], nb)+1)
+			}
+		}
+	}
+	return dashedPrefix(id, n)
+}
+
+// neighbours returns the keys just before and just after key.
+func neighbours(c *bolt.Cursor, key []byte) [][]byte {
+	k, _ := c.Seek(key)
+	if k == nil {
+		last, _ := c.Last()
+		return [][]byte{last}
+	}
+	var next []byte
+	if bytes.Equal(k, key) {
+		next, _ = c.Next()
+	} else {
+		next = k
+	}
+	c.Seek(key)
+	prev, _ := c.Prev()
+	return [][]byte{prev, next}
+}
+
+func commonHexPrefix(a, b []byte) int {
+	ha, hb := hex.EncodeToString(a), hex.EncodeToString(b)
+	i := 0
+	for i < len(ha) && i < len(hb) && ha[i] == hb[i] {
+		i++
+	}
+	return i
+}
+
+// dashedPrefix returns the first n hex digits of id, with the dashes of
+// the canonical form that fall among them.
+func dashedPrefix(id uuid.UUID, n int) string {
+	s := id.String()
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '-' {
+			digits++
+		}
+		if digits == n {
+			return s[:i+1]
+		}
+	}
+	return s
+}
+
+// ListQuery selects runs for List.
+type ListQuery struct {
+	Limit    int      // at most this many; <= 0 means all
+	Statuses []Status // only runs in one of these states; empty means all
+}
+
+// List returns runs newest first.
+func (s *Store) List(q ListQuery) ([]Run, error) {
+	want := map[Status]bool{}
+	for _, st := range q.Statuses {
+		want[st] = true
+	}
+	out := []Run{}
+	err := s.view(func(runs, _, index *bolt.Bucket) error {
+		if index == nil {
+			return nil
+		}
+		c := index.Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			if q.Limit > 0 && len(out) >= q.Limit {
+				break
+			}
+			st := Status(v)
+			// Terminal states are final: filter on the index alone, and
+			// decode only the runs that are listed or may have died.
+			if len(want) > 0 && st.Terminal() && !want[st] {
+				continue
+			}
+			id, err := uuid.FromBytes(k[8:])
+			if err != nil {
+				continue
+			}
+			raw := runs.Get(id[:])
+			if raw == nil {
+				continue
+			}
+			r, err := decodeRun(raw)
+			if err != nil {
+				return fmt.Errorf("%w (run %s)", err, id)
+			}
+			s.effective(r)
+			if len(want) > 0 && !want[r.Status] {
+				continue
+			}
+			r.ShortID = shortID(runs, id)
+			out = append(out, *r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Count is the number of recorded runs.
+func (s *Store) Count() (int, error) {
+	n := 0
+	err := s.view(func(runs, _, _ *bolt.Bucket) error {
+		if runs != nil {
+			n = runs.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// ErrNotFound is wrapped by errors for run ids that match no run.
+var ErrNotFound = errors.New("no such run")
+
+// AmbiguousError is returned for a run id prefix that more than one run
+// has.
+type AmbiguousError struct {
+	Ref        string
+	Candidates []Run // the first matches, in id order
+	More       bool  // there are more than Candidates
+}
+
+func (e *AmbiguousError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "run id %q is ambiguous; it could be", e.Ref)
+	for i, c := range e.Candidates {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "%s %s (%s, %s)", sep, c.ID, c.Start.Local().Format("2006-01-02 15:04:05"), c.Status)
+	}
+	if e.More {
+		b.WriteString(", ...")
+	}
+	b.WriteString("; type more of the id")
+	return b.String()
+}
+
+const maxCandidates = 10
+
+// Resolve turns a run reference into a run id: a full id, a unique prefix
+// of one (dashes optional, like a git short hash), or "latest".
+func (s *Store) Resolve(ref string) (uuid.UUID, error) {
+	ref = strings.TrimSpace(ref)
+	norm := strings.ToLower(strings.ReplaceAll(ref, "-", ""))
+	if norm == "latest" || norm == "last" {
+		return s.latestID(ref)
+	}
+	if norm == "" || len(norm) > 32 || strings.Trim(norm, "0123456789abcdef") != "" {
+		return uuid.Nil, fmt.Errorf("history: %q is not a run id (hexadecimal digits, as `salesdag lineage runs` shows them, or \"latest\")", ref)
+	}
+	seek, err := hex.DecodeString(norm[:len(norm)/2*2])
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("history: %q is not a run id: %w", ref, err)
+	}
+	var found []uuid.UUID
+	var cands []Run
+	more := false
+	err = s.view(func(runs, _, _ *bolt.Bucket) error {
+		if runs == nil {
+			return nil
+		}
+		c := runs.Cursor()
+		for k, v := c.Seek(seek); k != nil && bytes.HasPrefix(k, seek); k, v = c.Next() {
+			if !strings.HasPrefix(hex.EncodeToString(k), norm) {
+				continue
+			}
+			if len(found) == maxCandidates {
+				more = true
+				break
+			}
+			id, err := uuid.FromBytes(k)
+			if err != nil {
+				continue
+			}
+			found = append(found, id)
+			r, err := decodeRun(v)
+			if err != nil {
+				r = &Run{ID: id.String()}
+			}
+			s.effective(r)
+			cands = append(cands, *r)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return uuid.Nil, err
+	case len(found) == 0:
+		return uuid.Nil, fmt.Errorf("history: %w matches %q in %s (see `salesdag lineage runs`)", ErrNotFound, ref, s.path)
+	case len(found) > 1:
+		return uuid.Nil, &AmbiguousError{Ref: ref, Candidates: cands, More: more}
+	}
+	return found[0], nil
+}
+
+func (s *Store) latestID(ref string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.view(func(_, _, index *bolt.Bucket) error {
+		if index == nil {
+			return nil
+		}
+		if k, _ := index.Cursor().Last(); k != nil {
+			id, _ = uuid.FromBytes(k[8:])
+		}
+		return nil
+	})
+	if err == nil && id == uuid.Nil {
+		err = fmt.Errorf("history: %w for %q: %w in %s", ErrNotFound, ref, ErrNoHistory, s.path)
+	}
+	return id, err
+}
+
+// Get returns the summary of run id.
+func (s *Store) Get(id uuid.UUID) (*Run, error) {
+	var r *Run
+	err := s.view(func(runs, _, _ *bolt.Bucket) error {
+		if runs == nil {
+			return nil
+		}
+		raw := runs.Get(id[:])
+		if raw == nil {
+			return nil
+		}
+		var err error
+		if r, err = decodeRun(raw); err != nil {
+			return err
+		}
+		r.ShortID = shortID(runs, id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, fmt.Errorf("history: %w: %s in %s", ErrNotFound, id, s.path)
+	}
+	s.effective(r)
+	return r, nil
+}
+
+// RawEvents returns the recorded events of run id (root and nodes), in
+// the order they were recorded, as the JSON that was emitted.
+func (s *Store) RawEvents(id uuid.UUID) ([]json.RawMessage, error) {
+	var out []json.RawMessage
+	err := s.view(func(_, events, _ *bolt.Bucket) error {
+		if events == nil {
+			return nil
+		}
+		c := events.Cursor()
+		for k, v := c.Seek(id[:]); k != nil && bytes.HasPrefix(k, id[:]); k, v = c.Next() {
+			data, err := decodeEvent(v)
+			if err != nil {
+				return fmt.Errorf("%w (run %s, event %d)", err, id, len(out))
+			}
+			out = append(out, data)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Events returns the decoded events of run id, in recorded order.
+func (s *Store) Events(id uuid.UUID) ([]*lineage.RunEvent, error) {
+	raw, err := s.RawEvents(id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*lineage.RunEvent, 0, len(raw))
+	for i, b := range raw {
+		var ev lineage.RunEvent
+		if err := json.Unmarshal(b, &ev); err != nil {
+			return nil, fmt.Errorf("history: event %d of run %s is unreadable: %w", i, id, err)
+		}
+		out = append(out, &ev)
+	}
+	return out, nil
+}
+
+// Latest returns the newest run for which keep returns true, or nil.
+func (s *Store) Latest(keep func(*Run) bool) (*Run, error) {
+	var found *Run
+	err := s.view(func(runs, _, index *bolt.Bucket) error {
+		if index == nil {
+			return nil
+		}
+		c := index.Cursor()
+		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+			raw := runs.Get(k[8:])
+			if raw == nil {
+				continue
+			}
+			r, err := decodeRun(raw)
+			if err != nil {
+				return err
+			}
+			s.effective(r)
+			if keep(r) {
+				id, _ := uuid.FromBytes(k[8:])
+				r.ShortID = shortID(runs, id)
+				found = r
+				return nil
+			}
+		}
+		return nil
+	})
+	return found, err
+}

@@ -1,0 +1,460 @@
+package history
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/salesdag/salesdag/internal/lineage"
+)
+
+var (
+	runComplete = uuid.MustParse("0199a1b2-3c4d-7e5f-8a9b-0c1d2e3f4a5b")
+	runFailed   = uuid.MustParse("0199a1b2-7777-7000-8000-000000000001")
+	runNodeCL   = uuid.MustParse("0199a1b3-0000-7000-8000-000000000002")
+	runRunning  = uuid.MustParse("0199a1b4-0000-7000-8000-000000000003")
+)
+
+var textOpts = TextOptions{Loc: time.UTC, Cwd: "/work"}
+
+// fixture records four runs of the toy pipeline, a minute apart: one
+// complete with root-level column lineage and checks, one failed, one
+// complete whose node events carry their own column lineage, and one
+// still running.
+func fixture(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := storePath(t)
+	rec := newRecorder(t, path)
+	_, err := trackedRun(t, rec, runOpts{runID: runComplete, checks: true, start: baseTime,
+		rec: rec, info: map[string]string{"output_dir": "/work/out"}})
+	require.NoError(t, err)
+	_, err = trackedRun(t, rec, runOpts{runID: runFailed, failAt: "daily", start: baseTime.Add(time.Minute)})
+	require.Error(t, err)
+	_, err = trackedRun(t, rec, runOpts{runID: runNodeCL, nodeLineage: true, start: baseTime.Add(2 * time.Minute)})
+	require.NoError(t, err)
+	_, err = trackedRun(t, rec, runOpts{runID: runRunning, skipFinish: true, start: baseTime.Add(3 * time.Minute)})
+	require.NoError(t, err)
+	closeRecorder(t, rec)
+	s := openStore(t, path)
+	s.alive = func(int) bool { return true }
+	return s, path
+}
+
+func TestTextOutput(t *testing.T) {
+	s, _ := fixture(t)
+	d := toyDAG(t, runOpts{})
+	cases := []struct {
+		name  string
+		write func(*bytes.Buffer) error
+	}{
+		{"runs.txt", func(b *bytes.Buffer) error {
+			runs, err := s.List(ListQuery{})
+			if err != nil {
+				return err
+			}
+			return WriteRuns(b, runs, textOpts)
+		}},
+		{"runs_none.txt", func(b *bytes.Buffer) error {
+			runs, err := s.List(ListQuery{Statuses: []Status{StatusIncomplete}})
+			if err != nil {
+				return err
+			}
+			return WriteRuns(b, runs, textOpts)
+		}},
+		{"show_complete.txt", func(b *bytes.Buffer) error {
+			det, err := s.Detail(runComplete)
+			if err != nil {
+				return err
+			}
+			return WriteDetail(b, det, textOpts)
+		}},
+		{"show_complete_all_checks.txt", func(b *bytes.Buffer) error {
+			det, err := s.Detail(runComplete)
+			if err != nil {
+				return err
+			}
+			o := textOpts
+			o.AllChecks = true
+			return WriteDetail(b, det, o)
+		}},
+		{"show_failed.txt", func(b *bytes.Buffer) error {
+			det, err := s.Detail(runFailed)
+			if err != nil {
+				return err
+			}
+			return WriteDetail(b, det, textOpts)
+		}},
+		{"show_running.txt", func(b *bytes.Buffer) error {
+			det, err := s.Detail(runRunning)
+			if err != nil {
+				return err
+			}
+			return WriteDetail(b, det, textOpts)
+		}},
+		{"column_amount.txt", func(b *bytes.Buffer) error {
+			j, err := s.Column("amount", ColumnQuery{DAG: d})
+			if err != nil {
+				return err
+			}
+			return WriteColumn(b, j, textOpts)
+		}},
+		{"column_weekly_total_root.txt", func(b *bytes.Buffer) error {
+			j, err := s.Column("weekly.weekly_total", ColumnQuery{DAG: d, Run: "0199a1b2-3c4d"})
+			if err != nil {
+				return err
+			}
+			return WriteColumn(b, j, textOpts)
+		}},
+		{"column_weekly_total_nodes.txt", func(b *bytes.Buffer) error {
+			j, err := s.Column("weekly_total", ColumnQuery{DAG: d})
+			if err != nil {
+				return err
+			}
+			return WriteColumn(b, j, textOpts)
+		}},
+		{"node_daily.txt", func(b *bytes.Buffer) error {
+			v, err := s.Node("daily", NodeQuery{DAG: d})
+			if err != nil {
+				return err
+			}
+			return WriteNode(b, v, textOpts)
+		}},
+		{"node_daily_nodes.txt", func(b *bytes.Buffer) error {
+			v, err := s.Node("daily", NodeQuery{DAG: d, Run: "0199a1b3"})
+			if err != nil {
+				return err
+			}
+			return WriteNode(b, v, textOpts)
+		}},
+		{"node_weekly_root.txt", func(b *bytes.Buffer) error {
+			v, err := s.Node("weekly", NodeQuery{DAG: d, Run: runComplete.String()})
+			if err != nil {
+				return err
+			}
+			return WriteNode(b, v, textOpts)
+		}},
+		{"node_source.txt", func(b *bytes.Buffer) error {
+			v, err := s.Node("source", NodeQuery{DAG: d})
+			if err != nil {
+				return err
+			}
+			return WriteNode(b, v, textOpts)
+		}},
+		{"node_daily_no_dag.txt", func(b *bytes.Buffer) error {
+			v, err := s.Node("daily", NodeQuery{})
+			if err != nil {
+				return err
+			}
+			return WriteNode(b, v, textOpts)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			require.NoError(t, tc.write(&b))
+			golden(t, tc.name, b.Bytes())
+		})
+	}
+}
+
+func TestDetail(t *testing.T) {
+	s, _ := fixture(t)
+	d, err := s.Detail(runComplete)
+	require.NoError(t, err)
+	require.Equal(t, StatusComplete, d.Status)
+	require.Equal(t, map[string]string{"output_dir": "/work/out"}, d.Info)
+
+	rows := map[string]*int64{}
+	for _, n := range d.Nodes {
+		rows[n.Name] = n.RowsOut
+	}
+	require.Equal(t, int64(31), *rows["daily"], "from the file written for the node")
+	require.Equal(t, int64(5), *rows["weekly"])
+	require.Nil(t, rows["clean"], "nothing written, nothing known")
+	raw, _ := d.Run.Node("raw")
+	require.Equal(t, int64(1000), *raw.RowsIn)
+
+	// Each check once, whether it came in the node's salesdag_checks facet,
+	// on the written file, or on the input.
+	require.Len(t, d.Checks, 4)
+	total, failed := d.NodeChecks("daily")
+	require.Equal(t, 3, total)
+	require.Equal(t, 1, failed)
+	require.Equal(t, "total_sales_positive", d.Checks[2].Name)
+	require.False(t, d.Checks[2].Success)
+	require.Equal(t, outDir+"/daily.csv", d.Checks[2].Dataset)
+	require.Equal(t, "warn", d.Checks[2].Severity)
+	require.Equal(t, Check{Dataset: inputPath, Node: "quality", Name: "data_loss_rate", Assertion: "max_loss", Success: true,
+		Severity: "error", Expected: "<= 5%", Actual: "1.0%"}, d.Checks[3])
+
+	var in *DatasetInfo
+	for i := range d.Datasets {
+		if d.Datasets[i].Name == inputPath {
+			in = &d.Datasets[i]
+		}
+	}
+	require.NotNil(t, in)
+	require.Equal(t, "input", in.Role)
+	require.Equal(t, "raw", in.Node)
+	require.Equal(t, int64(1000), *in.Rows)
+	require.Equal(t, int64(40960), *in.Bytes)
+	require.Len(t, in.Fields, 4)
+
+	f, err := s.Detail(runFailed)
+	require.NoError(t, err)
+	require.Equal(t, StatusFail, f.Status)
+	require.Contains(t, f.Error, "unparsable amount")
+	dn, ok := f.Run.Node("daily")
+	require.True(t, ok)
+	require.Equal(t, StatusFail, dn.Status)
+	require.Contains(t, dn.Error, "unparsable amount")
+
+	// JSON has stable keys for scripts.
+	b, err := json.Marshal(d)
+	require.NoError(t, err)
+	for _, k := range []string{`"id":`, `"status":"COMPLETE"`, `"nodes":`, `"datasets":`, `"checks":`, `"duration_ms":`, `"rows_out":31`} {
+		require.Contains(t, string(b), k)
+	}
+}
+
+func TestColumn(t *testing.T) {
+	s, _ := fixture(t)
+	d := toyDAG(t, runOpts{})
+	cases := []struct {
+		name      string
+		column    string
+		q         ColumnQuery
+		wantRun   uuid.UUID
+		wantSteps []string // "from -> to"
+		wantErr   string
+	}{
+		{name: "input column, node-level lineage", column: "amount", q: ColumnQuery{DAG: d}, wantRun: runNodeCL, wantSteps: []string{
+			"sales.csv.amount -> toy_pipeline.clean.amount",
+			"sales.csv.amount -> daily.csv.total_sales",
+			"sales.csv.amount -> daily.csv.*",
+			"sales.csv.amount -> weekly.csv.weekly_total",
+			"sales.csv.amount -> weekly.csv.*",
+			"toy_pipeline.clean.amount -> toy_pipeline.daily.total_sales",
+			"toy_pipeline.daily.total_sales -> toy_pipeline.weekly.weekly_total",
+		}},
+		{name: "output column of a root-level run", column: "weekly_total", q: ColumnQuery{Run: runComplete.String()}, wantRun: runComplete, wantSteps: []string{
+			"sales.csv.amount -> weekly.csv.weekly_total",
+			"sales.csv.amount -> weekly.csv.*",
+			"sales.csv.date -> weekly.csv.*",
+		}},
+		{name: "qualified by file", column: "daily.csv.date", q: ColumnQuery{Run: "0199a1b2-3c"}, wantRun: runComplete, wantSteps: []string{
+			"sales.csv.date -> daily.csv.date",
+			"sales.csv.amount -> daily.csv.*",
+			"sales.csv.date -> daily.csv.*",
+		}},
+		{name: "qualified by node", column: "quality.unique_customers", q: ColumnQuery{}, wantRun: runNodeCL, wantSteps: []string{
+			"sales.csv.customer_id -> quality.json.unique_customers",
+		}},
+		{name: "unknown column", column: "price", q: ColumnQuery{}, wantErr: `history: no column "price" in the column lineage of run 0199a1b3; known columns: amount, customer_id, date`},
+		{name: "run without lineage", column: "amount", q: ColumnQuery{Run: runFailed.String()}, wantErr: "known columns: " /* failed run: no outputs */},
+		{name: "unknown run", column: "amount", q: ColumnQuery{Run: "ffff"}, wantErr: "no such run"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			j, err := s.Column(tc.column, tc.q)
+			if tc.wantErr != "" {
+				if tc.name == "run without lineage" {
+					require.ErrorContains(t, err, "columnLineage facets are empty")
+					return
+				}
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.wantRun.String(), j.Run.ID)
+			var got []string
+			for _, st := range j.Steps {
+				got = append(got, st.From.String()+" -> "+st.To.String())
+			}
+			require.Equal(t, tc.wantSteps, got)
+		})
+	}
+
+	// The DAG fills in the nodes between the ends of a resolved step.
+	j, err := s.Column("weekly_total", ColumnQuery{DAG: d, Run: runComplete.String()})
+	require.NoError(t, err)
+	require.Equal(t, []string{"raw", "clean", "daily", "weekly"}, j.Steps[0].Path)
+	require.Equal(t, "DIRECT/AGGREGATION: sum per week", TransformationText(j.Steps[0].Transformations))
+	j, err = s.Column("weekly_total", ColumnQuery{Run: runComplete.String()})
+	require.NoError(t, err)
+	require.Equal(t, []string{"raw", "weekly"}, j.Steps[0].Path, "without the DAG only the ends are known")
+}
+
+func TestColumnWithoutAnyLineage(t *testing.T) {
+	path := storePath(t)
+	rec := newRecorder(t, path)
+	runAt(t, rec, idN(1), baseTime, StatusComplete)
+	closeRecorder(t, rec)
+	s := openStore(t, path)
+	_, err := s.Column("amount", ColumnQuery{})
+	require.ErrorIs(t, err, ErrNoColumnLineage)
+	_, err = s.Node("clean", NodeQuery{})
+	require.NoError(t, err)
+	_, err = s.Node("nope", NodeQuery{})
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestNode(t *testing.T) {
+	s, _ := fixture(t)
+	d := toyDAG(t, runOpts{})
+	cases := []struct {
+		name         string
+		node         string
+		q            NodeQuery
+		wantRun      uuid.UUID
+		wantUp       []string
+		wantDown     []string
+		wantAffected []string
+		wantOut      []string
+		wantIn       []string // node:column
+		wantErr      string
+	}{
+		{name: "daily in the latest run that wrote its dataset", node: "daily", q: NodeQuery{DAG: d}, wantRun: runNodeCL,
+			wantUp: []string{"source", "raw", "clean"}, wantDown: []string{"weekly"},
+			wantAffected: []string{outDir + "/daily.csv", outDir + "/weekly.csv"},
+			wantOut:      []string{"date", "total_sales"}, wantIn: []string{"clean:amount", "clean:date"}},
+		{name: "daily in the still running run", node: "daily", q: NodeQuery{DAG: d, Run: "latest"}, wantRun: runRunning,
+			wantUp: []string{"source", "raw", "clean"}, wantDown: []string{"weekly"}, wantAffected: []string{}},
+		{name: "weekly of a complete run", node: "weekly", q: NodeQuery{DAG: d, Run: runNodeCL.String()}, wantRun: runNodeCL,
+			wantUp: []string{"source", "raw", "clean", "daily"}, wantDown: []string{},
+			wantAffected: []string{outDir + "/weekly.csv"},
+			wantOut:      []string{"week_start", "weekly_total"},
+			wantIn:       []string{"daily:date", "daily:total_sales"}},
+		{name: "clean affects everything below it", node: "clean", q: NodeQuery{DAG: d, Run: runComplete.String()}, wantRun: runComplete,
+			wantUp: []string{"source", "raw"}, wantDown: []string{"daily", "quality", "weekly"},
+			wantAffected: []string{outDir + "/daily.csv", outDir + "/quality.json", outDir + "/weekly.csv"}},
+		{name: "raw reads the input file", node: "raw", q: NodeQuery{DAG: d, Run: runComplete.String()}, wantRun: runComplete,
+			wantUp: []string{"source"}, wantDown: []string{"clean", "daily", "quality", "weekly"},
+			wantAffected: []string{outDir + "/daily.csv", outDir + "/quality.json", outDir + "/weekly.csv"},
+			wantIn:       []string{":date", ":product_id", ":amount", ":customer_id"}},
+		{name: "unknown node suggests", node: "dialy", q: NodeQuery{DAG: d}, wantErr: `unknown node "dialy"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := s.Node(tc.node, tc.q)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				require.ErrorContains(t, err, "daily")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.wantRun.String(), v.LastRun.ID)
+			require.Equal(t, tc.wantUp, v.Upstream)
+			require.Equal(t, tc.wantDown, v.Downstream)
+			if tc.wantAffected != nil {
+				require.ElementsMatch(t, tc.wantAffected, v.Affected)
+			}
+			var out, in []string
+			for _, c := range v.ColumnsOut {
+				out = append(out, c.Name)
+			}
+			for _, c := range v.ColumnsIn {
+				in = append(in, c.Node+":"+c.Name)
+			}
+			if tc.wantOut != nil {
+				require.ElementsMatch(t, tc.wantOut, out)
+			}
+			if tc.wantIn != nil {
+				require.ElementsMatch(t, tc.wantIn, in)
+			}
+		})
+	}
+
+	// A node that no recorded run ran is still described from the DAG.
+	path := storePath(t)
+	rec := newRecorder(t, path)
+	runAt(t, rec, idN(1), baseTime, StatusComplete)
+	closeRecorder(t, rec)
+	s2 := openStore(t, path)
+	v, err := s2.Node("weekly", NodeQuery{DAG: d})
+	require.NoError(t, err)
+	require.Nil(t, v.LastRun)
+	require.Equal(t, []string{"daily"}, v.DependsOn)
+	var b bytes.Buffer
+	require.NoError(t, WriteNode(&b, v, textOpts))
+	require.Contains(t, b.String(), "no recorded run ran it")
+}
+
+func TestFormatDuration(t *testing.T) {
+	cases := map[time.Duration]string{
+		0: "-", 500: "500ns", 1500: "1.50µs", 12345 * time.Microsecond: "12.3ms", 123456 * time.Microsecond: "123ms",
+		1234 * time.Millisecond: "1.23s", 75 * time.Second: "1m15s",
+	}
+	for d, want := range cases {
+		require.Equal(t, want, FormatDuration(d), d.String())
+	}
+	for n, want := range map[int64]string{10: "10 B", 2048: "2.0 KiB", 3 << 20: "3.0 MiB", 5 << 30: "5.0 GiB"} {
+		require.Equal(t, want, bytesText(&n))
+	}
+	require.Equal(t, "-", bytesText(nil))
+	require.Equal(t, "abc ...", oneLine("abc\ndef", 50))
+	require.Equal(t, "abcd...", oneLine("abcdefghij", 7))
+	require.Equal(t, "a.csv, b.csv", TextOptions{}.outputs([]string{"/x/a.csv", "/y/b.csv"}))
+	require.Equal(t, "-", TransformationText(nil))
+	require.Equal(t, "DIRECT/AGGREGATION: count distinct (masked)",
+		TransformationText([]lineage.Transformation{{Type: "DIRECT", Subtype: "AGGREGATION", Description: "count distinct", Masking: true}}))
+}
+
+// A store that stops taking writes (here: replaced by junk) costs the
+// events, not the run: they are dropped after a few attempts and Close
+// says how many.
+func TestBrokenStoreDropsEvents(t *testing.T) {
+	path := storePath(t)
+	rec, err := OpenRecorder(path, RecorderOptions{LockTimeout: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, bytes.Repeat([]byte("junk"), 4096), 0o600))
+	runAt(t, rec, idN(1), baseTime, StatusComplete)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.ErrorContains(t, rec.Sync(ctx), "not recorded")
+	runAt(t, rec, idN(2), baseTime, StatusComplete) // dropped at once
+	err = rec.Close(ctx)
+	require.ErrorContains(t, err, "8 event(s) not recorded")
+	require.ErrorContains(t, err, filepath.Base(path))
+}
+
+func TestSplitHops(t *testing.T) {
+	nodes := map[string]bool{"raw_sales_data": true, "daily_sales_summary": true, "cleaned_sales_data": true}
+	cases := []struct {
+		desc string
+		want []string
+	}{
+		{"", nil},
+		{"sum per day", []string{"sum per day"}},
+		{"raw_sales_data: parsed -> daily_sales_summary: sum of amount per date", []string{"raw_sales_data: parsed", "daily_sales_summary: sum of amount per date"}},
+		{"raw_sales_data: set aside (a; b); cleaned_sales_data: amount > 0", []string{"raw_sales_data: set aside (a; b)", "cleaned_sales_data: amount > 0"}},
+		{"a -> b: not a node; still one", []string{"a -> b: not a node; still one"}},
+		{"raw_sales_data; cleaned_sales_data: dropped", []string{"raw_sales_data", "cleaned_sales_data: dropped"}},
+		{"raw_sales_data; cleaned_sales_data", []string{"raw_sales_data", "cleaned_sales_data"}},
+		{"x; raw_sales_datum: y", []string{"x; raw_sales_datum: y"}},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.want, splitHops(tc.desc, nodes), tc.desc)
+	}
+}
+
+func TestNodeChecksFacet(t *testing.T) {
+	ev := lineage.NewRunEvent(lineage.EventComplete, lineage.Run{RunID: lineage.NewRunID()}, lineage.Job{Name: "j.daily"})
+	require.Nil(t, nodeChecks(ev, "daily"), "no facet")
+	ev.Run.Facets.SetCustom(ChecksFacetKey, checksFacet("", []lineage.Assertion{{Assertion: "unique", Column: "date", Success: true}}))
+	got := nodeChecks(ev, "daily")
+	require.Equal(t, []Check{{Node: "daily", Name: "unique", Assertion: "unique", Column: "date", Success: true, Severity: "fail"}}, got,
+		"a live (not decoded) facet; node and name filled in")
+	require.Nil(t, nodeChecks(ev, ""), "root runs have no node checks")
+	ev.Run.Facets.SetCustom(ChecksFacetKey, json.RawMessage(`{"checks": "not a list"}`))
+	require.Nil(t, nodeChecks(ev, "daily"))
+	ev.Run.Facets.SetCustom(ChecksFacetKey, func() {})
+	require.Nil(t, nodeChecks(ev, "daily"))
+}

@@ -1,0 +1,564 @@
+package history
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/salesdag/salesdag/internal/lineage"
+)
+
+// TextOptions control the human output.
+type TextOptions struct {
+	// Loc is the time zone times are shown in; nil means time.Local.
+	Loc *time.Location
+	// Cwd, if set, shortens file paths under it to relative ones.
+	Cwd string
+	// AllChecks lists every check in WriteDetail; otherwise only the
+	// failed ones are listed and the passed ones counted.
+	AllChecks bool
+}
+
+func (o TextOptions) time(t time.Time, layout string) string {
+	if t.IsZero() {
+		return "-"
+	}
+	loc := o.Loc
+	if loc == nil {
+		loc = time.Local
+	}
+	return t.In(loc).Format(layout)
+}
+
+const (
+	timeLayout     = "2006-01-02 15:04:05"
+	timeLayoutMsec = "2006-01-02 15:04:05.000"
+)
+
+// path shortens a dataset name for display.
+func (o TextOptions) path(name string) string {
+	if o.Cwd != "" && filepath.IsAbs(filepath.FromSlash(name)) {
+		if rel, err := filepath.Rel(o.Cwd, filepath.FromSlash(name)); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return name
+}
+
+func (o TextOptions) outputs(names []string) string {
+	switch len(names) {
+	case 0:
+		return "-"
+	case 1:
+		return o.path(names[0])
+	}
+	dir := path.Dir(names[0])
+	for _, n := range names[1:] {
+		if path.Dir(n) != dir {
+			base := make([]string, len(names))
+			for i, n := range names {
+				base[i] = path.Base(n)
+			}
+			return strings.Join(base, ", ")
+		}
+	}
+	return fmt.Sprintf("%d files in %s/", len(names), strings.TrimSuffix(o.path(dir), "/"))
+}
+
+// FormatDuration shows a duration with three significant digits.
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Microsecond:
+		return d.String()
+	case d < time.Millisecond:
+		return trimFloat(float64(d)/float64(time.Microsecond)) + "µs"
+	case d < time.Second:
+		return trimFloat(float64(d)/float64(time.Millisecond)) + "ms"
+	case d < time.Minute:
+		return trimFloat(d.Seconds()) + "s"
+	}
+	return d.Round(time.Second).String()
+}
+
+func trimFloat(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func count(p *int64) string {
+	if p == nil {
+		return "-"
+	}
+	return strconv.FormatInt(*p, 10)
+}
+
+func bytesText(p *int64) string {
+	if p == nil {
+		return "-"
+	}
+	n := *p
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// oneLine keeps the first line of s, cut to max runes.
+func oneLine(s string, max int) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " ..."
+	}
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max-3]) + "..."
+	}
+	return s
+}
+
+func orDash(list []string) string {
+	if len(list) == 0 {
+		return "-"
+	}
+	return strings.Join(list, ", ")
+}
+
+// TransformationText is "DIRECT/AGGREGATION: sum of amount per day".
+func TransformationText(ts []lineage.Transformation) string {
+	if len(ts) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		s := t.Type
+		if t.Subtype != "" {
+			s += "/" + t.Subtype
+		}
+		if t.Description != "" {
+			s += ": " + t.Description
+		}
+		if t.Masking {
+			s += " (masked)"
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, "; ")
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// WriteRuns prints runs as a table, newest first as given.
+func WriteRuns(w io.Writer, runs []Run, o TextOptions) error {
+	if len(runs) == 0 {
+		_, err := fmt.Fprintln(w, "no runs match")
+		return err
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "RUN\tSTART\tSTATUS\tDURATION\tINPUT\tOUTPUTS")
+	for _, r := range runs {
+		id := r.ShortID
+		if id == "" {
+			id = r.ID
+		}
+		inputs := make([]string, len(r.Inputs))
+		for i, in := range r.Inputs {
+			inputs[i] = o.path(in)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, o.time(r.Start, timeLayout), r.Status,
+			FormatDuration(r.Duration()), orDash(inputs), o.outputs(r.Outputs))
+	}
+	return tw.Flush()
+}
+
+// WriteDetail prints one run: its header, node timeline, datasets and
+// checks.
+func WriteDetail(w io.Writer, d *Detail, o TextOptions) error {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "run\t%s\n", d.ID)
+	fmt.Fprintf(tw, "job\t%s (namespace %s)\n", orDash([]string{d.Job}), orDash([]string{d.Namespace}))
+	fmt.Fprintf(tw, "status\t%s\n", d.Status)
+	fmt.Fprintf(tw, "started\t%s\n", o.time(d.Start, timeLayoutMsec))
+	if !d.End.IsZero() {
+		fmt.Fprintf(tw, "ended\t%s (took %s)\n", o.time(d.End, timeLayoutMsec), FormatDuration(d.Duration()))
+	}
+	inputs := make([]string, len(d.Inputs))
+	for i, in := range d.Inputs {
+		inputs[i] = o.path(in)
+	}
+	fmt.Fprintf(tw, "input\t%s\n", orDash(inputs))
+	fmt.Fprintf(tw, "outputs\t%s\n", o.outputs(d.Outputs))
+	for _, k := range sortedKeys(d.Info) {
+		fmt.Fprintf(tw, "%s\t%s\n", k, d.Info[k])
+	}
+	if d.Error != "" {
+		fmt.Fprintf(tw, "error\t%s\n", oneLine(d.Error, 200))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	if len(d.Nodes) > 0 {
+		fmt.Fprintln(w)
+		tw = newTable(w)
+		fmt.Fprintln(tw, "NODE\tSTATUS\tSTART\tDURATION\tROWS IN\tROWS OUT\tCHECKS\tERROR")
+		for _, n := range d.Nodes {
+			start := "-"
+			if !n.Start.IsZero() && !d.Start.IsZero() {
+				start = "+" + FormatDuration(n.Start.Sub(d.Start))
+				if n.Start.Equal(d.Start) {
+					start = "+0"
+				}
+			}
+			checks := "-"
+			if total, failed := d.NodeChecks(n.Name); total > 0 {
+				checks = fmt.Sprintf("%d ok", total)
+				if failed > 0 {
+					checks = fmt.Sprintf("%d/%d failed", failed, total)
+				}
+			}
+			errText := "-"
+			if n.Error != "" {
+				errText = oneLine(n.Error, 80)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Status, start, FormatDuration(n.Duration()),
+				count(n.RowsIn), count(n.RowsOut), checks, errText)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if len(d.Datasets) > 0 {
+		fmt.Fprintln(w)
+		tw = newTable(w)
+		fmt.Fprintln(tw, "DATASET\tROLE\tNODE\tROWS\tBYTES\tCOLUMNS")
+		for _, ds := range d.Datasets {
+			node := ds.Node
+			if node == "" {
+				node = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", o.path(DatasetName(ds.Namespace, ds.Name)), ds.Role, node,
+				count(ds.Rows), bytesText(ds.Bytes), len(ds.Fields))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if len(d.Checks) > 0 {
+		fmt.Fprintln(w)
+		var listed []Check
+		passed := 0
+		for _, c := range d.Checks {
+			if c.Success {
+				passed++
+			}
+			if o.AllChecks || !c.Success {
+				listed = append(listed, c)
+			}
+		}
+		if !o.AllChecks {
+			fmt.Fprintf(w, "checks: %d passed, %d failed (--checks lists them all)\n", passed, len(d.Checks)-passed)
+		}
+		if len(listed) == 0 {
+			return nil
+		}
+		tw = newTable(w)
+		fmt.Fprintln(tw, "CHECK\tNODE\tDATASET\tCOLUMN\tRESULT\tSEVERITY\tEXPECTED\tACTUAL")
+		for _, c := range listed {
+			res := "ok"
+			if !c.Success {
+				res = "FAILED"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, dash(c.Node), dash(datasetLabel(c.Dataset)), dash(c.Column), res,
+				dash(c.Severity), dash(oneLine(c.Expected, 40)), dash(oneLine(c.Actual, 40)))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// WriteColumn prints a column's journey, grouped by the dataset it
+// reaches: for each dependency, every transformation with its steps, one
+// line per node ("node: what it did"), in the order the data flows.
+// Filters, groupings and sorts that apply to a whole dataset are listed
+// once, as "(rows)", rather than under every column.
+func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "column %s in run %s (%s, started %s)\n", j.Column, j.Run.ShortID, j.Run.Status, o.time(j.Run.Start, timeLayout))
+	nodes := map[string]bool{}
+	for _, n := range j.Run.Nodes {
+		nodes[n.Name] = true
+	}
+	inputs := map[string]bool{}
+	for _, in := range j.Run.Inputs {
+		inputs[in] = true
+	}
+	for _, s := range j.Steps {
+		for _, n := range s.Path {
+			nodes[n] = true
+		}
+	}
+	var order []string
+	byDataset := map[string][]ColumnEdge{}
+	for _, s := range j.Steps {
+		k := s.To.key()
+		k = k[:strings.LastIndexByte(k, 0)]
+		if _, ok := byDataset[k]; !ok {
+			order = append(order, k)
+		}
+		byDataset[k] = append(byDataset[k], s)
+	}
+	for _, k := range order {
+		steps := byDataset[k]
+		to := steps[0].To
+		fmt.Fprintf(&b, "\n%s", o.path(DatasetName(to.Namespace, to.Dataset)))
+		if p := steps[0].Path; len(p) > 0 {
+			fmt.Fprintf(&b, "  (via %s)", strings.Join(p, " -> "))
+		}
+		b.WriteByte('\n')
+		// Row-level dependencies, to leave out of the columns' entries.
+		rowLevel := map[string]bool{}
+		for _, s := range steps {
+			if s.To.Field == "" {
+				for _, t := range s.Transformations {
+					rowLevel[s.From.key()+"\x00"+t.Subtype+"\x00"+t.Description] = true
+				}
+			}
+		}
+		for _, s := range steps {
+			from := s.From.String()
+			if inputs[DatasetName(s.From.Namespace, s.From.Dataset)] {
+				from = s.From.Field
+			}
+			target := s.To.Field
+			if target == "" {
+				target = "(rows)"
+			}
+			var ts []lineage.Transformation
+			for _, t := range s.Transformations {
+				if s.To.Field != "" && t.Type == lineage.TransformIndirect && rowLevel[s.From.key()+"\x00"+t.Subtype+"\x00"+t.Description] {
+					continue
+				}
+				ts = append(ts, t)
+			}
+			if len(ts) == 0 && len(s.Transformations) > 0 {
+				continue // only the row-level dependencies listed as (rows)
+			}
+			fmt.Fprintf(&b, "  %s -> %s\n", from, target)
+			labels := make([]string, len(ts))
+			width := 0
+			for i, t := range ts {
+				labels[i] = t.Type
+				if t.Subtype != "" {
+					labels[i] += "/" + t.Subtype
+				}
+				if t.Masking {
+					labels[i] += " (masked)"
+				}
+				width = max(width, len(labels[i]))
+			}
+			for i, t := range ts {
+				hops := splitHops(t.Description, nodes)
+				if len(hops) == 0 {
+					hops = []string{""}
+				}
+				for h, hop := range hops {
+					label := ""
+					if h == 0 {
+						label = labels[i]
+					}
+					fmt.Fprintf(&b, "      %-*s  %s\n", width, label, hop)
+				}
+			}
+		}
+	}
+	// Lines of a transformation without description end in padding.
+	lines := strings.Split(b.String(), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], " ")
+	}
+	_, err := io.WriteString(w, strings.Join(lines, "\n"))
+	return err
+}
+
+// splitHops splits a transformation's description into its steps where
+// a known node's name starts one: the composed descriptions read
+// "raw_sales_data: parsed -> daily_sales_summary: sum per date" (DIRECT)
+// or "raw_sales_data: ...; cleaned_sales_data: ..." (INDIRECT).
+func splitHops(desc string, nodes map[string]bool) []string {
+	if desc == "" {
+		return nil
+	}
+	var hops []string
+	rest := desc
+	for {
+		cut := -1
+		sepLen := 0
+		for _, sep := range []string{" -> ", "; "} {
+			off := 0
+			for {
+				i := strings.Index(rest[off:], sep)
+				if i < 0 {
+					break
+				}
+				i += off
+				next := rest[i+len(sep):]
+				name := next
+				if c := strings.IndexAny(next, ":; "); c >= 0 {
+					name = next[:c]
+				}
+				if nodes[name] {
+					if cut < 0 || i < cut {
+						cut, sepLen = i, len(sep)
+					}
+					break
+				}
+				off = i + len(sep)
+			}
+		}
+		if cut < 0 {
+			hops = append(hops, rest)
+			return hops
+		}
+		hops = append(hops, rest[:cut])
+		rest = rest[cut+sepLen:]
+	}
+}
+
+// WriteNode prints a node's place in the DAG, its impact and its columns.
+func WriteNode(w io.Writer, v *NodeView, o TextOptions) error {
+	tw := newTable(w)
+	kind := "node"
+	if v.Input {
+		kind = "input"
+	}
+	title := kind + " " + v.Node
+	if v.Doc != "" {
+		title += ": " + v.Doc
+	}
+	fmt.Fprintln(tw, title)
+	fmt.Fprintf(tw, "depends on\t%s\n", orDash(v.DependsOn))
+	fmt.Fprintf(tw, "feeds\t%s\n", orDash(v.Feeds))
+	fmt.Fprintf(tw, "upstream\t%s\n", orDash(v.Upstream))
+	fmt.Fprintf(tw, "downstream\t%s\n", orDash(v.Downstream))
+	if r := v.LastRun; r != nil {
+		fmt.Fprintf(tw, "last run\t%s (%s, started %s)\n", r.ShortID, r.Status, o.time(r.Start, timeLayout))
+		if n := v.NodeRun; n != nil {
+			line := fmt.Sprintf("%s in %s, %s rows in, %s rows out", n.Status, FormatDuration(n.Duration()), count(n.RowsIn), count(n.RowsOut))
+			if n.Error != "" {
+				line += ": " + oneLine(n.Error, 120)
+			}
+			fmt.Fprintf(tw, "node run\t%s\n", line)
+		}
+		affected := make([]string, len(v.Affected))
+		for i, a := range v.Affected {
+			affected[i] = o.path(a)
+		}
+		fmt.Fprintf(tw, "affects\t%s\n", orDash(affected))
+	} else {
+		fmt.Fprintf(tw, "last run\t-\t(no recorded run ran it)\n")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(v.ColumnsIn) > 0 {
+		fmt.Fprintln(w)
+		tw = newTable(w)
+		fmt.Fprintln(tw, "COLUMN IN\tTYPE\tFROM")
+		for _, c := range v.ColumnsIn {
+			from := c.Node
+			if from == "" {
+				from = o.path(c.Dataset)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, dash(c.Type), dash(from))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(v.ColumnsOut) > 0 {
+		fmt.Fprintln(w)
+		tw = newTable(w)
+		fmt.Fprintln(tw, "COLUMN OUT\tTYPE\tCOMPUTED FROM")
+		for _, c := range v.ColumnsOut {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, dash(c.Type), sourcesText(c.From, true))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(v.RowFilters) > 0 {
+		fmt.Fprintf(w, "\nrows depend on: %s\n", sourcesText(v.RowFilters, false))
+		fmt.Fprintf(w, "(the steps of each: salesdag lineage column %s.COLUMN)\n", v.Node)
+	}
+	return nil
+}
+
+// sourcesText names each source column with the subtypes of how it is
+// used: with direct set, only the sources a value is computed from
+// (filters and groupings are the rows' business, listed apart).
+func sourcesText(srcs []ColumnSource, direct bool) string {
+	var parts []string
+	for _, s := range srcs {
+		var subs []string
+		for _, t := range s.Transformations {
+			if direct && t.Type != lineage.TransformDirect {
+				continue
+			}
+			sub := t.Subtype
+			if sub == "" {
+				sub = t.Type
+			}
+			if t.Masking {
+				sub += ", masked"
+			}
+			if !slices.Contains(subs, sub) {
+				subs = append(subs, sub)
+			}
+		}
+		if len(subs) == 0 && (direct || len(s.Transformations) > 0) {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", s.Field, strings.Join(subs, ", ")))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

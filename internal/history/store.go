@@ -1,0 +1,259 @@
+package history
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/salesdag/salesdag/internal/lineage"
+)
+
+// EnvHome names the directory that holds salesdag's local state.
+const EnvHome = "SALESDAG_HOME"
+
+// DefaultHome is the state directory when $SALESDAG_HOME is not set,
+// relative to the working directory.
+const DefaultHome = ".salesdag"
+
+// FileName is the history database's name inside the state directory.
+const FileName = "history.db"
+
+// fillPercent is how full bbolt fills a page before splitting it.
+const fillPercent = 0.9
+
+// schemaVersion is the layout described in the package comment.
+const schemaVersion = "1"
+
+var (
+	bucketMeta    = []byte("meta")
+	bucketRuns    = []byte("runs")
+	bucketEvents  = []byte("events")
+	bucketByStart = []byte("by_start")
+	keySchema     = []byte("schema")
+	// bucketUndecodable keeps events that could not be decoded (none should).
+	bucketUndecodable = []byte("undecodable")
+)
+
+// Home returns the state directory: $SALESDAG_HOME, else .salesdag.
+func Home() string {
+	if h := os.Getenv(EnvHome); h != "" {
+		return h
+	}
+	return DefaultHome
+}
+
+// DefaultPath is the history database in Home.
+func DefaultPath() string { return filepath.Join(Home(), FileName) }
+
+// ErrNoHistory is returned when the store has not been created yet.
+var ErrNoHistory = errors.New("no runs recorded yet")
+
+// pathLocks serialises writers of one file inside this process, so that
+// they queue on a mutex instead of polling bbolt's file lock (which it
+// retries only every 50 ms). Other processes are kept out by the file lock.
+var pathLocks sync.Map // absolute path -> *sync.Mutex
+
+func lockPath(path string) func() {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	m, _ := pathLocks.LoadOrStore(abs, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// openWrite opens the database for one write transaction, creating it
+// (and its directory) if needed.
+func openWrite(path string, timeout time.Duration) (*bolt.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("history: create directory for %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, fmt.Errorf("history: open %s for writing: %w", path, err)
+	}
+	return db, nil
+}
+
+// isLockTimeout reports whether err means another process holds the store.
+func isLockTimeout(err error) bool { return errors.Is(err, bolterrors.ErrTimeout) }
+
+// initBuckets creates the buckets and checks the layout version.
+func initBuckets(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketMeta, bucketRuns, bucketEvents, bucketByStart} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("history: create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	switch v := meta.Get(keySchema); {
+	case v == nil:
+		return meta.Put(keySchema, []byte(schemaVersion))
+	case string(v) != schemaVersion:
+		return fmt.Errorf("history: store layout version %q, this salesdag reads %q; use a matching salesdag or move the store away", v, schemaVersion)
+	}
+	return nil
+}
+
+func eventKey(run uuid.UUID, seq int) []byte {
+	k := make([]byte, 16+8)
+	copy(k, run[:])
+	binary.BigEndian.PutUint64(k[16:], uint64(seq))
+	return k
+}
+
+func startKey(start time.Time, run uuid.UUID) []byte {
+	k := make([]byte, 8+16)
+	binary.BigEndian.PutUint64(k, uint64(start.UnixNano()))
+	copy(k[8:], run[:])
+	return k
+}
+
+// item is one queued write: an event, or a piece of extra run info.
+type item struct {
+	data []byte    // encoded event; nil for info
+	run  uuid.UUID // root run of info
+	key  string
+	val  string
+}
+
+// batchWriter applies items inside one transaction, caching the summaries
+// it touched.
+type batchWriter struct {
+	tx     *bolt.Tx
+	runs   map[uuid.UUID]*Run
+	before map[uuid.UUID]indexEntry
+	order  []uuid.UUID
+	host   string
+	pid    int
+}
+
+type indexEntry struct {
+	start  time.Time
+	status Status
+	exists bool
+}
+
+func newBatchWriter(tx *bolt.Tx, host string, pid int) *batchWriter {
+	return &batchWriter{tx: tx, runs: map[uuid.UUID]*Run{}, before: map[uuid.UUID]indexEntry{}, host: host, pid: pid}
+}
+
+func (w *batchWriter) run(id uuid.UUID) (*Run, error) {
+	if r, ok := w.runs[id]; ok {
+		return r, nil
+	}
+	r := &Run{}
+	ie := indexEntry{}
+	if v := w.tx.Bucket(bucketRuns).Get(id[:]); v != nil {
+		if err := json.Unmarshal(v, r); err != nil {
+			return nil, fmt.Errorf("history: summary of run %s is unreadable: %w", id, err)
+		}
+		ie = indexEntry{start: r.Start, status: r.Status, exists: true}
+	} else {
+		r.ID = id.String()
+		r.Host, r.PID = w.host, w.pid
+	}
+	w.runs[id] = r
+	w.before[id] = ie
+	w.order = append(w.order, id)
+	return r, nil
+}
+
+func (w *batchWriter) add(it item) error {
+	if it.data == nil {
+		r, err := w.run(it.run)
+		if err != nil {
+			return err
+		}
+		if r.Info == nil {
+			r.Info = map[string]string{}
+		}
+		r.Info[it.key] = it.val
+		return nil
+	}
+	var ev lineage.RunEvent
+	if err := json.Unmarshal(it.data, &ev); err != nil {
+		// Emit encoded it, so this cannot happen; keep the bytes anyway
+		// rather than lose an audit record.
+		b, berr := w.tx.CreateBucketIfNotExists(bucketUndecodable)
+		if berr != nil {
+			return fmt.Errorf("history: keep undecodable event (%v): %w", err, berr)
+		}
+		id := lineage.NewRunID()
+		return b.Put(id[:], it.data)
+	}
+	root, _ := rootOf(&ev)
+	r, err := w.run(root)
+	if err != nil {
+		return err
+	}
+	enc, err := encodeEvent(it.data)
+	if err != nil {
+		return err
+	}
+	events := w.tx.Bucket(bucketEvents)
+	// Keys mostly grow (time-ordered run ids, then sequence numbers):
+	// full pages waste less space than the default half-full splits.
+	events.FillPercent = fillPercent
+	if err := events.Put(eventKey(root, r.Events), enc); err != nil {
+		return fmt.Errorf("history: store event of run %s: %w", root, err)
+	}
+	r.apply(&ev)
+	return nil
+}
+
+// finish writes the touched summaries and their index entries.
+func (w *batchWriter) finish() error {
+	runs, idx := w.tx.Bucket(bucketRuns), w.tx.Bucket(bucketByStart)
+	runs.FillPercent, idx.FillPercent = fillPercent, fillPercent
+	for _, id := range w.order {
+		r := w.runs[id]
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("history: encode summary of run %s: %w", id, err)
+		}
+		if err := runs.Put(id[:], b); err != nil {
+			return fmt.Errorf("history: store summary of run %s: %w", id, err)
+		}
+		old := w.before[id]
+		if old.exists && old.start.Equal(r.Start) && old.status == r.Status {
+			continue
+		}
+		if old.exists && !old.start.Equal(r.Start) {
+			if err := idx.Delete(startKey(old.start, id)); err != nil {
+				return fmt.Errorf("history: re-index run %s: %w", id, err)
+			}
+		}
+		if err := idx.Put(startKey(r.Start, id), []byte(r.Status)); err != nil {
+			return fmt.Errorf("history: index run %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// writeBatch records items in one transaction.
+func writeBatch(db *bolt.DB, items []item, host string, pid int) error {
+	return db.Update(func(tx *bolt.Tx) error {
+		if err := initBuckets(tx); err != nil {
+			return err
+		}
+		w := newBatchWriter(tx, host, pid)
+		for _, it := range items {
+			if err := w.add(it); err != nil {
+				return err
+			}
+		}
+		return w.finish()
+	})
+}
