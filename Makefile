@@ -1,0 +1,53 @@
+# salesdag — common tasks. `make run` and `make test` are the two set-up commands.
+GO        ?= go
+BIN       ?= bin/salesdag
+PKGS      := ./...
+ROWS      ?= 1000000
+DATA_DIR  ?= testdata/gen
+
+.PHONY: all build run test race cover bench bench-go bench-e2e lint fmt vet fuzz data clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/salesdag
+
+# Main job on the sample embedded in the binary; results go to output/.
+run: build
+	./$(BIN) run
+
+# All tests, with the race detector.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 $(PKGS)
+
+cover:
+	$(GO) test -count=1 -coverprofile=coverage.out -coverpkg=./internal/... ./internal/... ./cmd/...
+	@$(GO) tool cover -func=coverage.out | tail -n 1
+
+bench: bench-go bench-e2e
+
+bench-go:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/...
+
+bench-e2e: build
+	bash scripts/bench.sh
+
+data:
+	@mkdir -p $(DATA_DIR)
+	$(GO) run ./cmd/gensales -rows $(ROWS) -o $(DATA_DIR)/sales_$(ROWS).csv
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzReader -fuzztime=60s ./internal/pipeline
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet $(PKGS)
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin output coverage.out

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/salesdag/salesdag/internal/app"
+	"github.com/salesdag/salesdag/internal/cache"
+	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/pipeline"
+)
+
+type cacheFlags struct {
+	dir       string
+	recompute []string
+	disable   []string
+}
+
+// defaultCacheDir honours $SALESDAG_HOME like the rest of the local state.
+func defaultCacheDir() string {
+	if home := os.Getenv("SALESDAG_HOME"); home != "" {
+		return filepath.Join(home, "cache")
+	}
+	return cache.DefaultDir
+}
+
+func addCacheFlags(fl *pflag.FlagSet, f *cacheFlags) {
+	fl.StringVar(&f.dir, "cache", "", "reuse node results whose code and inputs are unchanged, stored in `DIR` (--cache alone: "+cache.DefaultDir+")")
+	fl.Lookup("cache").NoOptDefVal = "\x00default"
+	fl.StringSliceVar(&f.recompute, "recompute", nil, "with --cache: compute these `NODES` again (and store them), even on a hit")
+	fl.StringSliceVar(&f.disable, "no-cache-node", nil, "with --cache: neither read nor write these `NODES`")
+}
+
+// newCache builds the run's cache from the flags; nil without --cache.
+func newCache(f *cacheFlags, d *dag.DAG, log *slog.Logger) (*cache.Cache, error) {
+	if f.dir == "" {
+		if len(f.recompute)+len(f.disable) > 0 {
+			return nil, &app.UsageError{Err: errors.New("--recompute and --no-cache-node need --cache")}
+		}
+		return nil, nil
+	}
+	dir := f.dir
+	if dir == "\x00default" {
+		dir = defaultCacheDir()
+	}
+	pol := pipeline.CachePolicies()
+	for _, set := range []struct {
+		nodes []string
+		p     cache.Policy
+	}{{f.recompute, cache.PolicyRecompute}, {f.disable, cache.PolicyDisable}} {
+		for _, n := range set.nodes {
+			if node, ok := d.Node(n); !ok || node.IsInput {
+				_, err := d.Plan(n)
+				if err == nil {
+					err = fmt.Errorf("%q is an input, not a node", n)
+				}
+				return nil, &app.UsageError{Err: err}
+			}
+			pol[n] = set.p
+		}
+	}
+	store, err := cache.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the cache: %w", err)
+	}
+	return cache.New(store, cache.Options{
+		Sources: pipeline.CacheSources(),
+		Policy:  pol,
+		OnEvent: func(e cache.NodeEvent) {
+			switch e.Status {
+			case cache.StatusCorrupt, cache.StatusError:
+				log.Warn("cache entry not used", "node", e.Node, "status", e.Status, "error", e.Err)
+			default:
+				log.Debug("cache", "node", e.Node, "status", e.Status, "bytes", e.Bytes, "duration", e.Duration)
+			}
+		},
+	}), nil
+}
+
+func newCacheCmd() *cobra.Command {
+	var dir string
+	root := &cobra.Command{
+		Use:   "cache",
+		Short: "Inspect and prune the per-node result cache",
+		Example: `  salesdag cache ls
+  salesdag cache prune --older-than 7d --max-size 500MB
+  salesdag cache clear`,
+	}
+	root.PersistentFlags().StringVar(&dir, "dir", "", "cache directory (default $SALESDAG_HOME/cache or "+cache.DefaultDir+")")
+	open := func() (*cache.Store, error) {
+		d := dir
+		if d == "" {
+			d = defaultCacheDir()
+		}
+		s, err := cache.Open(d, cache.NoCreate())
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no cache at %s (run with --cache first)", d)
+		}
+		return s, err
+	}
+	var asJSON bool
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List cache entries (node, key, size, age, last use)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := open()
+			if err != nil {
+				return err
+			}
+			entries, err := s.List()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if entries == nil {
+					entries = []cache.Entry{}
+				}
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(entries)
+			}
+			return cache.WriteList(cmd.OutOrStdout(), entries, time.Now())
+		},
+	}
+	ls.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	var olderThan, maxSize string
+	prune := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove entries unused for a while, then the least recently used beyond a size",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var o cache.PruneOptions
+			var err error
+			if olderThan == "" && maxSize == "" {
+				return &app.UsageError{Err: errors.New("prune needs --older-than and/or --max-size")}
+			}
+			if olderThan != "" {
+				if o.OlderThan, err = cache.ParseAge(olderThan); err != nil {
+					return &app.UsageError{Err: err}
+				}
+			}
+			if maxSize != "" {
+				if o.MaxSize, err = cache.ParseSize(maxSize); err != nil {
+					return &app.UsageError{Err: err}
+				}
+			}
+			s, err := open()
+			if err != nil {
+				return err
+			}
+			rep, err := s.Prune(o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d entries (%s), kept %d (%s)\n", len(rep.Removed), cache.FormatBytes(rep.RemovedBytes), rep.Kept, cache.FormatBytes(rep.KeptBytes))
+			return nil
+		},
+	}
+	prune.Flags().StringVar(&olderThan, "older-than", "", "remove entries not used for `AGE` (e.g. 7d, 12h)")
+	prune.Flags().StringVar(&maxSize, "max-size", "", "then remove least recently used entries until the cache fits in `SIZE` (e.g. 500MB)")
+	clear := &cobra.Command{
+		Use:   "clear",
+		Short: "Remove every cache entry",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := open()
+			if err != nil {
+				return err
+			}
+			rep, err := s.Clear()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d entries (%s)\n", len(rep.Removed), cache.FormatBytes(rep.RemovedBytes))
+			return nil
+		},
+	}
+	root.AddCommand(ls, prune, clear)
+	return root
+}

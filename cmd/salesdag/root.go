@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/salesdag/salesdag/internal/app"
+	"github.com/salesdag/salesdag/internal/checks"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitChecks      = 3
+	exitInterrupted = 130 // SIGINT; SIGTERM gives 143
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries a specific exit code up to Main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// Main runs the CLI and returns the process exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := context.WithCancelCause(context.Background())
+	defer stop(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case s := <-sigs:
+			stop(&signalError{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+
+	root := newRootCmd(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(ctx, err)
+	if msg := errorLine(err); msg != "" {
+		fmt.Fprintf(stderr, "salesdag: %s\n", msg)
+	}
+	return code
+}
+
+type signalError struct{ sig syscall.Signal }
+
+func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
+
+func exitCode(ctx context.Context, err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if app.IsInterrupted(err) {
+		var se *signalError
+		if errors.As(context.Cause(ctx), &se) && se.sig == syscall.SIGTERM {
+			return 128 + int(syscall.SIGTERM)
+		}
+		return exitInterrupted
+	}
+	var fe *checks.FailedError
+	if errors.As(err, &fe) {
+		return exitChecks
+	}
+	var ue *app.UsageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// errorLine squeezes an error into the one line the user sees.
+func errorLine(err error) string {
+	var ee *exitError
+	if errors.As(err, &ee) && ee.err == nil {
+		return ""
+	}
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
+// isCobraUsage recognises cobra's own flag and argument errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "invalid argument", "flag needs an argument", "accepts ", "requires at least", "bad flag syntax", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "salesdag",
+		Short: "Run the sales-analytics DAG and record its OpenLineage lineage",
+		Long: `salesdag reads a sales CSV (date,product_id,amount,customer_id), computes the
+requested results as a DAG of typed Go functions, writes them as CSV/JSON/Parquet
+and emits OpenLineage events for the run and every node.
+
+With no input it runs on a sample data set embedded in the binary.`,
+		Example: `  salesdag run                                  # the sample, six outputs into output/
+  salesdag run --input sales.csv --outputs trend_analysis
+  salesdag graph --format dot | dot -Tsvg > dag.svg
+  salesdag nodes --json`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &app.UsageError{Err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
+	root.AddCommand(newRunCmd(), newGraphCmd(), newNodesCmd(), newLineageCmd(), newCacheCmd(), newVersionCmd())
+	return root
+}

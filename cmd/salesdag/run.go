@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/salesdag/salesdag/internal/app"
+	"github.com/salesdag/salesdag/internal/pipeline"
+)
+
+type runFlags struct {
+	input     string
+	outputs   []string
+	outputDir string
+	formats   []string
+	workers   int
+	logLevel  string
+	logFormat string
+	onBadRows string
+	quiet     bool
+	maxLoss   float64
+	lineage   lineageFlags
+	cache     cacheFlags
+}
+
+func newRunCmd() *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the pipeline and write its results",
+		Long: `Run reads the input CSV, computes only the nodes the requested outputs need, in
+dependency order, writes each output atomically into the output directory and
+emits OpenLineage events. Human messages go to stderr; console lineage events
+(one JSON object per line) go to stdout.
+
+Exit codes: 0 success, 1 the run failed, 2 usage error, 3 a data-quality check
+of importance "fail" failed, 130/143 interrupted by SIGINT/SIGTERM.`,
+		Example: `  salesdag run
+  salesdag run --input data/sales.csv --output-dir out --format csv,json,parquet
+  salesdag run --outputs trend_analysis,weekly_aggregation --workers 2
+  salesdag run --input dirty.csv --on-bad-rows=skip        # bad rows -> rejected_rows.csv
+  OPENLINEAGE_URL=http://localhost:5000 salesdag run --quiet`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRun(cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.input, "input", "i", "", "input CSV `FILE` (default: the sample embedded in the binary)")
+	fl.StringSliceVarP(&f.outputs, "outputs", "o", nil, "outputs to compute, comma-separated (default: the six standard results)")
+	fl.StringVar(&f.outputDir, "output-dir", "output", "directory for the results")
+	fl.StringSliceVar(&f.formats, "format", []string{"csv", "json"}, "result formats: csv, json, parquet (tables as CSV/Parquet, objects as JSON)")
+	fl.IntVarP(&f.workers, "workers", "w", 0, "worker goroutines for parsing and independent nodes (default: number of CPUs)")
+	fl.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fl.StringVar(&f.onBadRows, "on-bad-rows", "fail", "bad input rows: fail (stop at the first) or skip (write them to rejected_rows.csv)")
+	fl.Float64Var(&f.maxLoss, "max-data-loss", 0, "fail the run (exit 3) when cleaning drops more than `PCT` percent of the raw rows (default: no limit)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on stderr")
+	addLineageFlags(fl, &f.lineage)
+	addCacheFlags(fl, &f.cache)
+	return cmd
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, &app.UsageError{Err: fmt.Errorf("invalid --log-level %q (use debug, info, warn or error)", level)}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, &app.UsageError{Err: fmt.Errorf("invalid --log-format %q (use text or json)", format)}
+}
+
+func runRun(cmd *cobra.Command, f *runFlags) error {
+	ctx := cmd.Context()
+	stderr := cmd.ErrOrStderr()
+	log, err := newLogger(stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
+	formats, err := app.ParseFormats(f.formats)
+	if err != nil {
+		return err
+	}
+	if f.workers < 0 {
+		return &app.UsageError{Err: fmt.Errorf("--workers must be >= 0, got %d", f.workers)}
+	}
+	var policy pipeline.BadRowPolicy
+	switch f.onBadRows {
+	case "fail":
+		policy = pipeline.FailOnBadRows
+	case "skip":
+		policy = pipeline.SkipBadRows
+	default:
+		return &app.UsageError{Err: fmt.Errorf("invalid --on-bad-rows %q (use fail or skip)", f.onBadRows)}
+	}
+	d, err := app.Build()
+	if err != nil {
+		return err
+	}
+	plan, err := app.Prepare(d, f.outputs)
+	if err != nil {
+		return err
+	}
+	opts := app.RunOptions{
+		Input: f.input, Outputs: plan.Outputs, OutputDir: f.outputDir, Formats: formats,
+		Workers: f.workers, OnBadRows: policy, Log: log,
+	}
+	var co pipeline.CheckOptions
+	if cmd.Flags().Changed("max-data-loss") {
+		co.MaxDataLoss = &f.maxLoss
+	}
+	if opts.Checks, err = app.NewChecks(co, log); err != nil {
+		return err
+	}
+	if opts.Cache, err = newCache(&f.cache, d, log); err != nil {
+		return err
+	}
+	if !f.quiet && isTerminal(stderr) && os.Getenv("CI") == "" {
+		opts.Progress = newProgress(stderr)
+	}
+	session, err := startLineage(ctx, cmd, &f.lineage, log)
+	if err != nil {
+		return err
+	}
+	res, runErr := session.run(ctx, d, plan, opts)
+	if opts.Progress != nil {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if runErr == nil && !f.quiet {
+		printSummary(stderr, res)
+	}
+	return runErr
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// newProgress returns a callback that redraws one status line at most
+// ten times a second.
+func newProgress(w io.Writer) func(done, total int64) {
+	start := time.Now()
+	var last time.Time
+	return func(done, total int64) {
+		now := time.Now()
+		if now.Sub(last) < 100*time.Millisecond {
+			return
+		}
+		last = now
+		secs := now.Sub(start).Seconds()
+		rate := 0.0
+		if secs > 0 {
+			rate = float64(done) / secs / 1e6
+		}
+		pct := ""
+		if total > 0 {
+			pct = fmt.Sprintf(" (%d%%)", done*100/total)
+		}
+		fmt.Fprintf(w, "\r\033[Kreading %s%s, %.0f MB/s", humanBytes(done), pct, rate)
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func printSummary(w io.Writer, r *app.RunResult) {
+	var b strings.Builder
+	src := r.Source.Name
+	fmt.Fprintf(&b, "salesdag: read %d rows from %s, kept %d", r.RowsRead, src, r.RowsKept)
+	if r.Rejected > 0 {
+		fmt.Fprintf(&b, ", rejected %d", r.Rejected)
+	}
+	fmt.Fprintf(&b, "; wrote %d files in %s\n", len(r.Written), r.Duration.Round(time.Microsecond))
+	for _, wr := range r.Written {
+		fmt.Fprintf(&b, "  %-40s %8d rows %10s\n", wr.Path, wr.Rows, humanBytes(wr.Bytes))
+	}
+	b.WriteString("  node timings:\n")
+	for _, n := range r.Nodes {
+		status := ""
+		if r.Cache != nil {
+			if st, ok := r.Cache.State(n.Node); ok {
+				status = "  cache " + string(st.Status)
+			}
+		}
+		fmt.Fprintf(&b, "    %-26s %12s%s\n", n.Node, n.Duration.Round(time.Microsecond), status)
+	}
+	if r.Cache != nil {
+		fmt.Fprintf(&b, "  cache: %s\n", r.Cache.Summary())
+	}
+	io.WriteString(w, b.String())
+}

@@ -1,0 +1,177 @@
+package app
+
+import (
+	"log/slog"
+
+	"github.com/salesdag/salesdag/internal/checks"
+	"github.com/salesdag/salesdag/internal/lineage"
+	"github.com/salesdag/salesdag/internal/output"
+	"github.com/salesdag/salesdag/internal/pipeline"
+)
+
+// NewChecks returns the runner of the sales nodes' default data-quality
+// checks; bad options (--max-data-loss out of 0..100) are a usage error.
+// Plug runner.Hooks() into the run, and after the graph has run, fail with
+// runner.Err() (a *checks.FailedError, exit code 3) before writing.
+func NewChecks(o pipeline.CheckOptions, log *slog.Logger) (*checks.Runner, error) {
+	if err := o.Validate(); err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	return checks.NewRunner(log, pipeline.DefaultChecks(o)...)
+}
+
+// ChecksFacetKey is the custom run facet that carries a node's check
+// results in its node run events, whether or not the node's result is
+// written (the history reads it for nodes without datasets).
+const ChecksFacetKey = "salesdag_checks"
+
+// ChecksRunFacet is the salesdag_checks run facet.
+type ChecksRunFacet struct {
+	lineage.BaseFacet
+	Checks []CheckRecord `json:"checks"`
+}
+
+// CheckRecord is one check result in the salesdag_checks facet.
+type CheckRecord struct {
+	checks.Result
+	Severity string `json:"severity"`
+}
+
+// Severity maps a check's importance to the dataQualityAssertions
+// severity: fail -> "error" (blocks the run), warn -> "warn".
+func Severity(i checks.Importance) string {
+	if i == checks.Fail {
+		return "error"
+	}
+	return "warn"
+}
+
+// AssertionsFacet turns check results into a dataQualityAssertions facet;
+// nil when there are none.
+func AssertionsFacet(results []checks.Result) *lineage.DataQualityAssertionsFacet {
+	if len(results) == 0 {
+		return nil
+	}
+	as := make([]lineage.Assertion, len(results))
+	for i, r := range results {
+		as[i] = lineage.Assertion{
+			Assertion: string(r.Assertion), Success: r.Success, Column: r.Column,
+			Severity: Severity(r.Importance), Name: r.Name, Description: r.Description,
+			Expected: r.Expected, Actual: r.Actual,
+		}
+	}
+	return lineage.NewDataQualityAssertionsFacet(as...)
+}
+
+// NewChecksRunFacet wraps results in the salesdag_checks run facet; nil
+// when there are none.
+func NewChecksRunFacet(results []checks.Result) *ChecksRunFacet {
+	if len(results) == 0 {
+		return nil
+	}
+	f := &ChecksRunFacet{BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("ChecksRunFacet"))}
+	for _, r := range results {
+		f.Checks = append(f.Checks, CheckRecord{Result: r, Severity: Severity(r.Importance)})
+	}
+	return f
+}
+
+// CheckNodeEvents returns a callback for LineageOptions.OnNodeEvent: on a
+// node run's COMPLETE event it evaluates the node's checks (once; the
+// AfterNode hook then reuses them) and adds the results as the
+// salesdag_checks run facet and as dataQualityAssertions on every output
+// dataset the event carries.
+func CheckNodeEvents(r *checks.Runner) func(lineage.NodeEvent) {
+	return func(ne lineage.NodeEvent) {
+		if r == nil || ne.Result == nil || ne.Result.Err != nil || ne.Event == nil {
+			return
+		}
+		res := r.Evaluate(ne.Node.Name, ne.Result.Value)
+		if len(res) == 0 {
+			return
+		}
+		ne.Event.Run.Facets.SetCustom(ChecksFacetKey, NewChecksRunFacet(res))
+		for i := range ne.Event.Outputs {
+			ne.Event.Outputs[i].Facets.DataQualityAssertions = AssertionsFacet(res)
+		}
+	}
+}
+
+// CheckOutputs returns a callback for LineageOptions.OutputFacets that
+// adds to each written output dataset the results of its node's checks
+// (as the dataset facet dataQualityAssertions).
+func CheckOutputs(r *checks.Runner) func(output.Written, *lineage.OutputDataset) {
+	return func(w output.Written, ds *lineage.OutputDataset) {
+		if r == nil {
+			return
+		}
+		if res, ok := r.NodeResults(w.Node); ok {
+			ds.Facets.DataQualityAssertions = AssertionsFacet(res)
+		}
+	}
+}
+
+// InputCheckNodes are the nodes whose checks are about the input file
+// itself (row counts, loss rate, duplicates): their results also go on
+// the input dataset, as the dataQualityAssertions input facet.
+var InputCheckNodes = []string{pipeline.NodeQuality}
+
+// AddInputChecks adds the results of InputCheckNodes' checks to the input
+// dataset of the root run's terminal event.
+func AddInputChecks(r *checks.Runner, in *lineage.InputDataset) {
+	if r == nil || in == nil {
+		return
+	}
+	var res []checks.Result
+	for _, n := range InputCheckNodes {
+		if x, ok := r.NodeResults(n); ok {
+			res = append(res, x...)
+		}
+	}
+	if f := AssertionsFacet(res); f != nil {
+		in.InputFacets.DataQualityAssertions = f
+	}
+}
+
+// Chain runs callbacks of the same kind in order (to combine column
+// lineage and checks in LineageOptions.OutputFacets).
+func Chain[T any](fns ...func(output.Written, T)) func(output.Written, T) {
+	return func(w output.Written, v T) {
+		for _, f := range fns {
+			if f != nil {
+				f(w, v)
+			}
+		}
+	}
+}
+
+// WireQuality connects column lineage and the checks of r (nil: none) to
+// a run, through the options only: r's hooks go into o.Hooks, its results
+// into node events (before lo.OnNodeEvent) and, with the columnLineage
+// facet, into every written output dataset (before lo.OutputFacets). The
+// caller still fails the run with r.Err() after the graph has run and
+// adds the input-level results with AddInputChecks.
+func WireQuality(o *RunOptions, lo *LineageOptions, r *checks.Runner, log *slog.Logger) error {
+	cat, err := pipeline.Columns()
+	if err != nil {
+		return err
+	}
+	input, err := InputDatasetRef(pipeline.Source{Path: o.Input})
+	if err != nil {
+		return err
+	}
+	outputs := []func(output.Written, *lineage.OutputDataset){ColumnLineageOutputs(cat, input, log)}
+	if r != nil {
+		o.Hooks = append(o.Hooks, r.Hooks())
+		onNode, next := CheckNodeEvents(r), lo.OnNodeEvent
+		lo.OnNodeEvent = func(ne lineage.NodeEvent) {
+			onNode(ne)
+			if next != nil {
+				next(ne)
+			}
+		}
+		outputs = append(outputs, CheckOutputs(r))
+	}
+	lo.OutputFacets = Chain(append(outputs, lo.OutputFacets)...)
+	return nil
+}

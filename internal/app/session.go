@@ -1,0 +1,169 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/salesdag/salesdag/internal/cache"
+	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/frame"
+	"github.com/salesdag/salesdag/internal/lineage"
+	"github.com/salesdag/salesdag/internal/output"
+	"github.com/salesdag/salesdag/internal/pipeline"
+)
+
+// LineageOptions connects a run to OpenLineage. A nil Sink records nothing.
+type LineageOptions struct {
+	Sink      lineage.Sink
+	Namespace string
+	Parent    *lineage.ParentContext
+	Version   string
+	// OnNodeEvent lets callers add facets to node events (after ours).
+	OnNodeEvent func(lineage.NodeEvent)
+	// OutputFacets lets callers add facets to each written output dataset.
+	OutputFacets func(w output.Written, ds *lineage.OutputDataset)
+}
+
+// InputSchema is the schema of the columns salesdag reads.
+var InputSchema = []frame.Field{
+	{Name: "date", Type: "date"},
+	{Name: "product_id", Type: "string"},
+	{Name: "amount", Type: "decimal"},
+	{Name: "customer_id", Type: "string"},
+}
+
+// Embedded sample dataset identity: it is not a file on disk, so it gets a
+// namespace of its own instead of "file".
+const (
+	sampleNamespace = "salesdag"
+	sampleName      = "embedded/sample/sales_raw.csv"
+	sampleURI       = "salesdag:embedded"
+)
+
+// inputFile describes the input dataset; with a profile, it is measured.
+func inputFile(src pipeline.Source, p *pipeline.InputProfile) lineage.InputFile {
+	f := lineage.InputFile{Path: src.Path, Schema: InputSchema}
+	if src.Path == "" {
+		f.Namespace, f.Name, f.SourceURI = sampleNamespace, sampleName, sampleURI
+	}
+	if p == nil {
+		return f
+	}
+	f.Measured = true
+	f.Rows, f.Bytes = p.RowCount, p.Bytes
+	f.Columns = map[string]lineage.ColumnMetrics{}
+	for _, c := range p.Columns {
+		m := lineage.ColumnMetrics{NullCount: lineage.Int(c.NullCount), DistinctCount: lineage.Int(c.DistinctCount)}
+		if c.Name == "amount" && p.AmountCount > 0 {
+			m.Sum, m.Min, m.Max = lineage.Num(p.AmountSum), lineage.Num(p.AmountMin), lineage.Num(p.AmountMax)
+			m.Count = lineage.Num(float64(p.AmountCount))
+		}
+		f.Columns[c.Name] = m
+	}
+	return f
+}
+
+// Execute runs the whole job: it records the root run, opens the input,
+// runs the plan, writes the outputs and ends the root run with COMPLETE,
+// FAIL or ABORT. Lineage problems never change the returned error; they
+// are reported by the sink's owner (the emitter's Close report).
+func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo LineageOptions) (*RunResult, error) {
+	// Measuring the input (distinct counts, sums) costs a pass over the
+	// rows; only do it when someone records the events.
+	measure := lo.Sink != nil
+	if lo.Sink == nil {
+		lo.Sink = lineage.SinkFunc(func(*lineage.RunEvent) error { return nil })
+	}
+	// Column lineage and check results go into the events.
+	if err := WireQuality(&o, &lo, o.Checks, o.Log); err != nil {
+		return nil, err
+	}
+	var src pipeline.Source
+	var cacheRun *cache.Run
+	o.onCacheRun = func(r *cache.Run) { cacheRun = r }
+	tr, err := lineage.NewTracker(lineage.TrackerConfig{
+		Sink: lo.Sink, Namespace: lo.Namespace, Parent: lo.Parent, Version: lo.Version,
+		Description: "salesdag sales-analytics pipeline",
+		OnNodeEvent: func(ne lineage.NodeEvent) {
+			if measure && ne.Node.Name == pipeline.NodeRaw && ne.Result != nil && ne.Result.Err == nil {
+				if raw, ok := ne.Result.Value.(*pipeline.RawSales); ok {
+					prof := raw.Profile()
+					if in, err := lineage.InputFileDataset(inputFile(src, &prof)); err == nil {
+						ne.Event.Inputs = append(ne.Event.Inputs, in)
+					}
+				}
+			}
+			if cacheRun != nil {
+				if st, ok := cacheRun.State(ne.Node.Name); ok && st.Status != "" {
+					ne.Event.Run.Facets.SetCustom(CacheFacetKey, &CacheRunFacet{
+						BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("CacheRunFacet")),
+						RunFacet:  st.Facet(),
+					})
+				}
+			}
+			if lo.OnNodeEvent != nil {
+				lo.OnNodeEvent(ne)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	fail := func(res *RunResult, runErr error) (*RunResult, error) {
+		_ = tr.Finish(ctx, lineage.OutcomeOf(runErr), runErr, nil, nil)
+		return res, runErr
+	}
+	if src, err = OpenSource(o.Input); err != nil {
+		return fail(&RunResult{}, err)
+	}
+	if in, err := lineage.InputFileDataset(inputFile(src, nil)); err == nil {
+		tr.SetInputs(in)
+	}
+	if err := output.CheckDir(o.OutputDir); err != nil {
+		return fail(&RunResult{Source: src}, err)
+	}
+	o.Hooks = append([]dag.Hooks{tr.Hooks()}, o.Hooks...)
+	res, runErr := Run(ctx, d, p, src, o)
+
+	var inputs []lineage.InputDataset
+	if raw, ok := res.Results[pipeline.NodeRaw].(*pipeline.RawSales); ok && measure {
+		prof := raw.Profile()
+		if in, err := lineage.InputFileDataset(inputFile(src, &prof)); err == nil {
+			inputs = append(inputs, in)
+		}
+	}
+	for i := range inputs {
+		AddInputChecks(o.Checks, &inputs[i])
+	}
+	var outputs []lineage.OutputDataset
+	for _, w := range res.Written {
+		ds, err := lineage.OutputFileDataset(lineage.OutputFile{Path: w.Path, Schema: w.Schema, Rows: w.Rows, Bytes: w.Bytes})
+		if err != nil {
+			continue
+		}
+		if lo.OutputFacets != nil {
+			lo.OutputFacets(w, &ds)
+		}
+		outputs = append(outputs, ds)
+	}
+	outcome := lineage.OutcomeOf(runErr)
+	if errors.Is(runErr, context.DeadlineExceeded) {
+		outcome = lineage.Aborted
+	}
+	// The run's own context may be cancelled (SIGINT): the terminal event
+	// must still go out, so it is not bound to ctx.
+	if err := tr.Finish(context.WithoutCancel(ctx), outcome, runErr, inputs, outputs); err != nil && runErr == nil {
+		res.LineageErr = fmt.Errorf("lineage: %w", err)
+	}
+	return res, runErr
+}
+
+// CacheFacetKey is the custom run facet with a node's cache outcome.
+const CacheFacetKey = "salesdag_cache"
+
+// CacheRunFacet is the salesdag_cache run facet: hit, miss, stored, ...
+type CacheRunFacet struct {
+	lineage.BaseFacet
+	cache.RunFacet
+}
