@@ -377,3 +377,17 @@ func TestInterruptAbortsWithoutPartialOutput(t *testing.T) {
 		})
 	}
 }
+
+func TestProgressLine(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgress(&b)
+	p(50<<20, 100<<20, 1_500_000)
+	require.Contains(t, b.String(), "read 50.0 MiB (50%), 1500000 rows")
+	require.Contains(t, b.String(), "rows/s")
+	b.Reset()
+	p(60<<20, 100<<20, 1_800_000) // within 100 ms of the last redraw: skipped
+	require.Empty(t, b.String())
+	require.Equal(t, "512 B", humanBytes(512))
+	require.Equal(t, "2.0 KiB", humanBytes(2048))
+	require.Equal(t, "3.0 GiB", humanBytes(3<<30))
+}

@@ -152,25 +152,25 @@ func isTerminal(w io.Writer) bool {
 
 // newProgress returns a callback that redraws one status line at most
 // ten times a second.
-func newProgress(w io.Writer) func(done, total int64) {
+func newProgress(w io.Writer) func(done, total, rows int64) {
 	start := time.Now()
 	var last time.Time
-	return func(done, total int64) {
+	return func(done, total, rows int64) {
 		now := time.Now()
 		if now.Sub(last) < 100*time.Millisecond {
 			return
 		}
 		last = now
 		secs := now.Sub(start).Seconds()
-		rate := 0.0
+		rate, rowRate := 0.0, 0.0
 		if secs > 0 {
-			rate = float64(done) / secs / 1e6
+			rate, rowRate = float64(done)/secs/1e6, float64(rows)/secs
 		}
 		pct := ""
 		if total > 0 {
 			pct = fmt.Sprintf(" (%d%%)", done*100/total)
 		}
-		fmt.Fprintf(w, "\r\033[Kreading %s%s, %.0f MB/s", humanBytes(done), pct, rate)
+		fmt.Fprintf(w, "\r\033[Kread %s%s, %d rows, %.0f MB/s, %.0f rows/s", humanBytes(done), pct, rows, rate, rowRate)
 	}
 }
 

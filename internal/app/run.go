@@ -33,10 +33,10 @@ type RunOptions struct {
 	Formats   []output.Format
 	Workers   int
 	OnBadRows pipeline.BadRowPolicy
-	Progress  func(bytesRead, totalBytes int64) // nil: no progress
-	Hooks     []dag.Hooks                       // extra hooks (lineage, cache, ...)
-	Checks    *checks.Runner                    // data-quality checks; nil: none
-	Cache     *cache.Cache                      // per-node result cache; nil: none
+	Progress  func(bytesRead, totalBytes, rows int64) // nil: no progress
+	Hooks     []dag.Hooks                             // extra hooks (lineage, cache, ...)
+	Checks    *checks.Runner                          // data-quality checks; nil: none
+	Cache     *cache.Cache                            // per-node result cache; nil: none
 
 	// onCacheRun is told the cache's plan before any node runs (lineage
 	// reads each node's cache state from it).
@@ -133,7 +133,7 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers}
 	if o.Progress != nil {
 		total := src.Size
-		popts.Progress = func(n int64) { o.Progress(n, total) }
+		popts.Progress = func(n, rows int64) { o.Progress(n, total, rows) }
 	}
 	tm := &timer{}
 	hooks := append([]dag.Hooks{tm.hooks()}, o.Hooks...)

@@ -80,7 +80,7 @@ func TestCacheCodecRoundTrip(t *testing.T) {
 func TestCacheKeys(t *testing.T) {
 	base, err := Options{}.CacheKey(context.Background())
 	require.NoError(t, err)
-	same, err := Options{Workers: 7, Progress: func(int64) {}}.CacheKey(context.Background())
+	same, err := Options{Workers: 7, Progress: func(int64, int64) {}}.CacheKey(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, base, same, "workers, chunk size and progress do not change results")
 	other, err := Options{OnBadRows: SkipBadRows}.CacheKey(context.Background())

@@ -79,8 +79,8 @@ type Options struct {
 	// Results are identical for every value.
 	Workers int
 	// Progress, when set, is called from one goroutine after each chunk
-	// read with the number of bytes read so far.
-	Progress func(bytesRead int64)
+	// is parsed, with the bytes and rows parsed so far.
+	Progress func(bytesRead, rows int64)
 
 	chunkSize int // bytes per chunk; 0 = defaultChunkSize (tests shrink it)
 }

@@ -31,14 +31,13 @@ func (e *BadRowError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e
 
 // splitter reads the input in large chunks that end on record boundaries.
 type splitter struct {
-	r        io.Reader
-	size     int
-	carry    []byte // the start of an incomplete record, for the next chunk
-	eof      bool
-	started  bool
-	read     int64
-	line     int64 // line number of the next chunk's first byte
-	progress func(int64)
+	r       io.Reader
+	size    int
+	carry   []byte // the start of an incomplete record, for the next chunk
+	eof     bool
+	started bool
+	read    int64
+	line    int64 // line number of the next chunk's first byte
 }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -72,9 +71,6 @@ func (s *splitter) next(buf []byte) ([]byte, int, int64, error) {
 					return buf, 0, s.line, io.ErrNoProgress
 				}
 			}
-		}
-		if s.progress != nil {
-			s.progress(s.read)
 		}
 		if !s.started {
 			s.started = true
@@ -246,7 +242,7 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 		size = defaultChunkSize
 	}
 	size = max(size, len(bom)) // the first chunk must hold a whole BOM
-	sp := &splitter{r: rc, size: size, line: 1, progress: opts.Progress}
+	sp := &splitter{r: rc, size: size, line: 1}
 
 	// The header, skipping leading blank lines.
 	var (
@@ -341,6 +337,7 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 
 	raw := &RawSales{name: name, workers: workers, skipMode: skip, minDate: math.MaxInt32, maxDate: math.MinInt32}
 	var firstErr error
+	var doneBytes, doneRows int64
 	for j := range order {
 		<-j.done
 		if firstErr != nil {
@@ -354,6 +351,11 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 		}
 		if r.seg.len() > 0 {
 			raw.segs = append(raw.segs, r.seg)
+		}
+		if opts.Progress != nil {
+			doneBytes += int64(j.n - j.off)
+			doneRows += int64(r.seg.len())
+			opts.Progress(doneBytes, doneRows)
 		}
 		raw.rejected = append(raw.rejected, r.rejected...)
 		for c := range raw.nulls {
@@ -373,6 +375,9 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 		return nil, firstErr
 	}
 	raw.bytes = sp.read
+	if opts.Progress != nil {
+		opts.Progress(sp.read, doneRows) // exact totals at the end
+	}
 	raw.finish(parsers)
 	if raw.n == 0 && len(raw.rejected) == 0 {
 		return nil, fmt.Errorf("input %s: no data rows, only a header", name)

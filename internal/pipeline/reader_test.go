@@ -328,14 +328,16 @@ func TestReaderCancel(t *testing.T) {
 func TestReaderProgress(t *testing.T) {
 	var data strings.Builder
 	require.NoError(t, Generate(&data, 2000, 1))
-	var seen []int64
-	_, err := ReadSales(context.Background(), stringSource("in.csv", data.String()),
-		Options{chunkSize: 4096, Progress: func(n int64) { seen = append(seen, n) }})
+	var seen, rows []int64
+	r, err := ReadSales(context.Background(), stringSource("in.csv", data.String()),
+		Options{chunkSize: 4096, Progress: func(n, rs int64) { seen = append(seen, n); rows = append(rows, rs) }})
 	require.NoError(t, err)
 	require.Greater(t, len(seen), 5)
 	require.Equal(t, int64(data.Len()), seen[len(seen)-1])
+	require.Equal(t, int64(r.Len()), rows[len(rows)-1])
 	for i := 1; i < len(seen); i++ {
 		require.GreaterOrEqual(t, seen[i], seen[i-1])
+		require.GreaterOrEqual(t, rows[i], rows[i-1])
 	}
 }
 
