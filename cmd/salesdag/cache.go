@@ -34,7 +34,7 @@ func defaultCacheDir() string {
 }
 
 func addCacheFlags(fl *pflag.FlagSet, f *cacheFlags) {
-	fl.StringVar(&f.dir, "cache", "", "reuse node results whose code and inputs are unchanged, stored in `DIR` (--cache alone: "+cache.DefaultDir+")")
+	fl.StringVar(&f.dir, "cache", "", "reuse node results whose code and inputs are unchanged (--cache alone: "+cache.DefaultDir+"; another `DIR`: --cache=DIR)")
 	fl.Lookup("cache").NoOptDefVal = "\x00default"
 	fl.StringSliceVar(&f.recompute, "recompute", nil, "with --cache: compute these `NODES` again (and store them), even on a hit")
 	fl.StringSliceVar(&f.disable, "no-cache-node", nil, "with --cache: neither read nor write these `NODES`")

@@ -62,7 +62,7 @@ of importance "fail" failed, 130/143 interrupted by SIGINT/SIGTERM.`,
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&f.onBadRows, "on-bad-rows", "fail", "bad input rows: fail (stop at the first) or skip (write them to rejected_rows.csv)")
 	fl.Float64Var(&f.maxLoss, "max-data-loss", 0, "fail the run (exit 3) when cleaning drops more than `PCT` percent of the raw rows (default: no limit)")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on stderr")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress, summary or warnings on stderr (errors only)")
 	addLineageFlags(fl, &f.lineage)
 	addCacheFlags(fl, &f.cache)
 	return cmd
@@ -86,7 +86,11 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 func runRun(cmd *cobra.Command, f *runFlags) error {
 	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
-	log, err := newLogger(stderr, f.logLevel, f.logFormat)
+	level := f.logLevel
+	if f.quiet && !cmd.Flags().Changed("log-level") {
+		level = "error" // --quiet: only what made the run fail
+	}
+	log, err := newLogger(stderr, level, f.logFormat)
 	if err != nil {
 		return err
 	}
