@@ -391,3 +391,68 @@ func TestProgressLine(t *testing.T) {
 	require.Equal(t, "2.0 KiB", humanBytes(2048))
 	require.Equal(t, "3.0 GiB", humanBytes(3<<30))
 }
+
+func TestCacheHitsOnRerunAndCacheCommands(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"SALESDAG_HOME=" + filepath.Join(dir, "home")}
+	first := run(t, dir, env, "run", "--cache", "--lineage", "file", "--lineage-file", "events1.jsonl")
+	require.Equal(t, 0, first.code, first.stderr)
+	require.Contains(t, first.stderr, "cache miss")
+	want, err := os.ReadFile(filepath.Join(dir, "output", "trend_analysis.json"))
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "output")))
+
+	second := run(t, dir, env, "run", "--cache", "--lineage", "file", "--lineage-file", "events2.jsonl")
+	require.Equal(t, 0, second.code, second.stderr)
+	require.Contains(t, second.stderr, "cache: 6 hit, 2 skipped")
+	require.Contains(t, second.stderr, "read 45 rows", "row counts survive a fully cached run")
+	got, err := os.ReadFile(filepath.Join(dir, "output", "trend_analysis.json"))
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got))
+	events, err := os.ReadFile(filepath.Join(dir, "events2.jsonl"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"START", "COMPLETE"}, eventTypes(t, string(events)))
+	require.Contains(t, string(events), `"salesdag_cache"`)
+	require.Contains(t, string(events), `"status":"hit"`)
+
+	third := run(t, dir, env, "run", "--cache", "--recompute", "trend_analysis", "--lineage", "none")
+	require.Equal(t, 0, third.code, third.stderr)
+	require.Contains(t, third.stderr, "trend_analysis")
+	require.Contains(t, third.stderr, "cache recomputed")
+
+	ls := run(t, dir, env, "cache", "ls", "--json")
+	require.Equal(t, 0, ls.code, ls.stderr)
+	var entries []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(ls.stdout), &entries))
+	require.Len(t, entries, 6)
+
+	bad := run(t, dir, env, "run", "--recompute", "trend_analysis")
+	require.Equal(t, 2, bad.code)
+	require.Contains(t, bad.stderr, "need --cache")
+	bad = run(t, dir, env, "run", "--cache", "--recompute", "nope")
+	require.Equal(t, 2, bad.code)
+	bad = run(t, dir, env, "cache", "prune")
+	require.Equal(t, 2, bad.code)
+
+	pr := run(t, dir, env, "cache", "prune", "--max-size", "1B")
+	require.Equal(t, 0, pr.code, pr.stderr)
+	require.Contains(t, pr.stdout, "removed 6 entries")
+	cl := run(t, dir, env, "cache", "clear")
+	require.Equal(t, 0, cl.code, cl.stderr)
+	require.Contains(t, cl.stdout, "removed 0 entries")
+	none := run(t, t.TempDir(), []string{"SALESDAG_HOME=" + filepath.Join(dir, "nohome")}, "cache", "ls")
+	require.Equal(t, 1, none.code)
+	require.Contains(t, none.stderr, "no cache")
+
+	// The history recorded every run; --no-history leaves it out.
+	runs := run(t, dir, env, "lineage", "runs", "--json")
+	require.Equal(t, 0, runs.code, runs.stderr)
+	var listed []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(runs.stdout), &listed))
+	require.Len(t, listed, 3)
+	nh := run(t, dir, env, "run", "--lineage", "none", "--no-history", "--quiet")
+	require.Equal(t, 0, nh.code, nh.stderr)
+	runs = run(t, dir, env, "lineage", "runs", "--json")
+	require.NoError(t, json.Unmarshal([]byte(runs.stdout), &listed))
+	require.Len(t, listed, 3)
+}
