@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -198,8 +199,13 @@ func printSummary(w io.Writer, r *app.RunResult) {
 		fmt.Fprintf(&b, ", rejected %d", r.Rejected)
 	}
 	fmt.Fprintf(&b, "; wrote %d files in %s\n", len(r.Written), r.Duration.Round(time.Microsecond))
+	wd, _ := os.Getwd()
 	for _, wr := range r.Written {
-		fmt.Fprintf(&b, "  %-40s %8d rows %10s\n", wr.Path, wr.Rows, humanBytes(wr.Bytes))
+		path := wr.Path
+		if rel, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(rel, "..") {
+			path = rel
+		}
+		fmt.Fprintf(&b, "  %-40s %8d rows %10s\n", path, wr.Rows, humanBytes(wr.Bytes))
 	}
 	b.WriteString("  node timings:\n")
 	for _, n := range r.Nodes {

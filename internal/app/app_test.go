@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/frame"
 	"github.com/salesdag/salesdag/internal/lineage"
 	"github.com/salesdag/salesdag/internal/lineage/lineagetest"
 	"github.com/salesdag/salesdag/internal/output"
@@ -345,4 +346,20 @@ func TestDescribe(t *testing.T) {
 	require.True(t, byName["source"].Input)
 	require.Equal(t, "*pipeline.RawSales", byName["raw_sales_data"].Type)
 	require.ElementsMatch(t, []string{"weekly_aggregation", "trend_analysis", "top_performing_days"}, byName["enriched_daily_summary"].Dependents)
+}
+
+func TestRowLevelOutputsRedactCustomerIDs(t *testing.T) {
+	dir := t.TempDir()
+	_, _, err := runSample(t, context.Background(), "", []string{pipeline.NodeRaw, pipeline.NodeCleaned}, RunOptions{OutputDir: dir})
+	require.NoError(t, err)
+	for _, name := range []string{"raw_sales_data.csv", "cleaned_sales_data.csv"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.Contains(t, string(b), "2024-01-01,P001,1200.5,<redacted>\n", name)
+		require.NotRegexp(t, `C0\d\d`, string(b), name)
+	}
+	// A table without personal columns is passed through untouched.
+	v := &frame.Frame{Columns: []frame.Column{{Name: "x", Kind: frame.KindString, Strings: []string{"a"}}}}
+	require.Same(t, v, redactPersonal(v))
+	require.Equal(t, "plain", redactPersonal("plain"))
 }

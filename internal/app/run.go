@@ -181,12 +181,16 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 		res.RowsRead, res.RowsKept = int64(q.RawRecordCount), int64(q.CleanedRecordCount)
 	}
 	if err != nil {
+		var bad *pipeline.BadRowError
+		if errors.As(err, &bad) && o.OnBadRows == pipeline.FailOnBadRows {
+			err = fmt.Errorf("%w (fix that row, or run with --on-bad-rows=skip to set bad rows aside)", err)
+		}
 		res.Duration = time.Since(start)
 		return res, err
 	}
 	toWrite := map[string]any{}
 	for _, name := range want {
-		toWrite[name] = results[name]
+		toWrite[name] = redactPersonal(results[name])
 	}
 	names := slices.Clone(want)
 	if raw, ok := results[pipeline.NodeRaw].(*pipeline.RawSales); ok && o.OnBadRows == pipeline.SkipBadRows {
