@@ -4,13 +4,14 @@ BIN       ?= bin/salesdag
 PKGS      := ./...
 ROWS      ?= 1000000
 DATA_DIR  ?= testdata/gen
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: all build run test race cover bench bench-go bench-e2e lint fmt vet fuzz data clean
 
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/salesdag
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/salesdag
 
 # Main job on the sample embedded in the binary; results go to output/.
 run: build
