@@ -456,3 +456,24 @@ func TestCacheHitsOnRerunAndCacheCommands(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(runs.stdout), &listed))
 	require.Len(t, listed, 3)
 }
+
+func TestFailedCheckExitsThree(t *testing.T) {
+	dir := t.TempDir()
+	// The sample loses 2 of 45 rows (4.44%) in cleaning.
+	r := run(t, dir, nil, "run", "--max-data-loss", "1", "--lineage", "file", "--lineage-file", "events.jsonl")
+	require.Equal(t, 3, r.code, r.stderr)
+	require.Contains(t, r.stderr, "max_data_loss")
+	require.Contains(t, r.stderr, "4.444444444444445")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	require.True(t, strings.HasPrefix(lines[len(lines)-1], "salesdag: 1 data-quality check failed"), r.stderr)
+	_, err := os.Stat(filepath.Join(dir, "output"))
+	require.True(t, os.IsNotExist(err) || isEmptyDir(t, filepath.Join(dir, "output")), "nothing is written")
+	events, err := os.ReadFile(filepath.Join(dir, "events.jsonl"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"START", "FAIL"}, eventTypes(t, string(events)))
+
+	ok := run(t, dir, nil, "run", "--max-data-loss", "5", "--lineage", "none", "--quiet")
+	require.Equal(t, 0, ok.code, ok.stderr)
+	bad := run(t, dir, nil, "run", "--max-data-loss", "150")
+	require.Equal(t, 2, bad.code, bad.stderr)
+}
