@@ -102,14 +102,9 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	if f.workers < 0 {
 		return &app.UsageError{Err: fmt.Errorf("--workers must be >= 0, got %d", f.workers)}
 	}
-	var policy pipeline.BadRowPolicy
-	switch f.onBadRows {
-	case "fail":
-		policy = pipeline.FailOnBadRows
-	case "skip":
-		policy = pipeline.SkipBadRows
-	default:
-		return &app.UsageError{Err: fmt.Errorf("invalid --on-bad-rows %q (use fail or skip)", f.onBadRows)}
+	policy, err := pipeline.ParseBadRowPolicy(f.onBadRows)
+	if err != nil {
+		return &app.UsageError{Err: fmt.Errorf("--on-bad-rows: %w", err)}
 	}
 	d, err := app.Build()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,23 +69,14 @@ type RunResult struct {
 	LineageErr error
 }
 
-// ParseFormats turns "csv,json,parquet" into formats.
+// ParseFormats turns the values of --format ("csv", "json,parquet", ...)
+// into formats; none gives the defaults.
 func ParseFormats(list []string) ([]output.Format, error) {
-	if len(list) == 0 {
-		return output.DefaultFormats, nil
+	f, err := output.ParseFormats(strings.Join(list, ","))
+	if err != nil {
+		return nil, &UsageError{err}
 	}
-	var out []output.Format
-	for _, s := range list {
-		switch f := output.Format(s); f {
-		case output.FormatCSV, output.FormatJSON, output.FormatParquet:
-			if !slices.Contains(out, f) {
-				out = append(out, f)
-			}
-		default:
-			return nil, &UsageError{fmt.Errorf("unknown format %q (use csv, json or parquet)", s)}
-		}
-	}
-	return out, nil
+	return f, nil
 }
 
 // Prepare validates the requested outputs against the graph and opens the
