@@ -17,6 +17,7 @@ import (
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/pipeline"
+	"github.com/salesdag/salesdag/internal/units"
 )
 
 type cacheFlags struct {
@@ -162,7 +163,7 @@ func newCacheCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed %d entries (%s), kept %d (%s)\n", len(rep.Removed), cache.FormatBytes(rep.RemovedBytes), rep.Kept, cache.FormatBytes(rep.KeptBytes))
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d entries (%s), kept %d (%s)\n", len(rep.Removed), units.Bytes(rep.RemovedBytes), rep.Kept, units.Bytes(rep.KeptBytes))
 			return nil
 		},
 	}
@@ -181,7 +182,7 @@ func newCacheCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed %d entries (%s)\n", len(rep.Removed), cache.FormatBytes(rep.RemovedBytes))
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d entries (%s)\n", len(rep.Removed), units.Bytes(rep.RemovedBytes))
 			return nil
 		},
 	}

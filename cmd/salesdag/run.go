@@ -14,6 +14,7 @@ import (
 
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/pipeline"
+	"github.com/salesdag/salesdag/internal/units"
 )
 
 type runFlags struct {
@@ -170,20 +171,8 @@ func newProgress(w io.Writer) func(done, total, rows int64) {
 		if total > 0 {
 			pct = fmt.Sprintf(" (%d%%)", done*100/total)
 		}
-		fmt.Fprintf(w, "\r\033[Kread %s%s, %d rows, %.0f MB/s, %.0f rows/s", humanBytes(done), pct, rows, rate, rowRate)
+		fmt.Fprintf(w, "\r\033[Kread %s%s, %d rows, %.0f MB/s, %.0f rows/s", units.Bytes(done), pct, rows, rate, rowRate)
 	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func printSummary(w io.Writer, r *app.RunResult) {
@@ -200,7 +189,7 @@ func printSummary(w io.Writer, r *app.RunResult) {
 		if rel, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(rel, "..") {
 			path = rel
 		}
-		fmt.Fprintf(&b, "  %-40s %8d rows %10s\n", path, wr.Rows, humanBytes(wr.Bytes))
+		fmt.Fprintf(&b, "  %-40s %8d rows %10s\n", path, wr.Rows, units.Bytes(wr.Bytes))
 	}
 	b.WriteString("  node timings:\n")
 	for _, n := range r.Nodes {

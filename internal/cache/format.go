@@ -5,6 +5,8 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/salesdag/salesdag/internal/units"
 )
 
 // WriteList writes entries as the table `salesdag cache ls` prints: node,
@@ -26,25 +28,11 @@ func WriteList(w io.Writer, entries []Entry, now time.Time) error {
 		if e.Corrupt != "" {
 			node += " (corrupt: " + e.Corrupt + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s ago\n", node, key, FormatBytes(e.Bytes), age, FormatAge(now.Sub(e.LastUsed)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s ago\n", node, key, units.Bytes(e.Bytes), age, FormatAge(now.Sub(e.LastUsed)))
 		total += e.Bytes
 	}
-	fmt.Fprintf(tw, "%d entries, %s\n", len(entries), FormatBytes(total))
+	fmt.Fprintf(tw, "%d entries, %s\n", len(entries), units.Bytes(total))
 	return tw.Flush()
-}
-
-// FormatBytes writes a size with a binary unit ("1.5 MiB").
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // FormatAge writes a duration coarsely ("45s", "12m", "3h", "2d").

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/salesdag/salesdag/internal/lineage"
+	"github.com/salesdag/salesdag/internal/units"
 )
 
 // TextOptions control the human output.
@@ -110,16 +111,7 @@ func bytesText(p *int64) string {
 	if p == nil {
 		return "-"
 	}
-	n := *p
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
+	return units.Bytes(*p)
 }
 
 // oneLine keeps the first line of s, cut to max runes.
