@@ -121,16 +121,16 @@ func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app
 		s.log.Warn(res.LineageErr.Error())
 	}
 	if s.history != nil {
-		if err := s.history.Close(context.WithoutCancel(ctx)); err != nil {
+		if err := s.history.Close(finalContext(ctx)); err != nil {
 			fmt.Fprintf(s.stderr, "salesdag: warning: run history: %v\n", err)
 		}
 	}
 	if s.emitter == nil {
 		return res, runErr
 	}
-	// A second Ctrl-C during the grace period cuts delivery short; the
-	// first one has already cancelled ctx, so the grace gets its own.
-	rep := s.emitter.Close(context.WithoutCancel(ctx))
+	// A second Ctrl-C during the grace period cuts delivery short (what is
+	// left goes to the outbox); the first one has already cancelled ctx.
+	rep := s.emitter.Close(finalContext(ctx))
 	if w := rep.Warning(); w != "" {
 		fmt.Fprintf(s.stderr, "salesdag: warning: %s\n", w)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -473,4 +474,16 @@ func TestFailedCheckExitsThree(t *testing.T) {
 	require.Equal(t, 0, ok.code, ok.stderr)
 	bad := run(t, dir, nil, "run", "--max-data-loss", "150")
 	require.Equal(t, 2, bad.code, bad.stderr)
+}
+
+func TestFinalContext(t *testing.T) {
+	final, cancel := context.WithCancel(context.Background())
+	ctx, stop := context.WithCancel(context.WithValue(context.Background(), finalCtxKey{}, final))
+	stop()
+	require.NoError(t, finalContext(ctx).Err(), "the first signal does not cancel end-of-run work")
+	cancel()
+	require.Error(t, finalContext(ctx).Err(), "the second one does")
+	plain, stopPlain := context.WithCancel(context.Background())
+	stopPlain()
+	require.NoError(t, finalContext(plain).Err())
 }

@@ -39,16 +39,26 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // Main runs the CLI and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := context.WithCancelCause(context.Background())
+	// The first signal stops the run (which still writes its ABORT event
+	// and saves undelivered events); a second one also cuts that short.
+	final, stopFinal := context.WithCancel(context.Background())
+	defer stopFinal()
+	ctx, stop := context.WithCancelCause(context.WithValue(context.Background(), finalCtxKey{}, final))
 	defer stop(nil)
-	sigs := make(chan os.Signal, 1)
+	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
 		select {
 		case s := <-sigs:
 			stop(&signalError{s.(syscall.Signal)})
-		case <-ctx.Done():
+		case <-final.Done():
+			return
+		}
+		select {
+		case <-sigs:
+			stopFinal()
+		case <-final.Done():
 		}
 	}()
 
@@ -66,6 +76,18 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 type signalError struct{ sig syscall.Signal }
+
+// finalCtxKey holds the context for the work after a run ends (delivering
+// events, closing the history): not cancelled by the first signal.
+type finalCtxKey struct{}
+
+// finalContext returns the context for end-of-run work under ctx.
+func finalContext(ctx context.Context) context.Context {
+	if f, ok := ctx.Value(finalCtxKey{}).(context.Context); ok {
+		return f
+	}
+	return context.WithoutCancel(ctx)
+}
 
 func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
 
