@@ -230,6 +230,8 @@ func TestBadInputFailsWithFailEvent(t *testing.T) {
 			require.Equal(t, tc.started, len(s) > 2)
 			var last lineage.RunEvent
 			require.NoError(t, json.Unmarshal(rec.events[len(rec.events)-1], &last))
+			require.Len(t, last.Inputs, 1, "the FAIL event names the input")
+			require.Equal(t, "file", last.Inputs[0].Namespace)
 			require.NotNil(t, last.Run.Facets.ErrorMessage)
 			require.Equal(t, "go", last.Run.Facets.ErrorMessage.ProgrammingLanguage)
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
@@ -115,6 +116,12 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 		return res, runErr
 	}
 	if src, err = OpenSource(o.Input); err != nil {
+		// Name the input that could not be read in the FAIL event.
+		if abs, aerr := filepath.Abs(o.Input); aerr == nil {
+			if in, derr := lineage.InputFileDataset(lineage.InputFile{Path: abs, Schema: InputSchema}); derr == nil {
+				tr.SetInputs(in)
+			}
+		}
 		return fail(&RunResult{}, err)
 	}
 	if in, err := lineage.InputFileDataset(inputFile(src, nil)); err == nil {
