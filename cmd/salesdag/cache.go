@@ -20,6 +20,9 @@ import (
 	"github.com/salesdag/salesdag/internal/units"
 )
 
+// autoCacheDir is what --cache alone means: the default directory.
+const autoCacheDir = "auto"
+
 type cacheFlags struct {
 	dir       string
 	recompute []string
@@ -35,8 +38,8 @@ func defaultCacheDir() string {
 }
 
 func addCacheFlags(fl *pflag.FlagSet, f *cacheFlags) {
-	fl.StringVar(&f.dir, "cache", "", "reuse node results whose code and inputs are unchanged (--cache alone: "+cache.DefaultDir+"; another `DIR`: --cache=DIR)")
-	fl.Lookup("cache").NoOptDefVal = "\x00default"
+	fl.StringVar(&f.dir, "cache", "", "reuse node results whose code and inputs are unchanged; --cache alone uses $SALESDAG_HOME/cache or "+cache.DefaultDir+", --cache=`DIR` another directory (./auto for one named auto)")
+	fl.Lookup("cache").NoOptDefVal = autoCacheDir
 	fl.StringSliceVar(&f.recompute, "recompute", nil, "with --cache: compute these `NODES` again (and store them), even on a hit")
 	fl.StringSliceVar(&f.disable, "no-cache-node", nil, "with --cache: neither read nor write these `NODES`")
 }
@@ -50,7 +53,7 @@ func newCache(f *cacheFlags, d *dag.DAG, log *slog.Logger) (*cache.Cache, error)
 		return nil, nil
 	}
 	dir := f.dir
-	if dir == "\x00default" {
+	if dir == autoCacheDir {
 		dir = defaultCacheDir()
 	}
 	pol := pipeline.CachePolicies()
