@@ -82,7 +82,7 @@ func newCache(f *cacheFlags, d *dag.DAG, log *slog.Logger) (*cache.Cache, error)
 		OnEvent: func(e cache.NodeEvent) {
 			switch e.Status {
 			case cache.StatusCorrupt, cache.StatusError:
-				log.Warn("cache entry not used", "node", e.Node, "status", e.Status, "error", e.Err)
+				log.Warn("cache not used", "node", e.Node, "status", e.Status, "error", e.Err)
 			default:
 				log.Debug("cache", "node", e.Node, "status", e.Status, "bytes", e.Bytes, "duration", e.Duration)
 			}
@@ -100,14 +100,18 @@ func newCacheCmd() *cobra.Command {
   salesdag cache clear`,
 	}
 	root.PersistentFlags().StringVar(&dir, "dir", "", "cache directory (default $SALESDAG_HOME/cache or "+cache.DefaultDir+")")
-	open := func() (*cache.Store, error) {
+	// open returns a nil store (and says so on stderr) when there is no
+	// cache yet: nothing to list or remove is not an error, so cleanup
+	// steps in CI pass on a fresh machine.
+	open := func(cmd *cobra.Command) (*cache.Store, error) {
 		d := dir
 		if d == "" {
 			d = defaultCacheDir()
 		}
 		s, err := cache.Open(d, cache.NoCreate())
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no cache at %s (run with --cache first)", d)
+			fmt.Fprintf(cmd.ErrOrStderr(), "salesdag: no cache at %s (runs create it with --cache)\n", d)
+			return nil, nil
 		}
 		return s, err
 	}
@@ -117,13 +121,15 @@ func newCacheCmd() *cobra.Command {
 		Short: "List cache entries (node, key, size, age, last use)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := open()
+			s, err := open(cmd)
 			if err != nil {
 				return err
 			}
-			entries, err := s.List()
-			if err != nil {
-				return err
+			var entries []cache.Entry
+			if s != nil {
+				if entries, err = s.List(); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				if entries == nil {
@@ -158,8 +164,8 @@ func newCacheCmd() *cobra.Command {
 					return &app.UsageError{Err: err}
 				}
 			}
-			s, err := open()
-			if err != nil {
+			s, err := open(cmd)
+			if err != nil || s == nil {
 				return err
 			}
 			rep, err := s.Prune(o)
@@ -177,8 +183,8 @@ func newCacheCmd() *cobra.Command {
 		Short: "Remove every cache entry",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := open()
-			if err != nil {
+			s, err := open(cmd)
+			if err != nil || s == nil {
 				return err
 			}
 			rep, err := s.Clear()

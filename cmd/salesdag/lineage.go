@@ -38,7 +38,7 @@ func addLineageFlags(fl *pflag.FlagSet, f *lineageFlags) {
 	fl.StringVar(&f.apiKey, "lineage-api-key", "", "Bearer API key for the HTTP transport (prefer OPENLINEAGE_API_KEY)")
 	fl.StringVar(&f.file, "lineage-file", "", "append events as JSON lines to `FILE` (implies --lineage file)")
 	fl.StringVar(&f.namespace, "namespace", "", "OpenLineage job namespace (default $OPENLINEAGE_NAMESPACE or \"default\")")
-	fl.DurationVar(&f.timeout, "lineage-timeout", 30*time.Second, "grace period for delivering events at the end of the run")
+	fl.DurationVar(&f.timeout, "lineage-timeout", 30*time.Second, "grace period for delivering events at the end of the run (0: none, straight to the outbox)")
 	fl.BoolVar(&f.strict, "lineage-strict", false, "fail the run (exit 1) when events could not be delivered")
 	fl.BoolVar(&f.noHistory, "no-history", false, "do not record this run in the local history ($SALESDAG_HOME or .salesdag/history.db)")
 	fl.StringVar(&f.outbox, "lineage-outbox", "", "directory for undelivered events (default $SALESDAG_HOME/outbox or .salesdag/outbox)")
@@ -77,6 +77,9 @@ func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *s
 	for _, w := range cfg.Warnings {
 		log.Warn("lineage configuration", "warning", w)
 	}
+	if f.timeout < 0 {
+		return nil, &app.UsageError{Err: fmt.Errorf("--lineage-timeout must not be negative, got %s", f.timeout)}
+	}
 	s := &lineageSession{cfg: cfg, flags: f, stderr: cmd.ErrOrStderr(), log: log}
 	if !f.noHistory {
 		// The audit log must never cost a run: without it, say so and go on.
@@ -97,8 +100,12 @@ func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *s
 		log.Warn("ignoring the OpenLineage parent run from the environment", "error", err)
 	}
 	s.parent = parent
+	grace := f.timeout
+	if grace == 0 {
+		grace = time.Nanosecond // no grace: what is not sent yet goes to the outbox
+	}
 	s.emitter = lineage.NewEmitter(lineage.EmitterOptions{
-		Transport: tr, OutboxDir: outboxDir(f.outbox), Grace: f.timeout,
+		Transport: tr, OutboxDir: outboxDir(f.outbox), Grace: grace,
 		Logf: func(format string, args ...any) { log.Debug(fmt.Sprintf(format, args...)) },
 	})
 	log.Debug("lineage", "config", cfg.String())

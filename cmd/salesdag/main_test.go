@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -438,9 +439,13 @@ func TestCacheHitsOnRerunAndCacheCommands(t *testing.T) {
 	cl := run(t, dir, env, "cache", "clear")
 	require.Equal(t, 0, cl.code, cl.stderr)
 	require.Contains(t, cl.stdout, "removed 0 entries")
-	none := run(t, t.TempDir(), []string{"SALESDAG_HOME=" + filepath.Join(dir, "nohome")}, "cache", "ls")
-	require.Equal(t, 1, none.code)
-	require.Contains(t, none.stderr, "no cache")
+	for _, args := range [][]string{{"cache", "ls"}, {"cache", "clear"}, {"cache", "prune", "--older-than", "1d"}} {
+		none := run(t, t.TempDir(), []string{"SALESDAG_HOME=" + filepath.Join(dir, "nohome")}, args...)
+		require.Equal(t, 0, none.code, "nothing to do is not an error: %v", args)
+		require.Contains(t, none.stderr, "no cache")
+	}
+	none := run(t, t.TempDir(), []string{"SALESDAG_HOME=" + filepath.Join(dir, "nohome")}, "cache", "ls", "--json")
+	require.Equal(t, "[]\n", none.stdout)
 
 	// The history recorded every run; --no-history leaves it out.
 	runs := run(t, dir, env, "lineage", "runs", "--json")
@@ -486,4 +491,67 @@ func TestFinalContext(t *testing.T) {
 	plain, stopPlain := context.WithCancel(context.Background())
 	stopPlain()
 	require.NoError(t, finalContext(plain).Err())
+}
+
+func TestPipeInputIsReadOnceAndNotCached(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"SALESDAG_HOME=" + filepath.Join(dir, "home")}
+	sample, err := os.ReadFile(fixture(t))
+	require.NoError(t, err)
+	other := []byte("date,product_id,amount,customer_id\n2024-02-01,P1,10.0,C1\n2024-02-02,P2,20.0,C2\n")
+	for i, data := range [][]byte{sample, other} {
+		fifo := filepath.Join(dir, fmt.Sprintf("in%d.csv", i))
+		require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+		go func() {
+			// Opening for write waits for salesdag to open the pipe once.
+			w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			defer w.Close()
+			_, _ = w.Write(data)
+		}()
+		r := run(t, dir, env, "run", "--input", fifo, "--cache", "--lineage", "none", "--output-dir", fmt.Sprintf("out%d", i))
+		require.Equal(t, 0, r.code, r.stderr)
+		require.NotContains(t, r.stderr, "cache hit", "a pipe's content cannot be keyed, so nothing may hit")
+		require.Contains(t, r.stderr, "not a regular file")
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "out1", "daily_sales_summary.csv"))
+	require.NoError(t, err)
+	require.Equal(t, "date,total_amount,avg_amount,transaction_count,unique_products\n2024-02-01,10.0,10.0,1,1\n2024-02-02,20.0,20.0,1,1\n", string(got))
+}
+
+func TestClosedStdoutDoesNotKillTheRun(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(binPath, "run")
+	cmd.Dir = dir
+	cmd.Env = cleanEnv()
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	require.NoError(t, out.Close()) // like `salesdag run | head -c 0`
+	require.NoError(t, cmd.Wait(), errb.String())
+	entries, err := os.ReadDir(filepath.Join(dir, "output"))
+	require.NoError(t, err)
+	require.Len(t, entries, 6)
+	require.Contains(t, errb.String(), "broken pipe")
+	require.Contains(t, errb.String(), "lineage flush")
+}
+
+func TestMoreUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--outputs", "source"}, "is an input"},
+		{[]string{"run", "--workers", "100000"}, "--workers must be between"},
+		{[]string{"run", "--lineage-timeout", "-1s"}, "--lineage-timeout"},
+	} {
+		r := run(t, t.TempDir(), nil, tc.args...)
+		require.Equal(t, 2, r.code, r.stderr)
+		requireOneLine(t, r.stderr)
+		require.Contains(t, r.stderr, tc.want)
+	}
 }

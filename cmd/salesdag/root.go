@@ -45,6 +45,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer stopFinal()
 	ctx, stop := context.WithCancelCause(context.WithValue(context.Background(), finalCtxKey{}, final))
 	defer stop(nil)
+	// Without this, a closed stdout (`salesdag run | head`) kills the
+	// process mid-run; ignored, writes fail with EPIPE and the console
+	// transport reports its events as undelivered instead.
+	signal.Ignore(syscall.SIGPIPE)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -69,6 +73,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	code := exitCode(ctx, err)
+	var se *signalError
+	if errors.As(context.Cause(ctx), &se) && app.IsInterrupted(err) {
+		err = fmt.Errorf("%s: run stopped, no output written", se.Error())
+	}
 	if msg := errorLine(err); msg != "" {
 		fmt.Fprintf(stderr, "salesdag: %s\n", msg)
 	}
@@ -89,7 +97,13 @@ func finalContext(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
 
-func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
+func (e *signalError) Error() string {
+	name := "SIGINT"
+	if e.sig == syscall.SIGTERM {
+		name = "SIGTERM"
+	}
+	return "interrupted by " + name
+}
 
 func exitCode(ctx context.Context, err error) int {
 	var ee *exitError

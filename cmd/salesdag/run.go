@@ -17,6 +17,9 @@ import (
 	"github.com/salesdag/salesdag/internal/units"
 )
 
+// maxWorkers bounds --workers; the reader uses at most pipeline.MaxWorkers.
+const maxWorkers = 256
+
 type runFlags struct {
 	input     string
 	outputs   []string
@@ -100,8 +103,8 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.workers < 0 {
-		return &app.UsageError{Err: fmt.Errorf("--workers must be >= 0, got %d", f.workers)}
+	if f.workers < 0 || f.workers > maxWorkers {
+		return &app.UsageError{Err: fmt.Errorf("--workers must be between 0 (one per CPU) and %d, got %d", maxWorkers, f.workers)}
 	}
 	policy, err := pipeline.ParseBadRowPolicy(f.onBadRows)
 	if err != nil {

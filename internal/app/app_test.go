@@ -300,6 +300,9 @@ func TestPrepareUnknownOutput(t *testing.T) {
 	var ue *UsageError
 	require.ErrorAs(t, err, &ue)
 	require.Contains(t, err.Error(), "trend_analysis")
+	_, err = Prepare(d, []string{"source"})
+	require.ErrorAs(t, err, &ue)
+	require.Contains(t, err.Error(), "is an input")
 }
 
 func TestRenderGraph(t *testing.T) {

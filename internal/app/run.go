@@ -85,6 +85,11 @@ func Prepare(d *dag.DAG, outputs []string) (*dag.Plan, error) {
 	if len(outputs) == 0 {
 		outputs = pipeline.DefaultOutputs
 	}
+	for _, name := range outputs {
+		if n, ok := d.Node(name); ok && n.IsInput {
+			return nil, &UsageError{fmt.Errorf("%q is an input of the pipeline, not an output (see 'salesdag nodes')", name)}
+		}
+	}
 	p, err := d.Plan(outputs...)
 	if err != nil {
 		return nil, &UsageError{err}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/salesdag/salesdag/internal/cache"
@@ -69,7 +71,7 @@ func inputFile(src pipeline.Source, p *pipeline.InputProfile) lineage.InputFile 
 // runs the plan, writes the outputs and ends the root run with COMPLETE,
 // FAIL or ABORT. Lineage problems never change the returned error; they
 // are reported by the sink's owner (the emitter's Close report).
-func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo LineageOptions) (*RunResult, error) {
+func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo LineageOptions) (res *RunResult, runErr error) {
 	// Measuring the input (distinct counts, sums) costs a pass over the
 	// rows; only do it when someone records the events.
 	measure := lo.Sink != nil
@@ -127,11 +129,20 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 	if in, err := lineage.InputFileDataset(inputFile(src, nil)); err == nil {
 		tr.SetInputs(in)
 	}
+	_, statErr := os.Stat(o.OutputDir)
 	if err := output.CheckDir(o.OutputDir); err != nil {
 		return fail(&RunResult{Source: src}, err)
 	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		// CheckDir created it; a run that writes nothing takes it back.
+		defer func() {
+			if len(res.Written) == 0 {
+				os.Remove(o.OutputDir) // only succeeds while empty
+			}
+		}()
+	}
 	o.Hooks = append([]dag.Hooks{tr.Hooks()}, o.Hooks...)
-	res, runErr := Run(ctx, d, p, src, o)
+	res, runErr = Run(ctx, d, p, src, o)
 
 	var inputs []lineage.InputDataset
 	if raw, ok := res.Results[pipeline.NodeRaw].(*pipeline.RawSales); ok && measure {

@@ -115,6 +115,11 @@ func (s *Store) FileKey(ctx context.Context, path string) (string, FileStamp, er
 		if err != nil {
 			return "", FileStamp{}, fmt.Errorf("cache: input %s: %w", path, err)
 		}
+		if !st.Mode().IsRegular() {
+			// A pipe's stat says nothing about its content, and hashing it
+			// would consume the data the run needs.
+			return "", FileStamp{}, fmt.Errorf("cache: input %s is not a regular file (a pipe or device): its results are not cached", path)
+		}
 		id := identityOf(st)
 		if rec, err := readFileRecord(rp); err == nil && rec.Path == abs && rec.trusted(id) {
 			now := s.now()

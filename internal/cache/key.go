@@ -172,7 +172,7 @@ func (c *Cache) inputKey(ctx context.Context, name string, v any) (string, *File
 			return "content:" + k, &stamp, nil
 		}
 		if open == nil {
-			return "", nil, fmt.Errorf("cache: input %s has neither a path nor an open function", name)
+			return "", nil, fmt.Errorf("cache: input %s can be read only once (a pipe, not a regular file): results that depend on it are not cached", name)
 		}
 		r, err := open()
 		if err != nil {

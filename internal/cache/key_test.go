@@ -146,7 +146,7 @@ func TestInputKeyKinds(t *testing.T) {
 		{"keyer error", keyed{err: errors.New("nope")}, "", "nope"},
 		{"stream", streamed{data: "same bytes"}, "content:", ""},
 		{"stream open error", streamed{err: errors.New("closed")}, "", "closed"},
-		{"no path, no open", streamed{data: "nil"}, "", "neither a path nor an open function"},
+		{"no path, no open", streamed{data: "nil"}, "", "can be read only once"},
 		{"file", pathOnly{file}, "content:", ""},
 		{"missing file", pathOnly{file + ".missing"}, "", "missing"},
 		{"plain value", struct{ A int }{1}, "value:", ""},

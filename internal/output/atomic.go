@@ -131,3 +131,28 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// keepOld hard-links an existing regular file at path to a hidden name
+// next to it and returns that name ("" when there was no file, or it could
+// not be linked: then it cannot be restored).
+func keepOld(path string) string {
+	st, err := os.Lstat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	for range 100 {
+		name := filepath.Join(dir, "."+base+".old-"+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		err := os.Link(path, name)
+		if err == nil {
+			return name
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return ""
+		}
+	}
+	return ""
+}

@@ -154,21 +154,51 @@ func WriteAll(ctx context.Context, dir string, results map[string]any, nodes []s
 		st := stagedFiles[i]
 		out[i] = Written{Node: j.node, Path: st.final, Format: string(j.format), Rows: j.rows, Bytes: st.bytes, Schema: j.schema}
 	}
+	// Keep the files about to be replaced (as hard links), so that a
+	// rename failing halfway can put every earlier one back.
+	backups := make([]string, len(stagedFiles))
+	existed := make([]bool, len(stagedFiles))
+	for i, st := range stagedFiles {
+		_, err := os.Lstat(st.final)
+		existed[i] = err == nil
+		backups[i] = keepOld(st.final)
+	}
+	dropBackups := func() {
+		for _, b := range backups {
+			if b != "" {
+				os.Remove(b)
+			}
+		}
+	}
 	for i, st := range stagedFiles {
 		if err := st.commit(); err != nil {
 			for _, rest := range stagedFiles[i+1:] {
 				rest.discard()
 			}
-			replaced := make([]string, i)
-			for k := range replaced {
-				replaced[k] = filepath.Base(stagedFiles[k].final)
+			var lost []string
+			for k := range i {
+				final := stagedFiles[k].final
+				switch {
+				case backups[k] != "":
+					if os.Rename(backups[k], final) == nil {
+						backups[k] = ""
+						continue
+					}
+				case !existed[k]:
+					if os.Remove(final) == nil {
+						continue
+					}
+				}
+				lost = append(lost, filepath.Base(final))
 			}
-			if len(replaced) > 0 {
-				err = fmt.Errorf("%w (already replaced: %s)", err, strings.Join(replaced, ", "))
+			dropBackups()
+			if len(lost) > 0 {
+				err = fmt.Errorf("%w (could not restore: %s)", err, strings.Join(lost, ", "))
 			}
 			return nil, err
 		}
 	}
+	dropBackups()
 	syncDir(abs)
 	return out, nil
 }

@@ -271,16 +271,43 @@ func TestWriteAllReportsTheFailingFile(t *testing.T) {
 
 func TestWriteAllRenameFailure(t *testing.T) {
 	// A directory sits where the second file should go: its rename fails
-	// after the first file was already renamed, and the error says so.
+	// after the first file was already renamed. The first is rolled back:
+	// a new file is removed, a replaced one gets its old content back.
+	for _, seeded := range []bool{false, true} {
+		dir := t.TempDir()
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "weekly_aggregation.csv", "blocker"), 0o755))
+		daily := filepath.Join(dir, "daily_sales_summary.csv")
+		if seeded {
+			require.NoError(t, os.WriteFile(daily, []byte("old results\n"), 0o644))
+		}
+		results := sampleResults(t)
+		_, err := WriteAll(context.Background(), dir, results,
+			[]string{"daily_sales_summary", "weekly_aggregation", "trend_analysis"}, DefaultFormats)
+		require.ErrorContains(t, err, "replace "+filepath.Join(dir, "weekly_aggregation.csv"))
+		require.NotContains(t, err.Error(), "could not restore")
+		if seeded {
+			b, err := os.ReadFile(daily)
+			require.NoError(t, err)
+			require.Equal(t, "old results\n", string(b), "the earlier output is put back")
+			require.Equal(t, []string{"daily_sales_summary.csv", "weekly_aggregation.csv"}, dirEntries(t, dir),
+				"no temporary or backup file is left behind")
+		} else {
+			require.Equal(t, []string{"weekly_aggregation.csv"}, dirEntries(t, dir),
+				"the new file is taken back; no temporary file is left behind")
+		}
+	}
+}
+
+func TestWriteAllLeavesNoBackupsOnSuccess(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "weekly_aggregation.csv", "blocker"), 0o755))
-	results := sampleResults(t)
-	_, err := WriteAll(context.Background(), dir, results,
-		[]string{"daily_sales_summary", "weekly_aggregation", "trend_analysis"}, DefaultFormats)
-	require.ErrorContains(t, err, "replace "+filepath.Join(dir, "weekly_aggregation.csv"))
-	require.ErrorContains(t, err, "already replaced: daily_sales_summary.csv")
-	require.Equal(t, []string{"daily_sales_summary.csv", "weekly_aggregation.csv"}, dirEntries(t, dir),
-		"no temporary file is left behind")
+	old := seedOldOutputs(t, dir)
+	_, err := WriteAll(context.Background(), dir, sampleResults(t), []string{"daily_sales_summary"}, DefaultFormats)
+	require.NoError(t, err)
+	require.Equal(t, []string{"daily_sales_summary.csv", "trend_analysis.json"}, dirEntries(t, dir),
+		"no hidden backup or temporary file is left behind")
+	b, err := os.ReadFile(filepath.Join(dir, "daily_sales_summary.csv"))
+	require.NoError(t, err)
+	require.NotEqual(t, old["daily_sales_summary.csv"], string(b), "the output was replaced")
 }
 
 // rootBypassesPermissions reports whether a file can be created in a 0500

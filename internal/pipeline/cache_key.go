@@ -10,7 +10,11 @@ import (
 // CacheContent makes a Source's cache key the hash of its bytes (through
 // the cache's size+mtime+ctime+inode index for files), not its path or
 // name: the same data under another name hits, changed data misses.
+// A stream (pipe) has neither: it can be read only once, by the run.
 func (s Source) CacheContent() (string, func() (io.ReadCloser, error)) {
+	if s.Stream {
+		return "", nil
+	}
 	return s.Path, s.Open
 }
 

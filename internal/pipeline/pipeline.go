@@ -85,11 +85,15 @@ type Options struct {
 	chunkSize int // bytes per chunk; 0 = defaultChunkSize (tests shrink it)
 }
 
+// MaxWorkers bounds the parsing goroutines: per-worker buffers and hash
+// partitions grow with the count, and more than this never helps.
+const MaxWorkers = 64
+
 func (o Options) workers() int {
 	if o.Workers > 0 {
-		return o.Workers
+		return min(o.Workers, MaxWorkers)
 	}
-	return runtime.GOMAXPROCS(0)
+	return min(runtime.GOMAXPROCS(0), MaxWorkers)
 }
 
 // Source is where the raw CSV comes from.
@@ -98,6 +102,9 @@ type Source struct {
 	Name string // how messages name the input
 	Open func() (io.ReadCloser, error)
 	Size int64 // bytes, when known (0 otherwise)
+	// Stream is set for a pipe or device: it can be read only once, so
+	// nothing may open it ahead of the run (or hash it for the cache).
+	Stream bool
 }
 
 // FileSource checks that path names a readable regular file and returns a
@@ -120,16 +127,21 @@ func FileSource(path string) (Source, error) {
 		// deliver data.
 		return Source{}, fmt.Errorf("input %s: file is empty", path)
 	}
-	f, err := os.Open(abs)
-	if err != nil {
-		return Source{}, fmt.Errorf("input %s: cannot be read: %w", path, err)
+	stream := !st.Mode().IsRegular()
+	if !stream {
+		// Opening a pipe here would block for a writer or lose data.
+		f, err := os.Open(abs)
+		if err != nil {
+			return Source{}, fmt.Errorf("input %s: cannot be read: %w", path, err)
+		}
+		_ = f.Close()
 	}
-	_ = f.Close()
 	return Source{
-		Path: abs,
-		Name: path,
-		Size: st.Size(),
-		Open: func() (io.ReadCloser, error) { return os.Open(abs) },
+		Path:   abs,
+		Name:   path,
+		Size:   st.Size(),
+		Stream: stream,
+		Open:   func() (io.ReadCloser, error) { return os.Open(abs) },
 	}, nil
 }
 
