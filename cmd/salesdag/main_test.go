@@ -548,6 +548,8 @@ func TestMoreUsageErrors(t *testing.T) {
 		{[]string{"run", "--outputs", "source"}, "is an input"},
 		{[]string{"run", "--workers", "100000"}, "--workers must be between"},
 		{[]string{"run", "--lineage-timeout", "-1s"}, "--lineage-timeout"},
+		{[]string{"run", "--outputs", ""}, "--outputs is empty"},
+		{[]string{"run", "--format", ""}, "--format is empty"},
 	} {
 		r := run(t, t.TempDir(), nil, tc.args...)
 		require.Equal(t, 2, r.code, r.stderr)

@@ -99,6 +99,11 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	if err != nil {
 		return err
 	}
+	for _, name := range []string{"outputs", "format"} {
+		if fl := cmd.Flags().Lookup(name); fl.Changed && strings.Trim(fl.Value.String(), "[]") == "" {
+			return &app.UsageError{Err: fmt.Errorf("--%s is empty: name at least one (see 'salesdag run --help')", name)}
+		}
+	}
 	formats, err := app.ParseFormats(f.formats)
 	if err != nil {
 		return err
