@@ -114,7 +114,7 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 		return nil, err
 	}
 	fail := func(res *RunResult, runErr error) (*RunResult, error) {
-		_ = tr.Finish(ctx, lineage.OutcomeOf(runErr), runErr, nil, nil)
+		_ = tr.Finish(context.WithoutCancel(ctx), lineage.OutcomeOf(runErr), runErr, nil, nil)
 		return res, runErr
 	}
 	if src, err = OpenSource(o.Input); err != nil {
@@ -144,15 +144,17 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 	o.Hooks = append([]dag.Hooks{tr.Hooks()}, o.Hooks...)
 	res, runErr = Run(ctx, d, p, src, o)
 
-	var inputs []lineage.InputDataset
+	// The input as measured (unless raw_sales_data did not run, e.g. on a
+	// fully cached run), with the checks that are about the file itself.
+	var prof *pipeline.InputProfile
 	if raw, ok := res.Results[pipeline.NodeRaw].(*pipeline.RawSales); ok && measure {
-		prof := raw.Profile()
-		if in, err := lineage.InputFileDataset(inputFile(src, &prof)); err == nil {
-			inputs = append(inputs, in)
-		}
+		p := raw.Profile()
+		prof = &p
 	}
-	for i := range inputs {
-		AddInputChecks(o.Checks, &inputs[i])
+	var inputs []lineage.InputDataset
+	if in, err := lineage.InputFileDataset(inputFile(src, prof)); err == nil {
+		AddInputChecks(o.Checks, &in)
+		inputs = append(inputs, in)
 	}
 	var outputs []lineage.OutputDataset
 	for _, w := range res.Written {
