@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/lineage"
 )
@@ -261,11 +259,7 @@ func (s *Store) Column(name string, q ColumnQuery) (*ColumnJourney, error) {
 	if r == nil {
 		return nil, fmt.Errorf("history: %w yet in %s (columnLineage facets come with `salesdag run`)", ErrNoColumnLineage, s.path)
 	}
-	id, err := uuid.Parse(r.ID)
-	if err != nil {
-		return nil, fmt.Errorf("history: run id %q: %w", r.ID, err)
-	}
-	evs, err := s.Events(id)
+	evs, err := s.runEvents(r)
 	if err != nil {
 		return nil, err
 	}

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/lineage"
 )
@@ -110,11 +108,7 @@ func (s *Store) Node(name string, q NodeQuery) (*NodeView, error) {
 	if nr, ok := r.Node(name); ok {
 		v.NodeRun = nr
 	}
-	id, err := uuid.Parse(r.ID)
-	if err != nil {
-		return nil, fmt.Errorf("history: run id %q: %w", r.ID, err)
-	}
-	evs, err := s.Events(id)
+	evs, err := s.runEvents(r)
 	if err != nil {
 		return nil, err
 	}

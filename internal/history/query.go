@@ -395,6 +395,15 @@ func (s *Store) RawEvents(id uuid.UUID) ([]json.RawMessage, error) {
 }
 
 // Events returns the decoded events of run id, in recorded order.
+// runEvents returns the recorded events of a listed run.
+func (s *Store) runEvents(r *Run) ([]*lineage.RunEvent, error) {
+	id, err := uuid.Parse(r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("history: run id %q: %w", r.ID, err)
+	}
+	return s.Events(id)
+}
+
 func (s *Store) Events(id uuid.UUID) ([]*lineage.RunEvent, error) {
 	raw, err := s.RawEvents(id)
 	if err != nil {
