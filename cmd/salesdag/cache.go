@@ -77,8 +77,7 @@ func newCache(f *cacheFlags, d *dag.DAG, log *slog.Logger) (*cache.Cache, error)
 		return nil, fmt.Errorf("opening the cache: %w", err)
 	}
 	return cache.New(store, cache.Options{
-		Sources: pipeline.CacheSources(),
-		Policy:  pol,
+		Policy: pol,
 		OnEvent: func(e cache.NodeEvent) {
 			switch e.Status {
 			case cache.StatusCorrupt, cache.StatusError:

@@ -255,7 +255,7 @@ func BenchmarkRun(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c := cache.New(s, cache.Options{Sources: pipeline.CacheSources(), Policy: pipeline.CachePolicies()})
+		c := cache.New(s, cache.Options{Policy: pipeline.CachePolicies()})
 		r, err := c.Prepare(context.Background(), d, p, inputs)
 		if err != nil {
 			b.Fatal(err)

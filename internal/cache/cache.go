@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"reflect"
 	"runtime"
 	"sort"
@@ -14,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/salesdag/salesdag/internal/cache/codeversion"
 	"github.com/salesdag/salesdag/internal/dag"
 )
 
@@ -30,26 +30,20 @@ type NodeEvent struct {
 }
 
 // Options configure a Cache. The zero value caches every node with a codec
-// under PolicyDefault, but no node has a code version until Sources (or
-// CodeVersion) says where its source is.
+// under PolicyDefault.
 type Options struct {
 	// Policy per node name; nodes not listed get Default.
 	Policy  map[string]Policy
 	Default Policy
-	// Sources maps a package import path to its embedded source (//go:embed
-	// *.go), from which node code versions are derived. A node whose
-	// function's package is not listed is not cached (its result could not
-	// be told apart from one computed by older code).
-	Sources map[string]fs.FS
-	// CodeVersion, when set, replaces Sources for every node.
-	CodeVersion func(n *dag.Node) (string, error)
 	// InputKey, when set, is asked first for each graph input's key; ok
 	// false falls back to ContentSource, Keyer, then ValueKey.
 	InputKey func(ctx context.Context, name string, v any) (key string, ok bool, err error)
 	// OnEvent receives every event; it may be called from several
 	// goroutines at once.
 	OnEvent func(NodeEvent)
-	// Version replaces BuildVersion() in keys (tests).
+	// Version replaces the key of the running executable
+	// (Store.BuildVersion) as the code part of every key. Tests use it to
+	// stand for builds of different code.
 	Version string
 	// Workers bounds parallel loads in Prepare (default GOMAXPROCS).
 	Workers int
@@ -60,27 +54,11 @@ type Options struct {
 type Cache struct {
 	store *Store
 	opts  Options
-
-	mu   sync.Mutex
-	pkgs map[string]*pkgSource
-}
-
-type pkgSource struct {
-	once sync.Once
-	fsys fs.FS
-	pkg  *codeversion.Package
-	err  error
 }
 
 // New returns a cache backed by store.
 func New(store *Store, opts Options) *Cache {
-	c := &Cache{store: store, opts: opts, pkgs: map[string]*pkgSource{}}
-	for path, fsys := range opts.Sources {
-		c.pkgs[path] = &pkgSource{fsys: fsys}
-	}
-	if c.opts.Version == "" {
-		c.opts.Version = BuildVersion()
-	}
+	c := &Cache{store: store, opts: opts}
 	if c.opts.Workers < 1 {
 		c.opts.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -103,97 +81,15 @@ func (c *Cache) policy(name string) Policy {
 	return c.opts.Default
 }
 
-func (c *Cache) pkg(path string) (*codeversion.Package, error) {
-	c.mu.Lock()
-	ps := c.pkgs[path]
-	c.mu.Unlock()
-	ps.once.Do(func() { ps.pkg, ps.err = codeversion.Parse(ps.fsys) })
-	return ps.pkg, ps.err
-}
-
-// funcVersion returns the code version of a qualified function name, or
-// ok false when no registered source covers it.
-func (c *Cache) funcVersion(fn string) (string, bool, error) {
-	path, _ := codeversion.SplitQualified(fn)
-	c.mu.Lock()
-	_, exact := c.pkgs[path]
-	var inlined string
-	if !exact {
-		// A closure copied by inlining is named after its new home but
-		// still mentions its package: use that package as a whole.
-		for p := range c.pkgs {
-			if strings.Contains(fn, p+".") && len(p) > len(inlined) {
-				inlined = p
-			}
-		}
+// version returns the code part of the keys: Options.Version or the
+// running executable's key.
+func (c *Cache) version(ctx context.Context) (string, error) {
+	if c.opts.Version != "" {
+		return c.opts.Version, nil
 	}
-	c.mu.Unlock()
-	switch {
-	case exact:
-		p, err := c.pkg(path)
-		if err != nil {
-			return "", false, err
-		}
-		v := p.For(fn)
-		// Registered packages this one imports count as a whole: the
-		// resolver does not follow calls across packages.
-		for _, imp := range p.Imports() {
-			c.mu.Lock()
-			_, known := c.pkgs[imp]
-			c.mu.Unlock()
-			if known && imp != path {
-				q, err := c.pkg(imp)
-				if err != nil {
-					return "", false, err
-				}
-				v += " " + imp + "=" + q.Whole()
-			}
-		}
-		return v, true, nil
-	case inlined != "":
-		p, err := c.pkg(inlined)
-		if err != nil {
-			return "", false, err
-		}
-		return p.Whole(), true, nil
-	}
-	return "", false, nil
-}
-
-func (c *Cache) codeVersion(n *dag.Node) (string, error) {
-	if c.opts.CodeVersion != nil {
-		return c.opts.CodeVersion(n)
-	}
-	if n.Func == "" {
-		return "", errors.New("the node's function has no name")
-	}
-	v, ok, err := c.funcVersion(n.Func)
-	if err != nil {
-		return "", fmt.Errorf("reading the source of %s: %w", n.Func, err)
-	}
-	if !ok {
-		path, _ := codeversion.SplitQualified(n.Func)
-		return "", fmt.Errorf("no source registered for package %s, so changes to %s cannot be detected", path, n.Func)
-	}
-	return v, nil
-}
-
-// selfPath is this package's import path. Codecs defined here are
-// covered by BuildVersion, which hashes this package's source.
-var selfPath = reflect.TypeFor[Store]().PkgPath()
-
-// codecVersion names a codec and, where its source is known, its code.
-func (c *Cache) codecVersion(cd *codec) string {
-	parts := []string{cd.id}
-	for _, fn := range cd.funcs {
-		if path, _ := codeversion.SplitQualified(fn); fn == "" || path == selfPath {
-			continue
-		}
-		if v, ok, err := c.funcVersion(fn); ok && err == nil {
-			parts = append(parts, v)
-		}
-	}
-	return strings.Join(parts, " ")
+	return c.store.buildVersion(ctx, func(err error) {
+		c.emit(NodeEvent{Status: StatusCorrupt, Err: err})
+	})
 }
 
 // role is what a Run does with a node.
@@ -261,11 +157,13 @@ func (s NodeState) Facet() RunFacet {
 
 // Run is the cache's plan for one execution, made by Prepare.
 type Run struct {
-	c      *Cache
-	plan   *dag.Plan
-	order  []*nodeRun
-	nodes  map[string]*nodeRun
-	stamps []FileStamp
+	c       *Cache
+	version string // code part of the keys ("" = unknown: nothing is cached)
+	noBuild error  // why version is unknown
+	plan    *dag.Plan
+	order   []*nodeRun
+	nodes   map[string]*nodeRun
+	stamps  []FileStamp
 }
 
 // Prepare computes the keys of every node of p (hashing inputs, not
@@ -279,6 +177,13 @@ func (c *Cache) Prepare(ctx context.Context, d *dag.DAG, p *dag.Plan, inputs map
 		return nil, errors.New("cache: Prepare needs a store, the DAG and a plan made from it")
 	}
 	r := &Run{c: c, plan: p, nodes: map[string]*nodeRun{}}
+	if r.version, r.noBuild = c.version(ctx); r.noBuild != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		r.noBuild = fmt.Errorf("cache: cannot tell which build of the program this is, so nothing is cached: %w", r.noBuild)
+		c.emit(NodeEvent{Status: StatusError, Err: r.noBuild})
+	}
 	for _, n := range p.Nodes {
 		nr := &nodeRun{node: n, policy: c.policy(n.Name)}
 		nr.state = NodeState{Node: n.Name, Policy: nr.policy.String()}
@@ -330,10 +235,14 @@ func (r *Run) keyNode(nr *nodeRun) {
 			return
 		}
 	}
+	if r.noBuild != nil {
+		nr.why = r.noBuild
+		return
+	}
 	if r.c.policy(n.Name) == PolicyRecompute {
 		nr.forced = true
 	}
-	parts := []string{"node", r.c.opts.Version, n.Name, typeName(n.Out)}
+	parts := []string{"node", r.version, n.Name, typeName(n.Out)}
 	for _, dep := range n.Deps {
 		d := r.nodes[dep]
 		parts = append(parts, dep, d.flow)
@@ -341,12 +250,7 @@ func (r *Run) keyNode(nr *nodeRun) {
 			nr.forced = true
 		}
 	}
-	cv, err := r.c.codeVersion(n)
-	if err != nil {
-		nr.why = err
-		return
-	}
-	nr.flow = hashStrings(append(parts, cv)...)
+	nr.flow = hashStrings(parts...)
 	nr.codec = codecFor(n.Out)
 	if nr.codec == nil {
 		nr.why = fmt.Errorf("no codec for %s (implement encoding.BinaryMarshaler or call cache.RegisterCodec)", n.Out)
@@ -354,7 +258,7 @@ func (r *Run) keyNode(nr *nodeRun) {
 	}
 	// The codec is part of the entry's key but not of the flow key: how a
 	// result is stored does not change the results built on it.
-	nr.key = hashStrings("entry", nr.flow, r.c.codecVersion(nr.codec))
+	nr.key = hashStrings("entry", nr.flow, nr.codec.id)
 	nr.state.Key = nr.key
 }
 
@@ -479,6 +383,13 @@ func (r *Run) loadOne(nr *nodeRun) {
 	switch {
 	case errors.Is(err, ErrNotFound): // pruned since we looked: a plain miss
 	case errors.As(err, &ce):
+		// Drop it, so that it cannot cost a warning again even if this run
+		// ends before the node's new result is stored.
+		action := "removed it"
+		if rmErr := os.Remove(ce.Path); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+			action = "could not remove it (" + rmErr.Error() + ")"
+		}
+		err = fmt.Errorf("%w: %s; %s is computed again", err, action, name)
 		nr.setWarning(err.Error())
 		r.c.emit(NodeEvent{Node: name, Status: StatusCorrupt, Key: nr.key, Err: err})
 	default:

@@ -3,16 +3,14 @@ package cache
 import (
 	"context"
 	"errors"
-	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -27,7 +25,6 @@ type env struct {
 	dir      string
 	input    string
 	d        *dag.DAG
-	versions map[string]string // code version per node (default "v1")
 	factor   int
 	progress func()
 
@@ -42,20 +39,14 @@ func newEnv(t *testing.T) *env {
 	toyCalls()
 	toyFail.Store(false)
 	e := &env{t: t, dir: filepath.Join(t.TempDir(), "cache"), input: filepath.Join(t.TempDir(), "in.txt"),
-		d: d, versions: map[string]string{}, factor: 1}
+		d: d, factor: 1}
 	require.NoError(t, os.WriteFile(e.input, []byte("1\n2\n3\n"), 0o644))
 	return e
 }
 
 func (e *env) options(o Options) Options {
-	o.Version = "test"
-	if o.CodeVersion == nil && o.Sources == nil {
-		o.CodeVersion = func(n *dag.Node) (string, error) {
-			if v, ok := e.versions[n.Name]; ok {
-				return v, nil
-			}
-			return "v1", nil
-		}
+	if o.Version == "" {
+		o.Version = "test"
 	}
 	o.OnEvent = func(ev NodeEvent) {
 		e.mu.Lock()
@@ -197,37 +188,22 @@ func TestStatusesAndEvents(t *testing.T) {
 	require.Equal(t, r.Key("label"), hits[0].Key)
 }
 
-func TestMissAfterCodeChange(t *testing.T) {
-	tests := []struct {
-		name    string
-		changed string
-		ran     map[string]int
-		hits    []string
-	}{
-		// total's key changes, and with it report's and label's; rows is
-		// loaded for total and max, which has no codec, recomputed.
-		{"middle node", "total", map[string]int{"total": 1, "max": 1, "report": 1, "label": 1}, []string{"rows"}},
-		{"leaf node", "label", map[string]int{"label": 1}, []string{"report"}},
-		{"first node", "rows", map[string]int{"rows": 1, "total": 1, "max": 1, "report": 1, "label": 1}, nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
-			_, _, _, err := e.run(Options{}, "label")
-			require.NoError(t, err)
-			e.versions[tc.changed] = "v2"
-			res, r, calls, err := e.run(Options{}, "label")
-			require.NoError(t, err)
-			require.Equal(t, tc.ran, calls)
-			require.Equal(t, tc.hits, r.Loaded())
-			wantLabel(t, res, "total=6")
-			// Going back to the old code finds the old entries again.
-			delete(e.versions, tc.changed)
-			_, r, calls, err = e.run(Options{}, "label")
-			require.NoError(t, err)
-			require.Empty(t, calls)
-			require.Equal(t, []string{"label"}, r.Loaded())
-		})
+func TestMissAfterBuildChange(t *testing.T) {
+	// Another build of the program (Options.Version stands for its key)
+	// shares no entry with this one, and both keep their own.
+	e := newEnv(t)
+	_, _, _, err := e.run(Options{}, "label")
+	require.NoError(t, err)
+	res, r, calls, err := e.run(Options{Version: "other build"}, "label")
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"rows": 1, "total": 1, "max": 1, "report": 1, "label": 1}, calls)
+	require.Empty(t, r.Loaded())
+	wantLabel(t, res, "total=6")
+	for _, v := range []string{"test", "other build"} {
+		_, r, calls, err = e.run(Options{Version: v}, "label")
+		require.NoError(t, err)
+		require.Empty(t, calls, v)
+		require.Equal(t, []string{"label"}, r.Loaded(), v)
 	}
 }
 
@@ -321,6 +297,22 @@ func TestCorruptEntryIsAMiss(t *testing.T) {
 		{"magic damaged", func(t *testing.T, p string) { flipByte(t, p, 0) }, "not a salesdag cache entry"},
 		{"truncated payload", func(t *testing.T, p string) { truncateBy(t, p, 1) }, "file has"},
 		{"truncated to nothing", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, 0)) }, "truncated before the header"},
+		{"garbage", func(t *testing.T, p string) {
+			b := make([]byte, 4096)
+			rng := rand.New(rand.NewPCG(3, 4))
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+			require.NoError(t, os.WriteFile(p, b, 0o600))
+		}, "not a salesdag cache entry"},
+		{"garbage after a good prefix", func(t *testing.T, p string) {
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			for i := prefixLen; i < len(b); i++ {
+				b[i] = 'x'
+			}
+			require.NoError(t, os.WriteFile(p, b, 0o600))
+		}, "header checksum mismatch"},
 		{"truncated in header", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, prefixLen+2)) }, "header length out of range"},
 		{"extra bytes", func(t *testing.T, p string) {
 			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
@@ -342,7 +334,8 @@ func TestCorruptEntryIsAMiss(t *testing.T) {
 			e := newEnv(t)
 			_, _, _, err := e.run(Options{}, "label")
 			require.NoError(t, err)
-			tc.damage(t, entryFile(t, e, "label"))
+			path := entryFile(t, e, "label")
+			tc.damage(t, path)
 			res, r, calls, err := e.run(Options{}, "label")
 			require.NoError(t, err)
 			wantLabel(t, res, "total=6")
@@ -351,6 +344,8 @@ func TestCorruptEntryIsAMiss(t *testing.T) {
 			require.Len(t, corrupt, 1)
 			require.Equal(t, "label", corrupt[0].Node)
 			require.ErrorContains(t, corrupt[0].Err, tc.reason)
+			require.ErrorContains(t, corrupt[0].Err, "damaged entry "+path)
+			require.ErrorContains(t, corrupt[0].Err, "removed it; label is computed again")
 			st, _ := r.State("label")
 			require.Equal(t, StatusMiss, st.Status)
 			require.True(t, st.Stored, "the entry is rewritten")
@@ -362,6 +357,24 @@ func TestCorruptEntryIsAMiss(t *testing.T) {
 			require.Equal(t, []string{"label"}, r.Loaded())
 		})
 	}
+}
+
+func TestCorruptEntryIsDroppedBeforeTheRun(t *testing.T) {
+	// Even a run that never gets to store the node again does not leave
+	// the damaged entry behind to warn about on every run.
+	e := newEnv(t)
+	_, _, _, err := e.run(Options{}, "label")
+	require.NoError(t, err)
+	path := entryFile(t, e, "label")
+	require.NoError(t, os.Truncate(path, 10))
+	c := New(e.store(), e.options(Options{}))
+	p, err := e.d.Plan("label")
+	require.NoError(t, err)
+	r, err := c.Prepare(context.Background(), e.d, p, e.inputs())
+	require.NoError(t, err)
+	require.Equal(t, []string{"label"}, r.Computed())
+	require.NoFileExists(t, path)
+	require.Len(t, e.eventsWith(StatusCorrupt), 1)
 }
 
 func flipByte(t *testing.T, p string, at int) {
@@ -539,60 +552,6 @@ func TestAroundPassesThroughUnpreparedNodes(t *testing.T) {
 	res, err := e.d.Execute(context.Background(), big, e.inputs(), dag.WithHooks(r.Hooks()...))
 	require.NoError(t, err)
 	wantLabel(t, res, "total=6")
-}
-
-func TestRealCodeVersionsFromSource(t *testing.T) {
-	src, err := os.ReadFile("toy_test.go")
-	require.NoError(t, err)
-	sources := func(s string) map[string]fs.FS {
-		return map[string]fs.FS{"github.com/salesdag/salesdag/internal/cache": fstest.MapFS{"toy.go": {Data: []byte(s)}}}
-	}
-	e := newEnv(t)
-	o := Options{Sources: sources(string(src))}
-	_, r, _, err := e.run(o, "label")
-	require.NoError(t, err)
-	require.Equal(t, "4 miss, 1 uncacheable", r.Summary())
-	st, _ := r.State("max")
-	require.Contains(t, st.Warning, "no codec", "max has a code version but no codec")
-	_, r, calls, err := e.run(o, "label")
-	require.NoError(t, err)
-	require.Empty(t, calls)
-
-	// Editing toyLabel changes only label's version.
-	edited := strings.Replace(string(src), `"total=%d"`, `"sum=%d"`, 1)
-	require.NotEqual(t, string(src), edited)
-	_, r, calls, err = e.run(Options{Sources: sources(edited)}, "label")
-	require.NoError(t, err)
-	require.Equal(t, map[string]int{"label": 1}, calls)
-	require.Equal(t, []string{"report"}, r.Loaded())
-
-	// Editing toyTotal changes total, report and label.
-	edited = strings.Replace(string(src), "s.Total += v", "s.Total += v * 1", 1)
-	require.NotEqual(t, string(src), edited)
-	_, r, calls, err = e.run(Options{Sources: sources(edited)}, "label")
-	require.NoError(t, err)
-	require.Equal(t, map[string]int{"total": 1, "max": 1, "report": 1, "label": 1}, calls)
-	require.Equal(t, []string{"rows"}, r.Loaded())
-}
-
-func TestNoSourceMeansUncacheable(t *testing.T) {
-	e := newEnv(t)
-	o := Options{Sources: map[string]fs.FS{"example.com/other": fstest.MapFS{"a.go": {Data: []byte("package other")}}}}
-	_, r, _, err := e.run(o, "total")
-	require.NoError(t, err)
-	st, _ := r.State("total")
-	require.Equal(t, StatusUncacheable, st.Status)
-	require.Contains(t, st.Warning, "no source registered for package github.com/salesdag/salesdag/internal/cache")
-	un := e.eventsWith(StatusUncacheable)
-	require.Len(t, un, 2)
-
-	// A broken source is reported, not fatal.
-	o = Options{Sources: map[string]fs.FS{"github.com/salesdag/salesdag/internal/cache": fstest.MapFS{"a.go": {Data: []byte("package x\nfunc {")}}}}
-	_, r, _, err = e.run(o, "total")
-	require.NoError(t, err)
-	st, _ = r.State("total")
-	require.Equal(t, StatusUncacheable, st.Status)
-	require.Contains(t, st.Warning, "reading the source of")
 }
 
 func TestInputWithoutKey(t *testing.T) {

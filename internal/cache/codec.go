@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"runtime"
 	"sync"
 )
 
@@ -14,9 +13,6 @@ type codec struct {
 	id  string // names the encoding; part of every key that uses it
 	enc func(any) ([]byte, error)
 	dec func([]byte) (any, error)
-	// funcs are the qualified names of the functions that implement the
-	// codec; their code versions join the key when their source is known.
-	funcs []string
 }
 
 var registry = struct {
@@ -25,9 +21,8 @@ var registry = struct {
 }{m: map[reflect.Type]*codec{}}
 
 // RegisterCodec makes values of type T cacheable. id names the encoding
-// (e.g. "daily/v1"); the code versions of enc and dec are added to it
-// automatically when their package's source is known to the cache (see
-// Options.Sources), otherwise change id whenever the encoding changes.
+// (e.g. "daily/v1") and is part of every entry key; the codec's code is
+// covered by the build's key, like all code.
 // Decoding gives exactly a T, so a node whose result type is T never
 // receives anything else. Registering T again replaces the codec.
 func RegisterCodec[T any](id string, enc func(T) ([]byte, error), dec func([]byte) (T, error)) {
@@ -40,8 +35,7 @@ func RegisterCodec[T any](id string, enc func(T) ([]byte, error), dec func([]byt
 			}
 			return enc(t)
 		},
-		dec:   func(b []byte) (any, error) { return dec(b) },
-		funcs: []string{funcName(enc), funcName(dec)},
+		dec: func(b []byte) (any, error) { return dec(b) },
 	}
 	registry.Lock()
 	registry.m[reflect.TypeFor[T]()] = c
@@ -60,17 +54,6 @@ func jsonDecode[T any](b []byte) (T, error) {
 	var v T
 	err := json.Unmarshal(b, &v)
 	return v, err
-}
-
-func funcName(fn any) string {
-	v := reflect.ValueOf(fn)
-	if v.Kind() != reflect.Func || v.IsNil() {
-		return ""
-	}
-	if f := runtime.FuncForPC(v.Pointer()); f != nil {
-		return f.Name()
-	}
-	return ""
 }
 
 var (
@@ -126,9 +109,6 @@ func codecFor(t reflect.Type) *codec {
 			}
 			return p.Elem().Interface(), nil
 		},
-		// The compiler names methods pkg.T.M or pkg.(*T).M; the resolver
-		// accepts either for the method M of T.
-		funcs: []string{name + ".MarshalBinary", name + ".UnmarshalBinary"},
 	}
 }
 

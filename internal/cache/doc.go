@@ -1,7 +1,7 @@
 // Package cache is salesdag's per-node result cache (`salesdag run
 // --cache`). A node's result is stored under a key made of the node's name,
-// a code version derived from its source, and the keys of its inputs, so a
-// rerun reuses every result whose code and inputs are unchanged: a failed
+// the build of the program, and the keys of its inputs, so a rerun of the
+// same binary reuses every result whose inputs are unchanged: a failed
 // run resumes at the node that failed, and a rerun on the same data costs
 // little more than checking that the data is the same.
 //
@@ -26,19 +26,20 @@
 // value (ValueKey: exported and unexported fields, maps sorted, functions
 // and channels left out).
 //
-// flow(node)       = SHA-256(BuildVersion, node name, result type, code
-// version, flow of each dependency in parameter order). The code version
-// (package codeversion) hashes the tokens of the node's function and of
-// every declaration of its package it reaches, so editing a node changes
-// its key and those of everything downstream of it, and nothing else;
-// comments and formatting do not count. Packages the node's package
-// imports count as a whole when their source is in Options.Sources too
-// (internal/frame is not, today). BuildVersion covers the Go
-// version, target architecture, main module version and this package's
-// own source.
+// flow(node)       = SHA-256(build, node name, result type, flow of each
+// dependency in parameter order). The build (Store.BuildVersion) is a
+// SHA-256 of the running executable's bytes: every line of code a result
+// can depend on (the node, the packages it calls, the codecs, the Go
+// toolchain and build flags) is in them, so binaries built from different
+// code never share an entry, and no code change can be missed. It is
+// hashed once per process and remembered in the side index under the
+// executable's stat, like an input file, so a rerun of an unchanged
+// binary does not read it. A rebuild that changes nothing but the bytes
+// (another version string) only costs misses. Under `go run` and `go test`
+// the binary that runs is hashed in the same way.
 //
-// key(node entry)  = SHA-256(flow, codec identity). How a result is
-// encoded is part of its entry's key, not of the keys built on it.
+// key(node entry)  = SHA-256(flow, codec id). How a result is encoded is
+// part of its entry's key, not of the keys built on it.
 //
 // Keys never need values, so Prepare computes every key of the plan before
 // anything runs.
@@ -83,15 +84,17 @@
 // They are written to a temporary file, synced and renamed into place, so
 // concurrent runs sharing a cache see whole entries or none; every read
 // checks the checksums, the node, the key, the type and the codec. A
-// corrupt or truncated entry is a miss with a warning (StatusCorrupt) and
-// is rewritten. Hits refresh the entry's mtime, which Prune uses for LRU.
-// Cache trouble never fails a run.
+// damaged entry (truncated, garbage, written for something else) is
+// removed and the node computed again, with a warning (StatusCorrupt)
+// that names the file; a damaged record of the side index (DIR/files) is
+// removed and its file hashed again, with the same kind of warning. Hits
+// refresh the entry's mtime, which Prune uses for LRU. Cache trouble never
+// fails a run.
 //
 // # Use
 //
 //	store, err := cache.Open(dir)                 // "" = DefaultDir
 //	c := cache.New(store, cache.Options{
-//		Sources: pipeline.CacheSources(),
 //		Policy:  pipeline.CachePolicies(),     // plus --recompute NODE
 //		OnEvent: func(e cache.NodeEvent) { ... },  // logs, warnings
 //	})

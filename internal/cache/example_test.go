@@ -32,7 +32,7 @@ func Example() {
 			fmt.Println(err)
 			return
 		}
-		c := cache.New(store, cache.Options{Sources: pipeline.CacheSources(), Policy: pipeline.CachePolicies()})
+		c := cache.New(store, cache.Options{Policy: pipeline.CachePolicies()})
 		run, err := c.Prepare(context.Background(), d, plan, inputs)
 		if err != nil {
 			fmt.Println(err)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -79,6 +80,8 @@ func (s *Store) recordPath(abs string) string {
 	return filepath.Join(s.dir, filesDir, hex.EncodeToString(sum256([]byte(abs))[:16])+".json")
 }
 
+// readFileRecord reads a record of the side index. A missing record is
+// fs.ErrNotExist; any other error means the record is damaged.
 func readFileRecord(p string) (*fileRecord, error) {
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -87,6 +90,9 @@ func readFileRecord(p string) (*fileRecord, error) {
 	var rec fileRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, err
+	}
+	if rec.Path == "" || !keyPattern.MatchString(rec.Hash) || len(rec.Hash) != 2*sha256.Size {
+		return nil, errors.New("not a file-hash record")
 	}
 	return &rec, nil
 }
@@ -105,57 +111,82 @@ func readFileRecord(p string) (*fileRecord, error) {
 // can show a stale stat for a while; `salesdag cache clear` forgets every
 // record. On systems other than Linux the file is always hashed.
 func (s *Store) FileKey(ctx context.Context, path string) (string, FileStamp, error) {
+	return s.fileKey(ctx, path, nil)
+}
+
+// fileKey is FileKey; warn, when set, hears of a damaged index record
+// (which is removed, and the file hashed again).
+func (s *Store) fileKey(ctx context.Context, path string, warn func(error)) (string, FileStamp, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", FileStamp{}, fmt.Errorf("cache: input %s: %w", path, err)
 	}
-	rp := s.recordPath(abs)
+	return s.indexedHash(ctx, abs, abs, "input "+path, &filesHashed, warn)
+}
+
+// indexedHash hashes the regular file at open through the side index,
+// whose record for it is filed under name; what names the file in
+// messages.
+func (s *Store) indexedHash(ctx context.Context, open, name, what string, hashed *atomic.Int64, warn func(error)) (string, FileStamp, error) {
+	rp := s.recordPath(name)
 	for attempt := 0; ; attempt++ {
-		st, err := os.Stat(abs)
+		st, err := os.Stat(open)
 		if err != nil {
-			return "", FileStamp{}, fmt.Errorf("cache: input %s: %w", path, err)
+			return "", FileStamp{}, fmt.Errorf("cache: %s: %w", what, err)
 		}
 		if !st.Mode().IsRegular() {
 			// A pipe's stat says nothing about its content, and hashing it
 			// would consume the data the run needs.
-			return "", FileStamp{}, fmt.Errorf("cache: input %s is not a regular file (a pipe or device): its results are not cached", path)
+			return "", FileStamp{}, fmt.Errorf("cache: %s is not a regular file (a pipe or device): its results are not cached", what)
 		}
 		id := identityOf(st)
-		if rec, err := readFileRecord(rp); err == nil && rec.Path == abs && rec.trusted(id) {
+		rec, err := readFileRecord(rp)
+		switch {
+		case err == nil && rec.Path == name && rec.trusted(id):
 			now := s.now()
 			_ = os.Chtimes(rp, now, now)
-			return rec.Hash, FileStamp{abs, id}, nil
+			return rec.Hash, FileStamp{open, id}, nil
+		case err != nil && !errors.Is(err, fs.ErrNotExist) && attempt == 0:
+			// Damaged (truncated, overwritten, unreadable): drop it; the
+			// hash below writes a good one.
+			action := "removed it"
+			if rmErr := os.Remove(rp); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+				action = "could not remove it (" + rmErr.Error() + ")"
+			}
+			if warn != nil {
+				warn(fmt.Errorf("cache: damaged file-hash record %s (%v): %s; %s is hashed again", rp, err, action, what))
+			}
 		}
 		started := s.now()
-		sum, err := hashFile(ctx, abs, st.Size())
+		hashed.Add(1)
+		sum, err := hashFile(ctx, open, st.Size())
 		if err != nil {
 			return "", FileStamp{}, err
 		}
-		st2, err := os.Stat(abs)
+		st2, err := os.Stat(open)
 		if err != nil {
-			return "", FileStamp{}, fmt.Errorf("cache: input %s: %w", path, err)
+			return "", FileStamp{}, fmt.Errorf("cache: %s: %w", what, err)
 		}
 		if identityOf(st2) != id {
 			if attempt < 2 {
 				continue // changed while we read it: try again
 			}
-			return "", FileStamp{}, fmt.Errorf("cache: input %s keeps changing while it is hashed", path)
+			return "", FileStamp{}, fmt.Errorf("cache: %s keeps changing while it is hashed", what)
 		}
-		rec := fileRecord{Path: abs, ID: id, Hash: sum, HashedNs: started.UnixNano()}
+		rec = &fileRecord{Path: name, ID: id, Hash: sum, HashedNs: started.UnixNano()}
 		if b, err := json.Marshal(rec); err == nil {
 			_ = writeAtomic(rp, b, false) // losing it only costs a re-hash
 		}
-		return sum, FileStamp{abs, id}, nil
+		return sum, FileStamp{open, id}, nil
 	}
 }
 
 // hashFile hashes the file in hashChunk pieces on all cores and combines
 // the piece digests (see combine).
 func hashFile(ctx context.Context, path string, size int64) (string, error) {
-	filesHashed.Add(1)
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("cache: hashing input %s: %w", path, err)
+		return "", fmt.Errorf("cache: hashing %s: %w", path, err)
 	}
 	defer f.Close()
 	n := int((size + hashChunk - 1) / hashChunk)
@@ -204,7 +235,7 @@ func hashFile(ctx context.Context, path string, size int64) (string, error) {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", fmt.Errorf("cache: hashing input %s: %w", path, firstErr)
+		return "", fmt.Errorf("cache: hashing %s: %w", path, firstErr)
 	}
 	return combine(size, sums), nil
 }

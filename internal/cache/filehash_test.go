@@ -156,19 +156,59 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, os.ErrPermission }
 
-func TestCorruptFileRecordIsIgnored(t *testing.T) {
-	s, err := Open(t.TempDir(), NoSync(), WithClock(func() time.Time { return time.Now().Add(time.Hour) }))
-	require.NoError(t, err)
-	p := filepath.Join(t.TempDir(), "in.csv")
-	require.NoError(t, os.WriteFile(p, []byte("abc"), 0o644))
-	k1, _, err := s.FileKey(context.Background(), p)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(s.recordPath(mustAbs(t, p)), []byte("{not json"), 0o600))
-	before := filesHashed.Load()
-	k2, _, err := s.FileKey(context.Background(), p)
-	require.NoError(t, err)
-	require.Equal(t, k1, k2)
-	require.Equal(t, int64(1), filesHashed.Load()-before)
+func TestDamagedFileRecordIsAWarning(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, p string)
+		reason string
+	}{
+		{"garbage", func(t *testing.T, p string) {
+			require.NoError(t, os.WriteFile(p, []byte("\x00\xff{not json"), 0o600))
+		}, "invalid character"},
+		{"truncated", func(t *testing.T, p string) {
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(p, b[:len(b)/2], 0o600))
+		}, "unexpected end of JSON input"},
+		{"empty", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, 0)) }, "unexpected end of JSON input"},
+		{"wrong shape", func(t *testing.T, p string) {
+			require.NoError(t, os.WriteFile(p, []byte(`{"path":"x","hash":"not a hash"}`), 0o600))
+		}, "not a file-hash record"},
+		{"a directory", func(t *testing.T, p string) {
+			require.NoError(t, os.Remove(p))
+			require.NoError(t, os.Mkdir(p, 0o700))
+		}, "is a directory"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			res, _, _, err := e.run(Options{}, "label")
+			require.NoError(t, err)
+			wantLabel(t, res, "total=6")
+			rp := e.store().recordPath(mustAbs(t, e.input))
+			tc.damage(t, rp)
+
+			before := filesHashed.Load()
+			res, r, calls, err := e.run(Options{}, "label")
+			require.NoError(t, err, "a damaged index never fails a run")
+			wantLabel(t, res, "total=6")
+			require.Empty(t, calls, "the input hashes to the same key: still a hit")
+			require.Equal(t, []string{"label"}, r.Loaded())
+			require.Equal(t, int64(1), filesHashed.Load()-before, "the input is hashed again")
+			w := e.eventsWith(StatusCorrupt)
+			require.Len(t, w, 1)
+			require.Equal(t, "source", w[0].Node)
+			require.ErrorContains(t, w[0].Err, "damaged file-hash record "+rp+" ("+"")
+			require.ErrorContains(t, w[0].Err, tc.reason)
+			require.ErrorContains(t, w[0].Err, "removed it; input "+e.input+" is hashed again")
+			_, err = readFileRecord(rp)
+			require.NoError(t, err, "a good record replaces the damaged one")
+
+			_, _, _, err = e.run(Options{}, "label")
+			require.NoError(t, err)
+			require.Empty(t, e.eventsWith(StatusCorrupt), "warned once")
+		})
+	}
 }
 
 func mustAbs(t *testing.T, p string) string {

@@ -165,7 +165,9 @@ func (c *Cache) inputKey(ctx context.Context, name string, v any) (string, *File
 	case ContentSource:
 		path, open := x.CacheContent()
 		if path != "" {
-			k, stamp, err := c.store.FileKey(ctx, path)
+			k, stamp, err := c.store.fileKey(ctx, path, func(err error) {
+				c.emit(NodeEvent{Node: name, Status: StatusCorrupt, Err: err})
+			})
 			if err != nil {
 				return "", nil, err
 			}

@@ -84,8 +84,3 @@ func TestParsePolicy(t *testing.T) {
 	require.ErrorContains(t, err, "unknown cache policy")
 	require.Equal(t, "Policy(9)", Policy(9).String())
 }
-
-func TestBuildVersionIsStable(t *testing.T) {
-	require.Len(t, BuildVersion(), 64)
-	require.Equal(t, BuildVersion(), BuildVersion())
-}

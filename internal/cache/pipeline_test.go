@@ -50,7 +50,7 @@ func (e *salesEnv) run(opts pipeline.Options, inner ...dag.Hooks) salesRun {
 	e.t.Helper()
 	store, err := cache.Open(e.dir, cache.NoSync())
 	require.NoError(e.t, err)
-	c := cache.New(store, cache.Options{Sources: pipeline.CacheSources(), Policy: pipeline.CachePolicies()})
+	c := cache.New(store, cache.Options{Policy: pipeline.CachePolicies()})
 	src, err := pipeline.FileSource(e.input)
 	require.NoError(e.t, err)
 	inputs := map[string]any{pipeline.InputSource: src, pipeline.InputOptions: opts}

@@ -47,7 +47,7 @@ func TestHelperProcess(t *testing.T) {
 		}
 		var mu sync.Mutex
 		var corrupt []string
-		c := New(s, Options{Version: "test", CodeVersion: func(*dag.Node) (string, error) { return "v1", nil },
+		c := New(s, Options{
 			OnEvent: func(e NodeEvent) {
 				if e.Status == StatusCorrupt {
 					mu.Lock()

@@ -128,6 +128,7 @@ func TestStructCodecShapeIsPartOfTheID(t *testing.T) {
 func TestStructCodecCorruptPayloads(t *testing.T) {
 	require.NoError(t, RegisterStruct[rcAll]("rcall/v1"))
 	require.NoError(t, RegisterStruct[rcInner]("rcinner/v1"))
+	require.NoError(t, RegisterStruct[[]rcInner]("rcinner/v1"))
 	typ := reflect.TypeFor[rcAll]()
 	seven := int64(7)
 	b, err := Marshal(typ, rcAll{S: "abc", Fs: []float64{1, 2}, P: &seven, M: map[string]rcInner{"k": {}}, Nested: [][]bool{{true}}})

@@ -19,3 +19,7 @@ func identityOf(st fs.FileInfo) fileIdentity {
 	}
 	return id
 }
+
+// selfExe opens the running executable itself, even when its path has
+// since been replaced or removed.
+const selfExe = "/proc/self/exe"

@@ -10,3 +10,7 @@ import "io/fs"
 func identityOf(st fs.FileInfo) fileIdentity {
 	return fileIdentity{Size: st.Size(), MtimeNs: st.ModTime().UnixNano()}
 }
+
+// selfExe is empty where there is no such link: os.Executable's path is
+// used.
+const selfExe = ""

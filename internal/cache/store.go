@@ -51,7 +51,7 @@ type CorruptError struct {
 }
 
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("cache entry %s is corrupt (%s); it is ignored and will be rewritten", e.Path, e.Reason)
+	return fmt.Sprintf("cache: damaged entry %s (%s)", e.Path, e.Reason)
 }
 
 // Header describes an entry. It is stored in front of the payload.

@@ -272,7 +272,7 @@ func TestCorruptHeaderVariants(t *testing.T) {
 			var ce *CorruptError
 			require.ErrorAs(t, err, &ce)
 			require.Contains(t, ce.Error(), tc.reason)
-			require.Contains(t, ce.Error(), "will be rewritten")
+			require.Contains(t, ce.Error(), p, "the message names the file")
 		})
 	}
 }

@@ -1,8 +1,6 @@
 package cache
 
-// The toy graph of the cache tests. Its node functions are top-level so
-// that the tests can also derive their code versions from this file's
-// source (see toySources).
+// The toy graph of the cache tests.
 
 import (
 	"bufio"

@@ -92,12 +92,7 @@ func TestCacheKeys(t *testing.T) {
 	require.Empty(t, path)
 	require.NotNil(t, open)
 
-	require.Contains(t, CacheSources(), PackagePath)
-	require.Equal(t, "github.com/salesdag/salesdag/internal/pipeline", PackagePath)
 	require.Equal(t, cache.PolicyDisable, CachePolicies()[NodeRaw])
-	names, err := SourceFS.ReadDir(".")
-	require.NoError(t, err)
-	require.NotEmpty(t, names)
 }
 
 // sameBits is reflect.DeepEqual with floats compared by their bits (NaN

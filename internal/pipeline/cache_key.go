@@ -26,3 +26,16 @@ func (o Options) CacheKey(context.Context) (string, error) {
 	o.Workers, o.Progress, o.chunkSize = 0, nil, 0
 	return cache.ValueKey(o)
 }
+
+// CachePolicies returns the default cache policy of the sales nodes (a
+// fresh map the caller may change). The two row-level tables are not
+// cached: storing them costs more than parsing the file again and would
+// put every customer id on disk in the cache; their keys still flow, so
+// everything downstream is cached. See the cache section of the README
+// for the measurements.
+func CachePolicies() map[string]cache.Policy {
+	return map[string]cache.Policy{
+		NodeRaw:     cache.PolicyDisable,
+		NodeCleaned: cache.PolicyDisable,
+	}
+}
