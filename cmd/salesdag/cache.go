@@ -74,13 +74,17 @@ func newCache(f *cacheFlags, d *dag.DAG, log *slog.Logger) (*cache.Cache, error)
 	}
 	store, err := cache.Open(dir)
 	if err != nil {
-		return nil, fmt.Errorf("opening the cache: %w", err)
+		// Local state never blocks work: run, just without the cache.
+		log.Warn("cache not used: running without it", "error", err)
+		return nil, nil
 	}
 	return cache.New(store, cache.Options{
 		Policy: pol,
 		OnEvent: func(e cache.NodeEvent) {
 			switch e.Status {
-			case cache.StatusCorrupt, cache.StatusError:
+			case cache.StatusCorrupt: // the error names the file and what was done
+				log.Warn("cache repaired", "error", e.Err)
+			case cache.StatusError:
 				log.Warn("cache not used", "node", e.Node, "status", e.Status, "error", e.Err)
 			default:
 				log.Debug("cache", "node", e.Node, "status", e.Status, "bytes", e.Bytes, "duration", e.Duration)

@@ -127,3 +127,31 @@ func writeRecord(t *testing.T, p string, rec *fileRecord) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(p, b, 0o600))
 }
+
+// BenchmarkBuildVersion is what a new process pays to know its build:
+// hashing the executable, or reading the record the previous run left.
+func BenchmarkBuildVersion(b *testing.B) {
+	b.Cleanup(forgetBuildVersion)
+	ahead := func() time.Time { return time.Now().Add(time.Hour) }
+	for _, bc := range []struct {
+		name   string
+		record bool
+	}{{"hash", false}, {"record", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			dir := b.TempDir()
+			s, err := Open(dir, NoSync(), WithClock(ahead))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				forgetBuildVersion()
+				if !bc.record {
+					_ = os.RemoveAll(filepath.Join(dir, filesDir))
+				}
+				if _, err := s.BuildVersion(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
