@@ -106,7 +106,8 @@ func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *s
 	}
 	s.emitter = lineage.NewEmitter(lineage.EmitterOptions{
 		Transport: tr, OutboxDir: outboxDir(f.outbox), Grace: grace,
-		Logf: func(format string, args ...any) { log.Debug(fmt.Sprintf(format, args...)) },
+		Logf:    func(format string, args ...any) { log.Debug(fmt.Sprintf(format, args...)) },
+		Prepare: cfg.Events.Prepare,
 	})
 	log.Debug("lineage", "config", cfg.String())
 	return s, nil

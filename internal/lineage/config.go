@@ -45,7 +45,8 @@ func (s Secret) Format(f fmt.State, verb rune) {
 // MarshalText writes *** so that encoders never see the value.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Transport types.
+// Transport types. "noop" in a configuration means TypeNone, "async_http"
+// means TypeHTTP (salesdag's HTTP delivery is asynchronous anyway).
 const (
 	TypeConsole   = "console"
 	TypeHTTP      = "http"
@@ -71,11 +72,16 @@ const (
 	envPrefix    = "OPENLINEAGE__"
 )
 
+// defaultHTTPName is the composite member OPENLINEAGE_URL turns into, as
+// the Python client names it.
+const defaultHTTPName = "default_http"
+
 // TransportConfig is one transport's settings, with the fields of every
 // type; Type says which apply.
 type TransportConfig struct {
-	Type string
-	Name string // member name inside a composite
+	Type     string
+	Name     string // member name inside a composite
+	Priority int    // order of a composite with SortTransports (highest first)
 
 	// http
 	URL                string
@@ -87,11 +93,19 @@ type TransportConfig struct {
 	InsecureSkipVerify bool
 
 	// file
-	LogFileLocation string
-	Append          bool
+	LogFilePath string
+	Append      bool // false: one file per event, LogFilePath-<time>.json
 
 	// composite
-	Transports []TransportConfig
+	Transports     []TransportConfig
+	StopOnFailure  bool // continue_on_failure: false
+	StopOnSuccess  bool // continue_on_success: false
+	SortTransports bool
+
+	// Unusable says why salesdag cannot deliver through this transport (a
+	// type or an auth it does not ship, a missing setting). Such a
+	// transport refuses every event, so the events wait in the outbox.
+	Unusable string
 }
 
 // Config is the resolved lineage configuration.
@@ -99,11 +113,11 @@ type Config struct {
 	Disabled  bool // OPENLINEAGE_DISABLED or --lineage none
 	Namespace string
 	Transport TransportConfig
-	// Source says where the transport settings came from, for messages:
-	// "openlineage.yml (/path)", "OPENLINEAGE__* variables",
-	// "OPENLINEAGE_URL", "flags" or "default".
+	// Events are the filters, tags and facets applied to sent events.
+	Events EventOptions
+	// Source says where the transport settings came from, for messages.
 	Source string
-	// Warnings are problems that did not stop loading (unknown keys).
+	// Warnings are problems that did not stop loading; each is said once.
 	Warnings []string
 }
 
@@ -130,13 +144,17 @@ type LoadOptions struct {
 	HomeDir   string
 }
 
-// LoadConfig resolves the configuration as the OpenLineage clients do.
-// The transport comes from the first of: openlineage.yml (found through
-// $OPENLINEAGE_CONFIG, ./openlineage.yml, ~/.openlineage/openlineage.yml),
-// OPENLINEAGE__* variables (double underscore = nesting, keys lower-cased),
-// OPENLINEAGE_URL (+ OPENLINEAGE_ENDPOINT, OPENLINEAGE_API_KEY), and
-// otherwise console. OPENLINEAGE_DISABLED=true turns lineage off. The
-// Overrides then win over all of it. Errors never contain the API key.
+// LoadConfig resolves the configuration as the OpenLineage Python client
+// does: openlineage.yml (found through $OPENLINEAGE_CONFIG,
+// ./openlineage.yml, ~/.openlineage/openlineage.yml) merged over the
+// OPENLINEAGE__* variables (the file wins where both set a key); without a
+// transport type there, OPENLINEAGE_URL (+ OPENLINEAGE_ENDPOINT,
+// OPENLINEAGE_API_KEY); otherwise console. OPENLINEAGE_DISABLED=true turns
+// lineage off; the Overrides win over all of it.
+//
+// A configuration never stops a run: problems become Warnings, and a
+// transport salesdag cannot use keeps its events in the outbox. Only
+// contradictory flags are errors. Nothing returned contains the API key.
 func LoadConfig(opts LoadOptions) (Config, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -147,75 +165,76 @@ func LoadConfig(opts LoadOptions) (Config, error) {
 		environ = os.Environ
 	}
 	cfg, err := loadConfig(opts, getenv, environ)
+	secrets := []string{getenv(EnvAPIKey), opts.Overrides.APIKey}
+	secrets = append(secrets, cfg.Transport.secrets()...)
+	for i, w := range cfg.Warnings {
+		cfg.Warnings[i] = redactAll(w, secrets)
+	}
 	if err != nil {
-		secrets := []string{getenv(EnvAPIKey), opts.Overrides.APIKey, cfg.Transport.APIKey.Reveal()}
 		return Config{}, errors.New(redactAll(err.Error(), secrets))
 	}
 	return cfg, nil
 }
 
 func loadConfig(opts LoadOptions, getenv func(string) string, environ func() []string) (Config, error) {
-	ov := opts.Overrides
-	cfg := Config{Namespace: DefaultNamespace}
+	cfg := Config{Namespace: DefaultNamespace, Disabled: truthy(getenv(EnvDisabled))}
 	if ns := strings.TrimSpace(getenv(EnvNamespace)); ns != "" {
 		cfg.Namespace = ns
 	}
-	if ov.Namespace != "" {
-		cfg.Namespace = ov.Namespace
+	if opts.Overrides.Namespace != "" {
+		cfg.Namespace = opts.Overrides.Namespace
 	}
-	cfg.Disabled = truthy(getenv(EnvDisabled))
+	warn := func(format string, args ...any) {
+		cfg.Warnings = append(cfg.Warnings, "lineage config: "+fmt.Sprintf(format, args...))
+	}
 
-	var tm map[string]any
-	file, err := findConfigFile(opts, getenv)
-	if err != nil {
-		return cfg, err
+	file := findConfigFile(opts, getenv, warn)
+	fileRoot := readConfigFile(file, warn)
+	envRoot := envTree(environ(), getenv, warn)
+	normalize(fileRoot, "", nil)
+	normalize(envRoot, "", nil)
+	root := deepMerge(envRoot, fileRoot)
+	normalize(root, "", func(msg string) { warn("%s", msg) })
+
+	var sources []string
+	if t := mapGet(fileRoot, "transport"); t != nil {
+		sources = append(sources, "openlineage.yml ("+file+")")
 	}
-	if file != "" {
-		doc, err := readYAML(file)
-		if err != nil {
-			return cfg, err
-		}
-		if t, ok := lookup(doc, "transport"); ok {
-			m, ok := t.(map[string]any)
-			if !ok {
-				return cfg, fmt.Errorf("lineage config %s: transport must be a mapping with a type", file)
-			}
-			tm, cfg.Source = m, "openlineage.yml ("+file+")"
-		}
+	if t := mapGet(envRoot, "transport"); t != nil && !onlyAlias(t) {
+		sources = append(sources, "OPENLINEAGE__* variables")
 	}
-	if tm == nil {
-		env := envTree(environ())
-		if t, ok := lookup(env, "transport"); ok {
-			m, ok := t.(map[string]any)
-			if !ok {
-				return cfg, fmt.Errorf("lineage config: %sTRANSPORT must hold a JSON object or nested %sTRANSPORT__* variables", envPrefix, envPrefix)
-			}
-			tm, cfg.Source = m, "OPENLINEAGE__* variables"
-		}
+	tn := mapGet(root, "transport")
+	if tn != nil && tn.Kind == yaml.MappingNode && scalar(mapGet(tn, "type")) == "" && !onlyAlias(tn) {
+		warn("transport has no type (console, http, file, composite or noop); ignored")
 	}
 	switch {
-	case tm != nil:
-		tc, warns, err := decodeTransport(tm, "transport")
-		if err != nil {
-			return cfg, fmt.Errorf("lineage config from %s: %w", cfg.Source, err)
-		}
-		cfg.Transport, cfg.Warnings = tc, warns
+	case tn != nil && (tn.Kind != yaml.MappingNode || scalar(mapGet(tn, "type")) != ""):
+		cfg.Transport = decodeTransport(tn, "transport", warn)
+		cfg.Source = strings.Join(sources, " and ")
 	case strings.TrimSpace(getenv(EnvURL)) != "":
-		cfg.Transport = legacyHTTP(getenv)
+		cfg.Transport = finish(legacyHTTP(getenv), "transport")
 		cfg.Source = EnvURL
+	case file != "" && fileRoot == nil:
+		// The file is there but unreadable: what it meant to configure is
+		// unknown, so keep the events rather than print or drop them.
+		cfg.Transport = TransportConfig{Type: TypeNone, Unusable: "the configuration file " + file + " could not be used"}
+		cfg.Source = file
 	default:
 		cfg.Transport = TransportConfig{Type: TypeConsole}
 		cfg.Source = "default"
 	}
-	if err := applyOverrides(&cfg, ov, getenv); err != nil {
+	cfg.Events = decodeEvents(root, getenv, warn)
+	if err := applyOverrides(&cfg, opts.Overrides, getenv); err != nil {
 		return cfg, err
 	}
 	if cfg.Disabled {
 		cfg.Transport = TransportConfig{Type: TypeNone}
 	}
-	if err := cfg.Transport.validate("transport"); err != nil {
-		return cfg, fmt.Errorf("lineage config from %s: %w", cfg.Source, err)
-	}
+	cfg.Transport.walk("transport", func(path string, t *TransportConfig) {
+		if t.Unusable != "" {
+			warn("%s: %s; its events are kept in the outbox (send them with `salesdag lineage flush` once fixed)", path, t.Unusable)
+		}
+	})
 	return cfg, nil
 }
 
@@ -243,14 +262,16 @@ func applyOverrides(cfg *Config, ov Overrides, getenv func(string) string) error
 	}
 	if typ != "" {
 		cfg.Disabled = false // an explicit choice beats OPENLINEAGE_DISABLED
-		if typ != cfg.Transport.Type {
+		if typ != cfg.Transport.Type || cfg.Transport.Unusable != "" {
 			switch typ {
 			case TypeHTTP:
 				// Switching to HTTP by flag: take what the legacy variables
 				// say, then the flags.
 				cfg.Transport = legacyHTTP(getenv)
-			case TypeConsole, TypeFile, TypeNone:
-				cfg.Transport = TransportConfig{Type: typ, Append: true}
+			case TypeConsole, TypeNone:
+				cfg.Transport = TransportConfig{Type: typ}
+			case TypeFile:
+				cfg.Transport = TransportConfig{Type: typ, LogFilePath: DefaultEventsFile, Append: true}
 			default:
 				return fmt.Errorf("lineage: transport %q given by flag is not one of console, http, file, none", ov.Transport)
 			}
@@ -260,39 +281,39 @@ func applyOverrides(cfg *Config, ov Overrides, getenv func(string) string) error
 	t := &cfg.Transport
 	switch t.Type {
 	case TypeHTTP:
-		if ov.URL != "" {
-			t.URL = ov.URL
-		}
-		if ov.Endpoint != "" {
-			t.Endpoint = ov.Endpoint
-		}
-		if ov.APIKey != "" {
-			t.APIKey = Secret(ov.APIKey)
-		}
+		t.URL = cmp(ov.URL, t.URL)
+		t.Endpoint = cmp(ov.Endpoint, t.Endpoint)
+		t.APIKey = Secret(cmp(ov.APIKey, t.APIKey.Reveal()))
+		t.Compression = cmp(ov.Compression, t.Compression)
 		if ov.Timeout > 0 {
 			t.Timeout = ov.Timeout
 		}
-		if ov.Compression != "" {
-			t.Compression = ov.Compression
-		}
 	case TypeFile:
 		if ov.File != "" {
-			t.LogFileLocation = ov.File
+			t.LogFilePath, t.Append = ov.File, true
 		}
-		if t.LogFileLocation == "" {
-			t.LogFileLocation = DefaultEventsFile
-		}
+	}
+	if typ == "" && t.Unusable != "" {
+		return nil // refining a transport that cannot be used changes nothing
+	}
+	t.Unusable = ""
+	*t = finish(*t, "transport")
+	if t.Unusable != "" {
+		return fmt.Errorf("lineage: %s", t.Unusable)
 	}
 	return nil
 }
 
-func findConfigFile(opts LoadOptions, getenv func(string) string) (string, error) {
-	if p := strings.TrimSpace(getenv(EnvConfig)); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("lineage config: %s=%s: %w (point it at an existing openlineage.yml or unset it)", EnvConfig, p, err)
-		}
-		return p, nil
+func cmp(a, b string) string {
+	if a != "" {
+		return a
 	}
+	return b
+}
+
+// ---- finding and reading the sources ----
+
+func findConfigFile(opts LoadOptions, getenv func(string) string, warn func(string, ...any)) string {
 	wd := opts.WorkDir
 	if wd == "" {
 		wd, _ = os.Getwd()
@@ -302,6 +323,13 @@ func findConfigFile(opts LoadOptions, getenv func(string) string) (string, error
 		home, _ = os.UserHomeDir()
 	}
 	var candidates []string
+	if p := strings.TrimSpace(getenv(EnvConfig)); p != "" {
+		if st, err := os.Stat(p); err != nil || st.IsDir() {
+			warn("%s=%s is not a readable file; looking for openlineage.yml in the working directory and ~/.openlineage instead", EnvConfig, p)
+		} else {
+			return p
+		}
+	}
 	if wd != "" {
 		candidates = append(candidates, filepath.Join(wd, "openlineage.yml"))
 	}
@@ -310,344 +338,506 @@ func findConfigFile(opts LoadOptions, getenv func(string) string) (string, error
 	}
 	for _, c := range candidates {
 		if st, err := os.Stat(c); err == nil && !st.IsDir() {
-			return c, nil
+			return c
 		}
 	}
-	return "", nil
+	return ""
 }
 
-func readYAML(path string) (map[string]any, error) {
+// readConfigFile returns the file's top mapping: an empty one for an
+// empty file, nil (after a warning) when it cannot be used.
+func readConfigFile(path string, warn func(string, ...any)) *yaml.Node {
+	if path == "" {
+		return &yaml.Node{Kind: yaml.MappingNode}
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("lineage config: read %s: %w", path, err)
+		warn("read %s: %v", path, err)
+		return nil
 	}
-	var doc map[string]any
+	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		// yaml's messages give line numbers, not values.
-		return nil, fmt.Errorf("lineage config: %s is not valid YAML: %w", path, err)
+		warn("%s is not valid YAML: %v", path, err)
+		return nil
 	}
-	return doc, nil
+	if len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
+		return &yaml.Node{Kind: yaml.MappingNode}
+	}
+	if doc.Content[0].Kind != yaml.MappingNode {
+		warn("%s must be a mapping with keys like transport:, facets:, filters:, tags:", path)
+		return nil
+	}
+	return doc.Content[0]
 }
 
-// envTree turns OPENLINEAGE__A__B=v variables into {"a":{"b":v}}. Values
-// that look like JSON objects or arrays are parsed as JSON; everything else
-// stays a string (an API key of digits must not become a number).
-func envTree(environ []string) map[string]any {
-	type kv struct {
-		path []string
-		val  string
-	}
-	var vars []kv
+// envTree turns OPENLINEAGE__A__B=v variables into {a: {b: v}} the way the
+// Python client does: keys lower-cased, values parsed as JSON when they
+// are JSON (else strings), variables applied in reverse sorted order so
+// that OPENLINEAGE__TRANSPORT='{...}' replaces OPENLINEAGE__TRANSPORT__*.
+// OPENLINEAGE_URL is aliased to a composite member named default_http.
+func envTree(environ []string, getenv func(string) string, warn func(string, ...any)) *yaml.Node {
+	vars := map[string]string{}
+	aliased := false
 	for _, e := range environ {
 		k, v, ok := strings.Cut(e, "=")
-		if !ok || !strings.HasPrefix(k, envPrefix) || len(k) == len(envPrefix) {
-			continue
+		if ok && strings.HasPrefix(k, envPrefix) && len(k) > len(envPrefix) {
+			vars[k] = v
+			aliased = aliased || strings.HasPrefix(k, envPrefix+"TRANSPORT__TRANSPORTS__DEFAULT_HTTP")
 		}
-		path := strings.Split(strings.ToLower(k[len(envPrefix):]), "__")
-		if slices.Contains(path, "") {
-			continue
-		}
-		vars = append(vars, kv{path, v})
 	}
-	// Parents before children, so OPENLINEAGE__TRANSPORT='{...}' can be
-	// refined by OPENLINEAGE__TRANSPORT__URL.
-	sort.SliceStable(vars, func(i, j int) bool { return len(vars[i].path) < len(vars[j].path) })
-	root := map[string]any{}
-	for _, v := range vars {
-		var val any = v.val
-		if s := strings.TrimSpace(v.val); strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
-			var parsed any
-			if err := json.Unmarshal([]byte(s), &parsed); err == nil {
-				val = parsed
+	if url := strings.TrimSpace(getenv(EnvURL)); url != "" && !aliased {
+		m := envPrefix + "TRANSPORT__TRANSPORTS__DEFAULT_HTTP__"
+		vars[m+"TYPE"], vars[m+"URL"] = "http", url
+		key, ep := getenv(EnvAPIKey), getenv(EnvEndpoint)
+		if key != "" {
+			b, _ := json.Marshal(map[string]string{"type": "api_key", "apiKey": key})
+			vars[m+"AUTH"] = string(b)
+		}
+		if ep != "" {
+			vars[m+"ENDPOINT"] = ep
+		}
+		if vars[envPrefix+"TRANSPORT__TYPE"] == "async_http" && vars[envPrefix+"TRANSPORT__URL"] == "" {
+			vars[envPrefix+"TRANSPORT__URL"] = url
+			if key != "" && vars[envPrefix+"TRANSPORT__AUTH"] == "" {
+				vars[envPrefix+"TRANSPORT__AUTH"] = vars[m+"AUTH"]
+			}
+			if ep != "" && vars[envPrefix+"TRANSPORT__ENDPOINT"] == "" {
+				vars[envPrefix+"TRANSPORT__ENDPOINT"] = ep
 			}
 		}
+	}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(keys)))
+	root := &yaml.Node{Kind: yaml.MappingNode}
+	for _, k := range keys {
+		path := strings.Split(strings.ToLower(k[len(envPrefix):]), "__")
 		m := root
-		for _, p := range v.path[:len(v.path)-1] {
-			next, ok := m[p].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[p] = next
+		for _, p := range path[:len(path)-1] {
+			next := mapGet(m, p)
+			if next == nil || next.Kind != yaml.MappingNode {
+				next = &yaml.Node{Kind: yaml.MappingNode}
+				mapSet(m, p, next)
 			}
 			m = next
 		}
-		last := v.path[len(v.path)-1]
-		if old, ok := m[last].(map[string]any); ok {
-			if nv, ok := val.(map[string]any); ok {
-				for k, x := range nv {
-					if _, set := old[k]; !set {
-						old[k] = x
-					}
-				}
-				continue
-			}
-		}
-		m[last] = val
+		mapSet(m, path[len(path)-1], envValue(k, vars[k], warn))
 	}
 	return root
 }
+
+func envValue(name, v string, warn func(string, ...any)) *yaml.Node {
+	if json.Valid([]byte(v)) {
+		var doc yaml.Node
+		if yaml.Unmarshal([]byte(v), &doc) == nil && len(doc.Content) == 1 {
+			return doc.Content[0]
+		}
+	} else if strings.ContainsAny(v, "{}[]") {
+		warn("%s is not valid JSON; taken as a plain string", name)
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
+}
+
+// onlyAlias reports whether the variables' transport holds nothing but the
+// default_http member that OPENLINEAGE_URL was aliased to.
+func onlyAlias(t *yaml.Node) bool {
+	if t.Kind != yaml.MappingNode || len(t.Content) != 2 || t.Content[0].Value != "transports" {
+		return false
+	}
+	ts := t.Content[1]
+	return ts.Kind == yaml.MappingNode && len(ts.Content) == 2 && ts.Content[0].Value == defaultHTTPName
+}
+
+// ---- mapping nodes ----
+
+func mapGet(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func mapSet(m *yaml.Node, key string, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content[i+1] = v
+			return
+		}
+	}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
+}
+
+// deepMerge is the Python client's deep_merge_dicts: b's values win, two
+// mappings merge key by key, and a's key order comes first.
+func deepMerge(a, b *yaml.Node) *yaml.Node {
+	if a == nil || a.Kind != yaml.MappingNode {
+		return b
+	}
+	if b == nil || b.Kind != yaml.MappingNode {
+		return a
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Content: slices.Clone(a.Content)}
+	for i := 0; i+1 < len(b.Content); i += 2 {
+		k, v := b.Content[i].Value, b.Content[i+1]
+		if old := mapGet(out, k); old != nil && old.Kind == yaml.MappingNode && v.Kind == yaml.MappingNode {
+			v = deepMerge(old, v)
+		}
+		mapSet(out, k, v)
+	}
+	return out
+}
+
+func scalar(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return ""
+	}
+	return strings.TrimSpace(n.Value)
+}
+
+// ---- the key-normalising pass ----
 
 // normKey makes api_key, apiKey and APIKEY the same key.
 func normKey(k string) string {
 	return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(k))
 }
 
-func lookup(m map[string]any, key string) (any, bool) {
-	want := normKey(key)
-	for k, v := range m {
-		if normKey(k) == want {
-			return v, true
+// Known keys of each section. Several spellings of one key (the Python,
+// Java and older salesdag names) lead to the first, canonical one.
+var (
+	rootKeys      = [][]string{{"transport"}, {"facets"}, {"filters"}, {"tags"}}
+	transportKeys = [][]string{{"type"}, {"name"}, {"priority"},
+		{"url"}, {"endpoint"}, {"timeout"}, {"verify"}, {"auth"}, {"compression"}, {"custom_headers", "headers"},
+		{"log_file_path", "location", "log_file_location"}, {"append"},
+		{"transports"}, {"continue_on_failure"}, {"continue_on_success"}, {"sort_transports"}}
+	authKeys    = [][]string{{"type"}, {"apiKey"}}
+	facetKeys   = [][]string{{"environment_variables"}, {"source_code_location"}, {"disabled"}}
+	sclKeys     = [][]string{{"disabled"}, {"repo_url"}, {"version"}, {"tag"}, {"branch"}, {"pull_request_number"}}
+	filterKeys  = [][]string{{"type"}, {"match"}, {"regex"}}
+	tagSections = [][]string{{"job"}, {"run"}}
+	// Settings of the Python client that salesdag has its own way for.
+	ignoredKeys = map[string]string{
+		"retry":                   "salesdag retries with its own backoff and outbox",
+		"max_queue_size":          "salesdag queues without a bound",
+		"max_concurrent_requests": "salesdag sends one request at a time per transport",
+		"storage_options":         "remote file systems are not supported",
+		"filesystem":              "remote file systems are not supported",
+		"fs_kwargs":               "remote file systems are not supported",
+		"debug_mode":              "not supported",
+	}
+)
+
+// normalize renames the keys of one section to their canonical spelling,
+// recursing into known subsections, and tells report (when not nil) of
+// each key it does not know.
+func normalize(n *yaml.Node, path string, report func(string)) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	known := rootKeys
+	switch {
+	case path == "":
+	case strings.HasSuffix(path, ".auth"):
+		known = authKeys
+		if t := strings.ToLower(scalar(mapGet(n, "type"))); t != "" && t != "api_key" {
+			report = nil // other auth types are refused as a whole
+		}
+	case path == "facets":
+		known = facetKeys
+	case path == "facets.source_code_location":
+		known = sclKeys
+	case strings.HasPrefix(path, "filters["):
+		known = filterKeys
+	case path == "tags":
+		known = tagSections
+	default: // a transport
+		known = transportKeys
+		switch typ := strings.ToLower(scalar(mapGet(n, "type"))); typ {
+		case TypeConsole, TypeHTTP, "async_http", TypeFile, TypeComposite, TypeNone, "noop", "":
+		default:
+			report = nil // a type salesdag does not ship: its keys are not ours to judge
 		}
 	}
-	return nil, false
-}
-
-func decodeTransport(m map[string]any, path string) (TransportConfig, []string, error) {
-	var tc TransportConfig
-	var warns []string
-	d := decoder{m: m, path: path}
-	tc.Type = strings.ToLower(d.str("type"))
-	tc.Name = d.str("name")
-	switch tc.Type {
-	case "":
-		return tc, nil, fmt.Errorf("%s.type is missing (use console, http, file, composite or none)", path)
-	case TypeConsole, TypeNone:
-	case TypeHTTP:
-		tc.URL = d.str("url")
-		tc.Endpoint = d.str("endpoint")
-		tc.Timeout = d.duration("timeout")
-		tc.Compression = d.str("compression")
-		if v, ok := d.get("verify"); ok {
-			tc.InsecureSkipVerify = !d.asBool("verify", v)
-		}
-		tc.CustomHeaders = d.strMap("custom_headers")
-		if h := d.strMap("headers"); h != nil {
-			if tc.CustomHeaders == nil {
-				tc.CustomHeaders = map[string]string{}
-			}
-			for k, v := range h {
-				tc.CustomHeaders[k] = v
-			}
-		}
-		if a, ok := d.get("auth"); ok {
-			am, ok := a.(map[string]any)
-			if !ok {
-				d.fail("auth must be a mapping like {type: api_key, apiKey: ...}")
-			} else {
-				ad := decoder{m: am, path: path + ".auth"}
-				typ := strings.ToLower(ad.str("type"))
-				key := ad.str("api_key")
-				if typ != "" && normKey(typ) != "apikey" {
-					ad.fail(fmt.Sprintf("type %q is not supported (use api_key)", typ))
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		canon := ""
+		for _, spellings := range known {
+			for _, s := range spellings {
+				if normKey(s) == normKey(k.Value) {
+					canon = spellings[0]
 				}
-				tc.APIKey = Secret(key)
-				warns = append(warns, ad.unknown("type", "api_key")...)
-				d.errs = append(d.errs, ad.errs...)
 			}
 		}
-		warns = append(warns, d.unknown("type", "name", "url", "endpoint", "timeout", "compression", "verify", "custom_headers", "headers", "auth")...)
-	case TypeFile:
-		tc.LogFileLocation = d.str("log_file_location")
-		tc.Append = true
-		if v, ok := d.get("append"); ok {
-			tc.Append = d.asBool("append", v)
+		sub := strings.TrimPrefix(path+"."+canon, ".")
+		switch {
+		case canon != "" && seen[canon]:
+			// Two spellings of one key: the first one counts.
+			n.Content = slices.Delete(n.Content, i, i+2)
+			i -= 2
+			continue
+		case canon != "":
+			k.Value = canon
+			seen[canon] = true
+		case report == nil:
+			continue
+		case ignoredKeys[k.Value] != "":
+			report(fmt.Sprintf("%s.%s is ignored: %s", path, k.Value, ignoredKeys[k.Value]))
+			continue
+		default:
+			report(fmt.Sprintf("%s is not a known setting; ignored", strings.TrimPrefix(path+"."+k.Value, ".")))
+			continue
 		}
-		warns = append(warns, d.unknown("type", "name", "log_file_location", "append")...)
-	case TypeComposite:
-		raw, ok := d.get("transports")
-		if !ok {
-			return tc, nil, fmt.Errorf("%s.transports is missing: a composite needs a list or map of transports", path)
-		}
-		members, err := compositeMembers(raw, path+".transports")
-		if err != nil {
-			return tc, nil, err
-		}
-		for _, mm := range members {
-			sub, w, err := decodeTransport(mm.m, mm.path)
-			if err != nil {
-				return tc, nil, err
+		v := n.Content[i+1]
+		switch canon {
+		case "transport", "auth", "facets", "source_code_location", "tags":
+			normalize(v, sub, report)
+		case "transports":
+			eachMember(v, sub, func(_, p string, m *yaml.Node) { normalize(m, p, report) })
+		case "filters":
+			if v.Kind == yaml.SequenceNode {
+				for j, f := range v.Content {
+					normalize(f, fmt.Sprintf("filters[%d]", j), report)
+				}
 			}
-			if sub.Name == "" {
-				sub.Name = mm.name
-			}
-			tc.Transports = append(tc.Transports, sub)
-			warns = append(warns, w...)
 		}
-		warns = append(warns, d.unknown("type", "name", "transports", "continue_on_failure", "sort_transports")...)
+	}
+}
+
+// eachMember calls fn for each member of a composite's transports, a list
+// or a mapping of names to transports. Empty members are left out (that
+// is how OPENLINEAGE__TRANSPORT__TRANSPORTS__DEFAULT_HTTP='{}' drops one).
+func eachMember(n *yaml.Node, path string, fn func(name, path string, m *yaml.Node)) {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for i, m := range n.Content {
+			fn("", fmt.Sprintf("%s[%d]", path, i), m)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			name, m := n.Content[i].Value, n.Content[i+1]
+			if m.Tag == "!!null" || (m.Kind == yaml.MappingNode && len(m.Content) == 0) {
+				continue
+			}
+			fn(name, path+"."+name, m)
+		}
+	}
+}
+
+// ---- the typed decode ----
+
+// text is any YAML scalar as a string (a port, a key of digits, true).
+type text string
+
+func (t *text) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return lineErr(n, "must be a single value")
+	}
+	*t = text(scalar(n))
+	return nil
+}
+
+// flag is a boolean written as YAML, JSON or a string.
+type flag bool
+
+func (f *flag) UnmarshalYAML(n *yaml.Node) error {
+	switch strings.ToLower(scalar(n)) {
+	case "true", "yes", "on", "1":
+		*f = true
+	case "false", "no", "off", "0":
+		*f = false
 	default:
-		return tc, nil, fmt.Errorf("%s.type %q is not supported (use console, http, file, composite or none)", path, tc.Type)
+		return lineErr(n, "must be true or false")
 	}
-	if len(d.errs) > 0 {
-		return tc, nil, errors.Join(d.errs...)
-	}
-	return tc, warns, nil
+	return nil
 }
 
-type member struct {
-	name, path string
-	m          map[string]any
-}
+// seconds is a timeout in seconds (5, 2.5, "5") or a Go duration ("1500ms").
+type seconds time.Duration
 
-func compositeMembers(raw any, path string) ([]member, error) {
-	var out []member
-	switch v := raw.(type) {
-	case []any:
-		for i, x := range v {
-			m, ok := x.(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("%s[%d] must be a mapping with a type", path, i)
-			}
-			out = append(out, member{path: fmt.Sprintf("%s[%d]", path, i), m: m})
+func (s *seconds) UnmarshalYAML(n *yaml.Node) error {
+	v := scalar(n)
+	secs, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		d, derr := time.ParseDuration(v)
+		if derr != nil || n.Kind != yaml.ScalarNode {
+			return lineErr(n, `timeout must be seconds (like 5 or 2.5) or a duration (like "1500ms")`)
 		}
-	case map[string]any:
-		names := make([]string, 0, len(v))
-		for k := range v {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			m, ok := v[n].(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("%s.%s must be a mapping with a type", path, n)
-			}
-			out = append(out, member{name: n, path: path + "." + n, m: m})
-		}
-	default:
-		return nil, fmt.Errorf("%s must be a list or a mapping of transports", path)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s is empty: a composite needs at least one transport", path)
-	}
-	return out, nil
-}
-
-// decoder reads loosely typed values (YAML scalars, env strings) into
-// typed fields, collecting errors that name keys but never values.
-type decoder struct {
-	m    map[string]any
-	path string
-	errs []error
-}
-
-func (d *decoder) get(key string) (any, bool) { return lookup(d.m, key) }
-
-func (d *decoder) fail(msg string) { d.errs = append(d.errs, fmt.Errorf("%s: %s", d.path, msg)) }
-
-func (d *decoder) str(key string) string {
-	v, ok := d.get(key)
-	if !ok || v == nil {
-		return ""
-	}
-	switch x := v.(type) {
-	case string:
-		return strings.TrimSpace(x)
-	case int, int64, float64, bool, uint64:
-		return fmt.Sprint(x)
-	}
-	d.fail(key + " must be a single value")
-	return ""
-}
-
-func (d *decoder) asBool(key string, v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case string:
-		if b, err := strconv.ParseBool(strings.TrimSpace(x)); err == nil {
-			return b
-		}
-	}
-	d.fail(key + " must be true or false")
-	return false
-}
-
-// duration reads seconds (5, 2.5, "5") or a Go duration ("1500ms").
-func (d *decoder) duration(key string) time.Duration {
-	v, ok := d.get(key)
-	if !ok || v == nil {
-		return 0
-	}
-	var secs float64
-	switch x := v.(type) {
-	case int:
-		secs = float64(x)
-	case float64:
-		secs = x
-	case string:
-		s := strings.TrimSpace(x)
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			secs = f
-		} else if dur, err := time.ParseDuration(s); err == nil && dur > 0 {
-			return dur
-		} else {
-			d.fail(key + ` must be seconds (like 5 or 2.5) or a duration (like "1500ms")`)
-			return 0
-		}
-	default:
-		d.fail(key + " must be a number of seconds")
-		return 0
+		secs = d.Seconds()
 	}
 	if secs <= 0 || secs > 3600 {
-		d.fail(key + " must be between 0 and 3600 seconds")
-		return 0
+		return lineErr(n, "timeout must be between 0 and 3600 seconds")
 	}
-	return time.Duration(secs * float64(time.Second))
+	*s = seconds(time.Duration(secs * float64(time.Second)))
+	return nil
 }
 
-func (d *decoder) strMap(key string) map[string]string {
-	v, ok := d.get(key)
-	if !ok || v == nil {
-		return nil
+func lineErr(n *yaml.Node, msg string) error {
+	if n.Line > 0 {
+		return fmt.Errorf("line %d: %s", n.Line, msg)
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		d.fail(key + " must be a mapping of header names to values")
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, x := range m {
-		out[k] = fmt.Sprint(x)
-	}
-	return out
+	return errors.New(msg)
 }
 
-func (d *decoder) unknown(known ...string) []string {
-	var out []string
-	for k := range d.m {
-		if !slices.ContainsFunc(known, func(s string) bool { return normKey(s) == normKey(k) }) {
-			out = append(out, fmt.Sprintf("lineage config: %s.%s is not a known setting; ignored", d.path, k))
+type transportSpec struct {
+	Type              text            `yaml:"type"`
+	Name              text            `yaml:"name"`
+	Priority          text            `yaml:"priority"`
+	URL               text            `yaml:"url"`
+	Endpoint          text            `yaml:"endpoint"`
+	Timeout           seconds         `yaml:"timeout"`
+	Verify            *flag           `yaml:"verify"`
+	Compression       text            `yaml:"compression"`
+	CustomHeaders     map[string]text `yaml:"custom_headers"`
+	Auth              *authSpec       `yaml:"auth"`
+	LogFilePath       text            `yaml:"log_file_path"`
+	Append            flag            `yaml:"append"`
+	Transports        yaml.Node       `yaml:"transports"`
+	ContinueOnFailure *flag           `yaml:"continue_on_failure"`
+	ContinueOnSuccess *flag           `yaml:"continue_on_success"`
+	SortTransports    flag            `yaml:"sort_transports"`
+}
+
+type authSpec struct {
+	Type   text `yaml:"type"`
+	APIKey text `yaml:"apiKey"`
+}
+
+func (a *authSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return lineErr(n, "auth must be a mapping like {type: api_key, apiKey: ...}")
+	}
+	type plain authSpec
+	return n.Decode((*plain)(a))
+}
+
+// decodeTransport reads one transport. It never fails: what salesdag
+// cannot use is marked Unusable with the reason.
+func decodeTransport(n *yaml.Node, path string, warn func(string, ...any)) TransportConfig {
+	if n.Kind != yaml.MappingNode {
+		return TransportConfig{Type: TypeNone, Unusable: "must be a mapping with a type"}
+	}
+	var s transportSpec
+	if err := n.Decode(&s); err != nil {
+		return TransportConfig{Type: strings.ToLower(string(s.Type)), Unusable: err.Error()}
+	}
+	t := TransportConfig{
+		Type:               strings.ToLower(string(s.Type)),
+		Name:               string(s.Name),
+		URL:                string(s.URL),
+		Endpoint:           string(s.Endpoint),
+		Timeout:            time.Duration(s.Timeout),
+		Compression:        string(s.Compression),
+		InsecureSkipVerify: s.Verify != nil && !bool(*s.Verify),
+		LogFilePath:        string(s.LogFilePath),
+		Append:             bool(s.Append),
+		StopOnFailure:      s.ContinueOnFailure != nil && !bool(*s.ContinueOnFailure),
+		StopOnSuccess:      s.ContinueOnSuccess != nil && !bool(*s.ContinueOnSuccess),
+		SortTransports:     bool(s.SortTransports),
+	}
+	if s.Priority != "" {
+		p, err := strconv.Atoi(string(s.Priority))
+		if err != nil {
+			warn("%s.priority must be a whole number; 0 used", path)
+		}
+		t.Priority = p
+	}
+	for k, v := range s.CustomHeaders {
+		if t.CustomHeaders == nil {
+			t.CustomHeaders = map[string]string{}
+		}
+		t.CustomHeaders[k] = string(v)
+	}
+	switch t.Type {
+	case "noop":
+		t.Type = TypeNone
+	case "async_http":
+		t.Type = TypeHTTP
+	}
+	if a := s.Auth; a != nil && t.Type == TypeHTTP {
+		t.APIKey = Secret(a.APIKey)
+		switch typ := strings.ToLower(string(a.Type)); {
+		case typ != "" && typ != "api_key":
+			t.Unusable = fmt.Sprintf("auth type %q is not supported by salesdag (use api_key)", a.Type)
+		case t.APIKey == "":
+			t.Unusable = "auth needs an apiKey"
 		}
 	}
-	sort.Strings(out)
-	return out
+	if t.Type == TypeComposite {
+		if s.Transports.Kind != yaml.SequenceNode && s.Transports.Kind != yaml.MappingNode {
+			t.Unusable = "a composite needs transports: a list or a mapping of transports"
+		}
+		eachMember(&s.Transports, path+".transports", func(name, p string, m *yaml.Node) {
+			sub := decodeTransport(m, p, warn)
+			if sub.Name == "" {
+				sub.Name = name
+			}
+			t.Transports = append(t.Transports, sub)
+		})
+		if t.SortTransports {
+			sort.SliceStable(t.Transports, func(i, j int) bool { return t.Transports[i].Priority > t.Transports[j].Priority })
+		}
+	}
+	return finish(t, path)
 }
 
-func (t *TransportConfig) validate(path string) error {
+// finish checks what a transport of t's type needs, marking it Unusable
+// with the first thing missing.
+func finish(t TransportConfig, path string) TransportConfig {
+	if t.Unusable != "" {
+		return t
+	}
 	switch t.Type {
 	case TypeConsole, TypeNone:
 	case TypeHTTP:
 		if t.URL == "" {
-			return fmt.Errorf("%s: the http transport needs a url (set %s or transport.url, or pass --lineage-url)", path, EnvURL)
-		}
-		if _, err := NewHTTPTransport(t.httpConfig()); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			t.Unusable = fmt.Sprintf("the http transport needs a url (set %s or %s.url, or pass --lineage-url)", EnvURL, path)
+		} else if _, err := NewHTTPTransport(t.httpConfig()); err != nil {
+			t.Unusable, t.URL = err.Error(), redactURL(t.URL)
 		}
 	case TypeFile:
-		if t.LogFileLocation == "" {
-			return fmt.Errorf("%s: the file transport needs log_file_location", path)
+		switch p := t.LogFilePath; {
+		case p == "":
+			t.Unusable = "the file transport needs log_file_path"
+		case strings.HasPrefix(p, "file://"):
+			t.LogFilePath = strings.TrimPrefix(strings.TrimPrefix(p, "file://"), "localhost")
+		case strings.Contains(p, "://"):
+			t.Unusable = "log_file_path " + p + " is on a remote file system, which salesdag does not write to"
 		}
 	case TypeComposite:
-		if len(t.Transports) == 0 {
-			return fmt.Errorf("%s: a composite needs at least one transport", path)
+		if len(t.Transports) == 0 && t.Unusable == "" {
+			t.Unusable = "a composite needs at least one transport"
 		}
-		for i := range t.Transports {
-			if err := t.Transports[i].validate(fmt.Sprintf("%s.transports[%d]", path, i)); err != nil {
-				return err
-			}
-		}
+	case "":
+		t.Type, t.Unusable = TypeNone, "the transport has no type"
 	default:
-		return fmt.Errorf("%s: type %q is not supported (use console, http, file, composite or none)", path, t.Type)
+		t.Unusable = fmt.Sprintf("salesdag has no %q transport (it has console, http, file, composite, noop)", t.Type)
 	}
-	return nil
+	return t
+}
+
+func (t *TransportConfig) walk(path string, fn func(string, *TransportConfig)) {
+	fn(path, t)
+	for i := range t.Transports {
+		p := fmt.Sprintf("%s.transports[%d]", path, i)
+		if t.Transports[i].Name != "" {
+			p = path + ".transports." + t.Transports[i].Name
+		}
+		t.Transports[i].walk(p, fn)
+	}
+}
+
+func (t TransportConfig) secrets() []string {
+	var out []string
+	t.walk("", func(_ string, m *TransportConfig) { out = append(out, m.APIKey.Reveal()) })
+	return out
 }
 
 func (t *TransportConfig) httpConfig() HTTPConfig {
@@ -662,6 +852,8 @@ func (t *TransportConfig) httpConfig() HTTPConfig {
 	}
 }
 
+// ---- building ----
+
 // NewTransport builds the configured transport. Console events go to
 // console, which must be a stream of their own.
 func (c Config) NewTransport(console io.Writer) (Transport, error) {
@@ -672,6 +864,9 @@ func (c Config) NewTransport(console io.Writer) (Transport, error) {
 }
 
 func (t TransportConfig) build(console io.Writer) (Transport, error) {
+	if t.Unusable != "" && t.Type != TypeComposite {
+		return &HeldTransport{Kind: t.Type, Reason: t.Unusable}, nil
+	}
 	switch t.Type {
 	case TypeConsole:
 		if console == nil {
@@ -681,7 +876,7 @@ func (t TransportConfig) build(console io.Writer) (Transport, error) {
 	case TypeHTTP:
 		return NewHTTPTransport(t.httpConfig())
 	case TypeFile:
-		return NewFileTransport(t.LogFileLocation, t.Append), nil
+		return NewFileTransport(t.LogFilePath, t.Append), nil
 	case TypeNone, "":
 		return NoneTransport{}, nil
 	case TypeComposite:
@@ -692,6 +887,12 @@ func (t TransportConfig) build(console io.Writer) (Transport, error) {
 				return nil, err
 			}
 			ms = append(ms, m)
+		}
+		if len(ms) == 0 {
+			return &HeldTransport{Kind: t.Type, Reason: t.Unusable}, nil
+		}
+		if t.StopOnFailure || t.StopOnSuccess {
+			return NewSequentialTransport(ms, !t.StopOnFailure, !t.StopOnSuccess), nil
 		}
 		return NewCompositeTransport(ms...), nil
 	}
@@ -709,14 +910,12 @@ func (c Config) String() string {
 
 // String describes the transport without secrets or header values.
 func (t TransportConfig) String() string {
+	if t.Unusable != "" && t.Type != TypeComposite {
+		return t.Type + "(unusable: kept in the outbox)"
+	}
 	switch t.Type {
 	case TypeHTTP:
-		parts := []string{redactURL(t.URL)}
-		ep := t.Endpoint
-		if ep == "" {
-			ep = DefaultEndpoint
-		}
-		parts = append(parts, "endpoint "+ep)
+		parts := []string{redactURL(t.URL), "endpoint " + cmp(t.Endpoint, DefaultEndpoint)}
 		if t.APIKey != "" {
 			parts = append(parts, "api key set")
 		}
@@ -733,7 +932,7 @@ func (t TransportConfig) String() string {
 		}
 		return "http(" + strings.Join(parts, ", ") + ")"
 	case TypeFile:
-		return "file(" + t.LogFileLocation + ")"
+		return "file(" + t.LogFilePath + ")"
 	case TypeComposite:
 		subs := make([]string, len(t.Transports))
 		for i, s := range t.Transports {

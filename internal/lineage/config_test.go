@@ -2,6 +2,7 @@ package lineage_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -113,20 +114,20 @@ func TestConfigPrecedence(t *testing.T) {
 			}},
 		{name: "yaml in home", env: cfgEnv{homeYML: "transport:\n  type: file\n  log_file_location: /tmp/ol.jsonl\n  append: false\n"}, wantType: "file", wantSource: ".openlineage",
 			check: func(t *testing.T, c lineage.Config) {
-				require.Equal(t, "/tmp/ol.jsonl", c.Transport.LogFileLocation)
+				require.Equal(t, "/tmp/ol.jsonl", c.Transport.LogFilePath)
 				require.False(t, c.Transport.Append)
 			}},
 		{name: "working dir beats home", env: cfgEnv{cwdYAML: "transport:\n  type: console\n", homeYML: httpYAML}, wantType: "console"},
 		{name: "OPENLINEAGE_CONFIG beats working dir", env: cfgEnv{cwdYAML: "transport:\n  type: console\n", cfgYAML: httpYAML}, wantType: "http", wantSource: "custom.yml"},
 		{name: "yaml without transport falls through to variables", env: cfgEnv{cwdYAML: "facets:\n  x: 1\n", vars: legacy}, wantType: "http", wantURL: "http://legacy:5000"},
-		{name: "nested JSON value refined by a deeper variable", env: cfgEnv{vars: map[string]string{
+		{name: "a JSON value is not refined by deeper variables (as in the Python client)", env: cfgEnv{vars: map[string]string{
 			"OPENLINEAGE__TRANSPORT":           `{"type":"http","url":"http://json:1","endpoint":"a/b"}`,
 			"OPENLINEAGE__TRANSPORT__ENDPOINT": "c/d",
 			"OPENLINEAGE__TRANSPORT__TIMEOUT":  "3",
 		}}, wantType: "http", wantURL: "http://json:1",
 			check: func(t *testing.T, c lineage.Config) {
-				require.Equal(t, "c/d", c.Transport.Endpoint)
-				require.Equal(t, 3*time.Second, c.Transport.Timeout)
+				require.Equal(t, "a/b", c.Transport.Endpoint)
+				require.Zero(t, c.Transport.Timeout)
 			}},
 		{name: "composite list from yaml", env: cfgEnv{cwdYAML: `
 transport:
@@ -143,7 +144,7 @@ transport:
 			check: func(t *testing.T, c lineage.Config) {
 				require.Len(t, c.Transport.Transports, 3)
 				require.True(t, c.Transport.Transports[1].InsecureSkipVerify)
-				require.True(t, c.Transport.Transports[2].Append)
+				require.False(t, c.Transport.Transports[2].Append, "append defaults to false, as in the Python client")
 			}},
 		{name: "composite map from variables", env: cfgEnv{vars: map[string]string{
 			"OPENLINEAGE__TRANSPORT__TYPE":                       "composite",
@@ -153,11 +154,13 @@ transport:
 			"OPENLINEAGE__TRANSPORT__TRANSPORTS__SECOND__TYPE":   "console",
 		}}, wantType: "composite",
 			check: func(t *testing.T, c lineage.Config) {
+				// The Python client applies variables in reverse sorted order,
+				// so SECOND comes before FIRST.
 				require.Len(t, c.Transport.Transports, 2)
-				require.Equal(t, "first", c.Transport.Transports[0].Name)
-				require.Equal(t, "http://first:1", c.Transport.Transports[0].URL)
-				require.Equal(t, map[string]string{"X-A": "1"}, c.Transport.Transports[0].CustomHeaders)
-				require.Equal(t, "second", c.Transport.Transports[1].Name)
+				require.Equal(t, "second", c.Transport.Transports[0].Name)
+				require.Equal(t, "first", c.Transport.Transports[1].Name)
+				require.Equal(t, "http://first:1", c.Transport.Transports[1].URL)
+				require.Equal(t, map[string]string{"X-A": "1"}, c.Transport.Transports[1].CustomHeaders)
 			}},
 		{name: "disabled", env: cfgEnv{vars: merge(legacy, map[string]string{"OPENLINEAGE_DISABLED": "true"})}, wantType: "none",
 			check: func(t *testing.T, c lineage.Config) { require.True(t, c.Disabled) }},
@@ -178,10 +181,10 @@ transport:
 		{name: "endpoint flag alone keeps the source", env: cfgEnv{vars: legacy}, ov: lineage.Overrides{Endpoint: "e"}, wantType: "http", wantSource: "OPENLINEAGE_URL",
 			check: func(t *testing.T, c lineage.Config) { require.Equal(t, "e", c.Transport.Endpoint) }},
 		{name: "file flag", ov: lineage.Overrides{File: "out/ev.jsonl"}, wantType: "file",
-			check: func(t *testing.T, c lineage.Config) { require.Equal(t, "out/ev.jsonl", c.Transport.LogFileLocation) }},
+			check: func(t *testing.T, c lineage.Config) { require.Equal(t, "out/ev.jsonl", c.Transport.LogFilePath) }},
 		{name: "file type flag has a default location", ov: lineage.Overrides{Transport: "FILE"}, wantType: "file",
 			check: func(t *testing.T, c lineage.Config) {
-				require.Equal(t, lineage.DefaultEventsFile, c.Transport.LogFileLocation)
+				require.Equal(t, lineage.DefaultEventsFile, c.Transport.LogFilePath)
 			}},
 		{name: "console flag beats yaml", env: cfgEnv{cwdYAML: httpYAML}, ov: lineage.Overrides{Transport: "console"}, wantType: "console"},
 		{name: "namespace from env", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_NAMESPACE": "prod"}}, wantType: "console",
@@ -233,41 +236,82 @@ func assertNoSecret(t *testing.T, c lineage.Config, tr lineage.Transport) {
 	}
 }
 
-func TestConfigErrors(t *testing.T) {
+// TestConfigProblemsNeverStopTheRun: a configuration salesdag cannot use
+// is a warning; the transport then refuses every event for good, so the
+// events go to the outbox. Only contradictory flags are errors.
+func TestConfigProblemsNeverStopTheRun(t *testing.T) {
+	const http = "transport:\n  type: http\n  url: http://x\n"
+	cases := []struct {
+		name string
+		env  cfgEnv
+		want string // in the warnings
+		held bool   // events are kept rather than sent
+	}{
+		{name: "missing OPENLINEAGE_CONFIG file", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_CONFIG": "/nonexistent/ol.yml"}}, want: "OPENLINEAGE_CONFIG=/nonexistent/ol.yml is not a readable file"},
+		{name: "yaml syntax", env: cfgEnv{cwdYAML: "transport: [\n"}, want: "not valid YAML", held: true},
+		{name: "yaml not a mapping", env: cfgEnv{cwdYAML: "- a\n"}, want: "must be a mapping", held: true},
+		{name: "transport not a mapping", env: cfgEnv{cwdYAML: "transport: http\n"}, want: "must be a mapping", held: true},
+		{name: "type missing", env: cfgEnv{cwdYAML: "transport:\n  url: http://x\n"}, want: "transport has no type"},
+		{name: "unknown type", env: cfgEnv{cwdYAML: "transport:\n  type: kafka\n  topic: t\n"}, want: `salesdag has no "kafka" transport`, held: true},
+		{name: "http without url", env: cfgEnv{cwdYAML: "transport:\n  type: http\n"}, want: "needs a url", held: true},
+		{name: "http bad url keeps the key out", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: ftp://user:" + secretKey + "@host\n  auth:\n    apiKey: " + secretKey + "\n"}, want: "not an http(s) URL", held: true},
+		{name: "bad compression", env: cfgEnv{cwdYAML: http + "  compression: brotli\n"}, want: "compression", held: true},
+		{name: "bad timeout", env: cfgEnv{cwdYAML: http + "  timeout: soon\n"}, want: "line 4: timeout must be seconds", held: true},
+		{name: "negative timeout", env: cfgEnv{cwdYAML: http + "  timeout: -1\n"}, want: "between", held: true},
+		{name: "timeout of wrong kind", env: cfgEnv{cwdYAML: http + "  timeout: [1]\n"}, want: "timeout", held: true},
+		{name: "auth type", env: cfgEnv{cwdYAML: http + "  auth:\n    type: basic\n    apiKey: " + secretKey + "\n"}, want: `auth type "basic" is not supported`, held: true},
+		{name: "jwt auth", env: cfgEnv{cwdYAML: http + "  auth:\n    type: jwt\n    apiKey: " + secretKey + "\n    tokenEndpoint: https://auth.example.com/token\n"}, want: `auth type "jwt" is not supported`, held: true},
+		{name: "api_key auth without a key", env: cfgEnv{cwdYAML: http + "  auth:\n    type: api_key\n"}, want: "auth needs an apiKey", held: true},
+		{name: "auth not a mapping", env: cfgEnv{cwdYAML: http + "  auth: " + secretKey + "\n"}, want: "auth must be a mapping", held: true},
+		{name: "headers not a mapping", env: cfgEnv{cwdYAML: http + "  custom_headers: [a]\n"}, want: "line 4", held: true},
+		{name: "verify not a bool", env: cfgEnv{cwdYAML: http + "  verify: maybe\n"}, want: "true or false", held: true},
+		{name: "url not a scalar", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: {a: 1}\n"}, want: "single value", held: true},
+		{name: "file without location", env: cfgEnv{cwdYAML: "transport:\n  type: file\n"}, want: "needs log_file_path", held: true},
+		{name: "file on a remote file system", env: cfgEnv{cwdYAML: "transport:\n  type: file\n  log_file_path: s3://bucket/ev.jsonl\n"}, want: "remote file system", held: true},
+		{name: "composite without transports", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n"}, want: "a composite needs transports", held: true},
+		{name: "composite empty", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: []\n"}, want: "at least one transport", held: true},
+		{name: "composite of scalars", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: [console]\n"}, want: "transport.transports[0]: must be a mapping", held: true},
+		{name: "composite map of scalars", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: {a: console}\n"}, want: "transport.transports.a: must be a mapping", held: true},
+		{name: "composite wrong kind", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: 3\n"}, want: "list or a mapping", held: true},
+		{name: "composite bad member", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports:\n    - type: http\n"}, want: "needs a url", held: true},
+		{name: "composite member type", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports:\n    - type: nope\n"}, want: `no "nope" transport`, held: true},
+		{name: "env transport not an object", env: cfgEnv{vars: map[string]string{"OPENLINEAGE__TRANSPORT": "http"}}, want: "must be a mapping", held: true},
+		{name: "legacy bad url with key", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_URL": "localhost:5000", "OPENLINEAGE_API_KEY": secretKey}}, want: "not an http(s) URL", held: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadWith(t, tc.env, lineage.Overrides{})
+			require.NoError(t, err)
+			warnings := strings.Join(c.Warnings, "\n")
+			require.Contains(t, warnings, tc.want)
+			require.NotContains(t, warnings, secretKey)
+			tr, err := c.NewTransport(&bytes.Buffer{})
+			require.NoError(t, err)
+			assertNoSecret(t, c, tr)
+			err = tr.Send(context.Background(), []byte(`{}`))
+			if !tc.held {
+				require.NoError(t, err)
+				return
+			}
+			require.Contains(t, warnings, "kept in the outbox")
+			var de *lineage.DeliveryError
+			require.ErrorAs(t, err, &de)
+			require.False(t, de.Retryable, "refused for good, so it goes to the outbox at once")
+		})
+	}
+}
+
+func TestConfigFlagErrors(t *testing.T) {
 	cases := []struct {
 		name string
 		env  cfgEnv
 		ov   lineage.Overrides
 		want string
 	}{
-		{name: "missing OPENLINEAGE_CONFIG file", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_CONFIG": "/nonexistent/ol.yml"}}, want: "OPENLINEAGE_CONFIG"},
-		{name: "yaml syntax", env: cfgEnv{cwdYAML: "transport: [\n"}, want: "not valid YAML"},
-		{name: "transport not a mapping", env: cfgEnv{cwdYAML: "transport: http\n"}, want: "must be a mapping"},
-		{name: "type missing", env: cfgEnv{cwdYAML: "transport:\n  url: http://x\n"}, want: "type is missing"},
-		{name: "unknown type", env: cfgEnv{cwdYAML: "transport:\n  type: kafka\n"}, want: `"kafka" is not supported`},
-		{name: "http without url", env: cfgEnv{cwdYAML: "transport:\n  type: http\n"}, want: "needs a url"},
-		{name: "http bad url keeps the key out", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: ftp://user:" + secretKey + "@host\n  auth:\n    apiKey: " + secretKey + "\n"}, want: "not an http(s) URL"},
-		{name: "bad compression", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  compression: brotli\n"}, want: "compression"},
-		{name: "bad timeout", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  timeout: soon\n"}, want: "timeout"},
-		{name: "negative timeout", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  timeout: -1\n"}, want: "between"},
-		{name: "timeout of wrong kind", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  timeout: [1]\n"}, want: "timeout"},
-		{name: "auth type", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  auth:\n    type: basic\n    apiKey: " + secretKey + "\n"}, want: "use api_key"},
-		{name: "auth not a mapping", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  auth: " + secretKey + "\n"}, want: "auth must be a mapping"},
-		{name: "headers not a mapping", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  custom_headers: [a]\n"}, want: "custom_headers"},
-		{name: "verify not a bool", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: http://x\n  verify: maybe\n"}, want: "true or false"},
-		{name: "url not a scalar", env: cfgEnv{cwdYAML: "transport:\n  type: http\n  url: {a: 1}\n"}, want: "single value"},
-		{name: "file without location", env: cfgEnv{cwdYAML: "transport:\n  type: file\n"}, want: "log_file_location"},
-		{name: "composite without transports", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n"}, want: "transports is missing"},
-		{name: "composite empty", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: []\n"}, want: "is empty"},
-		{name: "composite of scalars", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: [console]\n"}, want: "must be a mapping"},
-		{name: "composite map of scalars", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: {a: console}\n"}, want: "must be a mapping"},
-		{name: "composite wrong kind", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports: 3\n"}, want: "list or a mapping"},
-		{name: "composite bad member", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports:\n    - type: http\n"}, want: "needs a url"},
-		{name: "composite member type", env: cfgEnv{cwdYAML: "transport:\n  type: composite\n  transports:\n    - type: nope\n"}, want: "not supported"},
-		{name: "env transport not an object", env: cfgEnv{vars: map[string]string{"OPENLINEAGE__TRANSPORT": "http"}}, want: "JSON object"},
 		{name: "bad flag type", ov: lineage.Overrides{Transport: "kafka"}, want: "given by flag"},
 		{name: "http flag without url", ov: lineage.Overrides{Transport: "http", APIKey: secretKey}, want: "needs a url"},
-		{name: "legacy bad url with key", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_URL": "localhost:5000", "OPENLINEAGE_API_KEY": secretKey}}, want: "not an http(s) URL"},
+		{name: "bad url flag", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_API_KEY": secretKey}}, ov: lineage.Overrides{URL: "localhost:5000"}, want: "not an http(s) URL"},
+		{name: "bad compression flag", env: cfgEnv{vars: map[string]string{"OPENLINEAGE_URL": "http://x"}}, ov: lineage.Overrides{Compression: "brotli"}, want: "compression"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -304,7 +348,7 @@ func TestConfigFromProcessEnvironment(t *testing.T) {
 func TestNewTransportKinds(t *testing.T) {
 	var console bytes.Buffer
 	c := lineage.Config{Transport: lineage.TransportConfig{Type: "composite", Transports: []lineage.TransportConfig{
-		{Type: "console"}, {Type: "file", LogFileLocation: filepath.Join(t.TempDir(), "a", "ev.jsonl"), Append: true}, {Type: "none"},
+		{Type: "console"}, {Type: "file", LogFilePath: filepath.Join(t.TempDir(), "a", "ev.jsonl"), Append: true}, {Type: "none"},
 		{Type: "http", URL: "http://127.0.0.1:1", APIKey: secretKey, CustomHeaders: map[string]string{"X-Token": "hidden-value"}},
 	}}}
 	tr, err := c.NewTransport(&console)

@@ -72,6 +72,9 @@ type EmitterOptions struct {
 	MaxBackoff     time.Duration
 	// Logf, if set, is told about every failed attempt (debug logging).
 	Logf func(format string, args ...any)
+	// Prepare, if set, shapes each encoded event before it is queued
+	// (Config.Events.Prepare: tags, facets); false drops it (filters).
+	Prepare func(event []byte) ([]byte, bool, error)
 }
 
 func (o *EmitterOptions) defaults() {
@@ -144,6 +147,13 @@ func (e *Emitter) Emit(ev *RunEvent) error {
 
 // EmitJSON queues an already encoded event.
 func (e *Emitter) EmitJSON(data []byte) error {
+	if e.opts.Prepare != nil {
+		out, keep, err := e.opts.Prepare(data)
+		if err != nil || !keep {
+			return err
+		}
+		data = out
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {

@@ -38,7 +38,8 @@ type HTTPConfig struct {
 	Client *http.Client
 }
 
-// HTTPTransport POSTs each event as JSON to {url}/{endpoint}.
+// HTTPTransport POSTs each event as JSON to url joined with endpoint the
+// way the Python client joins them (see NewHTTPTransport).
 type HTTPTransport struct {
 	target   string // full URL, may hold userinfo
 	display  string // target without credentials
@@ -60,9 +61,17 @@ func NewHTTPTransport(cfg HTTPConfig) (*HTTPTransport, error) {
 	if ep == "" {
 		ep = DefaultEndpoint
 	}
-	target := *u
-	target.Path = strings.TrimRight(u.Path, "/") + "/" + strings.TrimLeft(ep, "/")
-	target.RawPath = ""
+	// The Python client posts to urljoin(url, endpoint), and so does this
+	// (RFC 3986 resolution): the endpoint replaces the last segment of a
+	// URL path without a trailing slash (http://h/prefix + api/v1/lineage
+	// is http://h/api/v1/lineage), is appended to one with a trailing slash
+	// (http://h/prefix/ + api/v1/lineage), and an endpoint starting with /
+	// replaces the whole path.
+	ref, err := url.Parse(strings.TrimSpace(ep))
+	if err != nil {
+		return nil, fmt.Errorf("lineage: HTTP endpoint %q is not a URL path", ep)
+	}
+	target := u.ResolveReference(ref)
 	switch strings.ToLower(cfg.Compression) {
 	case "", "none":
 	case "gzip":

@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -35,25 +36,33 @@ func TestFirstLine(t *testing.T) {
 	require.Equal(t, "503", firstLine([]byte{0xff, 0xfe, '\n'}, "503"), "binary bodies are not quoted")
 }
 
+// TestEnvTree: the expected tree is what the Python client 1.53 builds
+// from the same variables (its _load_config_from_env_variables).
 func TestEnvTree(t *testing.T) {
+	var warnings []string
 	tree := envTree([]string{
 		"OPENLINEAGE__TRANSPORT__TYPE=http",
 		"OPENLINEAGE__TRANSPORT__AUTH__API_KEY=0123",
+		"OPENLINEAGE__TRANSPORT__AUTH__TYPE=api_key",
+		"OPENLINEAGE__TRANSPORT__TIMEOUT=2.5",
 		"OPENLINEAGE__=ignored",
-		"OPENLINEAGE__A____B=ignored (empty segment)",
 		"OPENLINEAGE_URL=legacy, not nested",
 		"NOEQUALS",
 		"OPENLINEAGE__TRANSPORT__HEADERS=[not json",
 		"OPENLINEAGE__X=scalar",
-		"OPENLINEAGE__X__Y=child replaces the scalar",
-	})
-	tr := tree["transport"].(map[string]any)
-	require.Equal(t, "http", tr["type"])
-	require.Equal(t, "0123", tr["auth"].(map[string]any)["api_key"], "digits stay a string")
-	require.Equal(t, "[not json", tr["headers"])
-	require.Equal(t, map[string]any{"y": "child replaces the scalar"}, tree["x"])
-	require.NotContains(t, tree, "a")
-	require.Len(t, tree, 2)
+		"OPENLINEAGE__X__Y=the parent replaces the child",
+		`OPENLINEAGE__T2={"type":"http","url":"u"}`,
+		"OPENLINEAGE__T2__URL=v",
+	}, func(string) string { return "" }, func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) })
+	var got map[string]any
+	require.NoError(t, tree.Decode(&got))
+	require.Equal(t, map[string]any{
+		"x": "scalar",
+		"transport": map[string]any{"type": "http", "timeout": 2.5, "headers": "[not json",
+			"auth": map[string]any{"type": "api_key", "api_key": "0123"}},
+		"t2": map[string]any{"type": "http", "url": "u"},
+	}, got)
+	require.Equal(t, []string{"OPENLINEAGE__TRANSPORT__HEADERS is not valid JSON; taken as a plain string"}, warnings)
 }
 
 func TestSplitLines(t *testing.T) {

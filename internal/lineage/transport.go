@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -98,19 +99,20 @@ func (c *ConsoleTransport) String() string { return "console" }
 
 // ---- file ----
 
-// FileTransport appends events as JSON lines to a file, creating it and
-// its parent directories as needed.
+// FileTransport writes events as JSON lines. With append, every event is a
+// line of one file, created with its parent directories as needed;
+// without, as the Python client does it, every event is a file of its own
+// named path-YYYYMMDD-HHMMSS.ffffff.json.
 type FileTransport struct {
 	path   string
 	append bool
 
-	mu sync.Mutex
-	f  *os.File
+	mu   sync.Mutex
+	f    *os.File
+	last string // the previous event's file, when not appending
 }
 
-// NewFileTransport writes to path. With appendTo false the file is
-// truncated when the first event of this process arrives; either way each
-// event is one line appended.
+// NewFileTransport writes to path (see FileTransport).
 func NewFileTransport(path string, appendTo bool) *FileTransport {
 	return &FileTransport{path: path, append: appendTo}
 }
@@ -119,40 +121,67 @@ func (t *FileTransport) open() error {
 	if t.f != nil {
 		return nil
 	}
-	if dir := filepath.Dir(t.path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
+	if err := os.MkdirAll(filepath.Dir(t.path), 0o755); err != nil {
+		return err
 	}
-	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	if !t.append {
-		flags |= os.O_TRUNC
-	}
-	f, err := os.OpenFile(t.path, flags, 0o644)
+	f, err := os.OpenFile(t.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	t.f = f
-	t.append = true // truncate once, then append
 	return nil
 }
 
-// Send appends the event and syncs it to disk.
+// Send appends the event (or writes its own file) and syncs it to disk.
 func (t *FileTransport) Send(_ context.Context, event []byte) error {
 	line := make([]byte, 0, len(event)+1)
 	line = append(append(line, event...), '\n')
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.open(); err != nil {
-		return &DeliveryError{Transport: t.String(), Retryable: true, Err: err}
+	var err error
+	if t.append {
+		if err = t.open(); err == nil {
+			if _, err = t.f.Write(line); err == nil {
+				err = t.f.Sync()
+			}
+		}
+	} else {
+		err = t.writeOwnFile(line)
 	}
-	if _, err := t.f.Write(line); err != nil {
-		return &DeliveryError{Transport: t.String(), Retryable: true, Err: err}
-	}
-	if err := t.f.Sync(); err != nil {
+	if err != nil {
 		return &DeliveryError{Transport: t.String(), Retryable: true, Err: err}
 	}
 	return nil
+}
+
+// writeOwnFile writes one event to a new file whose name sorts after the
+// previous one's, even when the clock has not moved on.
+func (t *FileTransport) writeOwnFile(line []byte) error {
+	if err := os.MkdirAll(filepath.Dir(t.path), 0o755); err != nil {
+		return err
+	}
+	now := time.Now()
+	for {
+		name := t.path + "-" + now.Format("20060102-150405.000000") + ".json"
+		if name > t.last {
+			f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+			if err == nil {
+				_, err = f.Write(line)
+				if err == nil {
+					err = f.Sync()
+				}
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				t.last = name
+				return err
+			}
+			if !errors.Is(err, os.ErrExist) {
+				return err
+			}
+		}
+		now = now.Add(time.Microsecond)
+	}
 }
 
 // Close closes the file.
@@ -177,6 +206,23 @@ type NoneTransport struct{}
 func (NoneTransport) Send(context.Context, []byte) error { return nil }
 func (NoneTransport) Close() error                       { return nil }
 func (NoneTransport) String() string                     { return "none" }
+
+// ---- held ----
+
+// HeldTransport stands for a configured transport that salesdag cannot
+// use (a type or an auth it does not ship, a missing setting). It refuses
+// every event for good, so the events go to the outbox, where `salesdag
+// lineage flush` finds them once the configuration is fixed.
+type HeldTransport struct {
+	Kind   string // the configured type
+	Reason string
+}
+
+func (h *HeldTransport) Send(context.Context, []byte) error {
+	return &DeliveryError{Transport: h.String(), Detail: h.Reason}
+}
+func (h *HeldTransport) Close() error   { return nil }
+func (h *HeldTransport) String() string { return h.Kind + "(not usable: events kept)" }
 
 // ---- composite ----
 
@@ -241,6 +287,81 @@ func (c *CompositeTransport) String() string {
 		names[i] = m.String()
 	}
 	return "composite(" + strings.Join(names, ", ") + ")"
+}
+
+// SequentialTransport is a composite with continue_on_failure or
+// continue_on_success false: each event goes to the members in order, and
+// the first failure (continue_on_failure false) or the first success
+// (continue_on_success false) ends it, as in the Python client. An event
+// that fails is, when retried, sent on from the member that failed, so no
+// member gets it twice.
+type SequentialTransport struct {
+	members              []Transport
+	onFailure, onSuccess bool
+
+	mu   sync.Mutex
+	last []byte // the event of the previous, failed Send
+	next int    // the member to resume last with
+}
+
+// NewSequentialTransport combines members in order.
+func NewSequentialTransport(members []Transport, continueOnFailure, continueOnSuccess bool) *SequentialTransport {
+	return &SequentialTransport{members: members, onFailure: continueOnFailure, onSuccess: continueOnSuccess}
+}
+
+// Send delivers event as described on SequentialTransport. It fails when
+// no member took the event or when a member failed and
+// continue_on_failure is false.
+func (s *SequentialTransport) Send(ctx context.Context, event []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start, delivered := 0, false
+	if bytes.Equal(event, s.last) {
+		start, delivered = s.next, s.next > 0
+	}
+	s.last = nil
+	var errs []error
+	retry := true
+	for i := start; i < len(s.members); i++ {
+		err := s.members[i].Send(ctx, event)
+		if err == nil {
+			delivered = true
+			if !s.onSuccess {
+				return nil
+			}
+			continue
+		}
+		errs = append(errs, err)
+		retry = retry && retryable(err)
+		if !s.onFailure {
+			s.last, s.next = bytes.Clone(event), i
+			return &DeliveryError{Transport: s.String(), Retryable: retry, RetryAfter: retryAfter(err), Err: err}
+		}
+	}
+	if delivered {
+		return nil
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &DeliveryError{Transport: s.String(), Retryable: retry, Err: errors.Join(errs...)}
+}
+
+// Close closes every member.
+func (s *SequentialTransport) Close() error {
+	var errs []error
+	for _, m := range s.members {
+		errs = append(errs, m.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (s *SequentialTransport) String() string {
+	names := make([]string, len(s.members))
+	for i, m := range s.members {
+		names[i] = m.String()
+	}
+	return "composite(" + strings.Join(names, " then ") + ")"
 }
 
 // leaves flattens t into the transports that each get their own queue.

@@ -106,18 +106,28 @@ func TestFileTransport(t *testing.T) {
 	require.Equal(t, 3, countLines(t, path))
 	require.Equal(t, "file("+path+")", ft2.String())
 
-	// append: false truncates once, then appends this process's events.
+	// append: false writes each event to a file of its own,
+	// path-YYYYMMDD-HHMMSS.ffffff.json, as the Python client does; names
+	// sort in the order the events were sent, even within one microsecond.
 	ft3 := lineage.NewFileTransport(path, false)
-	require.NoError(t, ft3.Send(context.Background(), testEvent(t, "d")))
-	require.NoError(t, ft3.Send(context.Background(), testEvent(t, "e")))
+	for _, name := range []string{"d", "e", "f"} {
+		require.NoError(t, ft3.Send(context.Background(), testEvent(t, name)))
+	}
 	require.NoError(t, ft3.Close())
-	require.Equal(t, 2, countLines(t, path))
-	b, err := os.ReadFile(path)
+	require.Equal(t, 3, countLines(t, path), "the appended file is left alone")
+	own, err := filepath.Glob(path + "-*.json")
 	require.NoError(t, err)
+	require.Len(t, own, 3)
 	v, err := lineagetest.New()
 	require.NoError(t, err)
-	_, err = v.ValidateLines(b)
-	require.NoError(t, err)
+	for i, f := range own {
+		require.Regexp(t, `-\d{8}-\d{6}\.\d{6}\.json$`, f)
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		_, err = v.ValidateLines(b)
+		require.NoError(t, err)
+		require.Contains(t, string(b), `"name":"`+[]string{"d", "e", "f"}[i]+`"`)
+	}
 
 	// A directory where the file should be: a retryable failure.
 	dir := t.TempDir()
@@ -213,11 +223,43 @@ func TestHTTPTransportRequest(t *testing.T) {
 	}
 	require.Len(t, srv.Events(), 2)
 
-	tr, err := lineage.NewHTTPTransport(lineage.HTTPConfig{URL: srv.URL + "/base", Endpoint: "/custom/ep"})
+	tr, err := lineage.NewHTTPTransport(lineage.HTTPConfig{URL: srv.URL + "/base/", Endpoint: "custom/ep"})
 	require.NoError(t, err)
 	srv.Path = "/base/custom/ep"
 	require.NoError(t, tr.Send(context.Background(), testEvent(t, "job")))
 	require.Empty(t, srv.Requests()[2].Header.Get("Authorization"))
+}
+
+// TestHTTPURLJoin: url and endpoint are joined as the Python client's
+// urljoin(url, endpoint) joins them; each want is what Python 3.11's
+// urllib.parse.urljoin returns for the pair.
+func TestHTTPURLJoin(t *testing.T) {
+	cases := []struct{ url, endpoint, want string }{
+		{"http://host:5000", "", "http://host:5000/api/v1/lineage"},
+		{"http://host:5000", "api/v1/lineage", "http://host:5000/api/v1/lineage"},
+		{"http://host:5000/", "api/v1/lineage", "http://host:5000/api/v1/lineage"},
+		{"http://host:5000/prefix", "api/v1/lineage", "http://host:5000/api/v1/lineage"},
+		{"http://host:5000/prefix/", "api/v1/lineage", "http://host:5000/prefix/api/v1/lineage"},
+		{"http://host:5000/prefix/", "/api/v1/lineage", "http://host:5000/api/v1/lineage"},
+		{"http://host:5000/a/b", "../c", "http://host:5000/c"},
+		{"http://host:5000/p?x=1", "api", "http://host:5000/api"},
+		{"http://host:5000/p", "https://other:1/x", "https://other:1/x"},
+		{"http://host:5000/p/", "api/v1/lineage?x=1", "http://host:5000/p/api/v1/lineage?x=1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.url+" + "+tc.endpoint, func(t *testing.T) {
+			tr, err := lineage.NewHTTPTransport(lineage.HTTPConfig{URL: tc.url, Endpoint: tc.endpoint})
+			require.NoError(t, err)
+			require.Equal(t, "http("+tc.want+")", tr.String())
+		})
+	}
+	// End to end: a server behind a path prefix receives at the joined path.
+	srv := lineagetest.NewServer(t, nil)
+	srv.Path = "/api/v1/lineage"
+	tr, err := lineage.NewHTTPTransport(lineage.HTTPConfig{URL: srv.URL + "/prefix"})
+	require.NoError(t, err)
+	require.NoError(t, tr.Send(context.Background(), testEvent(t, "job")))
+	require.Equal(t, "/api/v1/lineage", srv.Requests()[0].Path)
 }
 
 func TestHTTPTransportStatuses(t *testing.T) {
