@@ -153,8 +153,9 @@ type LoadOptions struct {
 // lineage off; the Overrides win over all of it.
 //
 // A configuration never stops a run: problems become Warnings, and a
-// transport salesdag cannot use keeps its events in the outbox. Only
-// contradictory flags are errors. Nothing returned contains the API key.
+// transport salesdag cannot use is marked Unusable and keeps its events in
+// the outbox (the delivery report says why, once). Only contradictory flags
+// are errors. Nothing returned contains the API key.
 func LoadConfig(opts LoadOptions) (Config, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -217,7 +218,7 @@ func loadConfig(opts LoadOptions, getenv func(string) string, environ func() []s
 	case file != "" && fileRoot == nil:
 		// The file is there but unreadable: what it meant to configure is
 		// unknown, so keep the events rather than print or drop them.
-		cfg.Transport = TransportConfig{Type: TypeNone, Unusable: "the configuration file " + file + " could not be used"}
+		cfg.Transport = TransportConfig{Unusable: "the configuration file " + file + " could not be used"}
 		cfg.Source = file
 	default:
 		cfg.Transport = TransportConfig{Type: TypeConsole}
@@ -230,11 +231,6 @@ func loadConfig(opts LoadOptions, getenv func(string) string, environ func() []s
 	if cfg.Disabled {
 		cfg.Transport = TransportConfig{Type: TypeNone}
 	}
-	cfg.Transport.walk("transport", func(path string, t *TransportConfig) {
-		if t.Unusable != "" {
-			warn("%s: %s; its events are kept in the outbox (send them with `salesdag lineage flush` once fixed)", path, t.Unusable)
-		}
-	})
 	return cfg, nil
 }
 
@@ -722,11 +718,11 @@ func (a *authSpec) UnmarshalYAML(n *yaml.Node) error {
 // cannot use is marked Unusable with the reason.
 func decodeTransport(n *yaml.Node, path string, warn func(string, ...any)) TransportConfig {
 	if n.Kind != yaml.MappingNode {
-		return TransportConfig{Type: TypeNone, Unusable: "must be a mapping with a type"}
+		return finish(TransportConfig{Unusable: "must be a mapping with a type"}, path)
 	}
 	var s transportSpec
 	if err := n.Decode(&s); err != nil {
-		return TransportConfig{Type: strings.ToLower(string(s.Type)), Unusable: err.Error()}
+		return finish(TransportConfig{Type: strings.ToLower(string(s.Type)), Unusable: err.Error()}, path)
 	}
 	t := TransportConfig{
 		Type:               strings.ToLower(string(s.Type)),
@@ -791,9 +787,16 @@ func decodeTransport(n *yaml.Node, path string, warn func(string, ...any)) Trans
 // finish checks what a transport of t's type needs, marking it Unusable
 // with the first thing missing.
 func finish(t TransportConfig, path string) TransportConfig {
-	if t.Unusable != "" {
-		return t
+	if t.Unusable == "" {
+		t = check(t, path)
 	}
+	if t.Unusable != "" && !strings.HasPrefix(t.Unusable, path+":") {
+		t.Unusable = path + ": " + t.Unusable
+	}
+	return t
+}
+
+func check(t TransportConfig, path string) TransportConfig {
 	switch t.Type {
 	case TypeConsole, TypeNone:
 	case TypeHTTP:
@@ -865,7 +868,7 @@ func (c Config) NewTransport(console io.Writer) (Transport, error) {
 
 func (t TransportConfig) build(console io.Writer) (Transport, error) {
 	if t.Unusable != "" && t.Type != TypeComposite {
-		return &HeldTransport{Kind: t.Type, Reason: t.Unusable}, nil
+		return &HeldTransport{Kind: cmp(t.Type, "transport"), Reason: t.Unusable}, nil
 	}
 	switch t.Type {
 	case TypeConsole:
@@ -911,7 +914,7 @@ func (c Config) String() string {
 // String describes the transport without secrets or header values.
 func (t TransportConfig) String() string {
 	if t.Unusable != "" && t.Type != TypeComposite {
-		return t.Type + "(unusable: kept in the outbox)"
+		return cmp(t.Type, "transport") + "(unusable: events kept in the outbox)"
 	}
 	switch t.Type {
 	case TypeHTTP:
@@ -953,9 +956,12 @@ func truthy(s string) bool {
 	return false
 }
 
+// redactAll hides secrets in s. Messages are written without values in
+// the first place; this is the second line of defence, and it leaves keys
+// shorter than 4 characters alone rather than star out every such letter.
 func redactAll(s string, secrets []string) string {
 	for _, k := range secrets {
-		if k = strings.TrimSpace(k); k != "" {
+		if k = strings.TrimSpace(k); len(k) >= 4 {
 			s = strings.ReplaceAll(s, k, "***")
 		}
 	}

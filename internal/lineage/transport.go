@@ -219,10 +219,10 @@ type HeldTransport struct {
 }
 
 func (h *HeldTransport) Send(context.Context, []byte) error {
-	return &DeliveryError{Transport: h.String(), Detail: h.Reason}
+	return &DeliveryError{Transport: h.String(), Detail: h.Reason + "; fix the lineage configuration, then `salesdag lineage flush`"}
 }
 func (h *HeldTransport) Close() error   { return nil }
-func (h *HeldTransport) String() string { return h.Kind + "(not usable: events kept)" }
+func (h *HeldTransport) String() string { return h.Kind }
 
 // ---- composite ----
 
