@@ -69,7 +69,7 @@ func NewChecksRunFacet(results []checks.Result) *ChecksRunFacet {
 	if len(results) == 0 {
 		return nil
 	}
-	f := &ChecksRunFacet{BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("ChecksRunFacet"))}
+	f := &ChecksRunFacet{BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("SalesdagChecksRunFacet"))}
 	for _, r := range results {
 		f.Checks = append(f.Checks, CheckRecord{Result: r, Severity: Severity(r.Importance)})
 	}
@@ -79,8 +79,9 @@ func NewChecksRunFacet(results []checks.Result) *ChecksRunFacet {
 // CheckNodeEvents returns a callback for LineageOptions.OnNodeEvent: on a
 // node run's COMPLETE event it evaluates the node's checks (once; the
 // AfterNode hook then reuses them) and adds the results as the
-// salesdag_checks run facet and as dataQualityAssertions on every output
-// dataset the event carries.
+// salesdag_checks run facet. (dataQualityAssertions is an input dataset
+// facet in the spec: it carries only the checks about the input file, see
+// AddInputChecks.)
 func CheckNodeEvents(r *checks.Runner) func(lineage.NodeEvent) {
 	return func(ne lineage.NodeEvent) {
 		if r == nil || ne.Result == nil || ne.Result.Err != nil || ne.Event == nil {
@@ -91,23 +92,6 @@ func CheckNodeEvents(r *checks.Runner) func(lineage.NodeEvent) {
 			return
 		}
 		ne.Event.Run.Facets.SetCustom(ChecksFacetKey, NewChecksRunFacet(res))
-		for i := range ne.Event.Outputs {
-			ne.Event.Outputs[i].Facets.DataQualityAssertions = AssertionsFacet(res)
-		}
-	}
-}
-
-// CheckOutputs returns a callback for LineageOptions.OutputFacets that
-// adds to each written output dataset the results of its node's checks
-// (as the dataset facet dataQualityAssertions).
-func CheckOutputs(r *checks.Runner) func(output.Written, *lineage.OutputDataset) {
-	return func(w output.Written, ds *lineage.OutputDataset) {
-		if r == nil {
-			return
-		}
-		if res, ok := r.NodeResults(w.Node); ok {
-			ds.Facets.DataQualityAssertions = AssertionsFacet(res)
-		}
 	}
 }
 
@@ -170,7 +154,6 @@ func WireQuality(o *RunOptions, lo *LineageOptions, r *checks.Runner, log *slog.
 				next(ne)
 			}
 		}
-		outputs = append(outputs, CheckOutputs(r))
 	}
 	lo.OutputFacets = Chain(append(outputs, lo.OutputFacets)...)
 	return nil

@@ -45,7 +45,7 @@ func TestAssertionsFacet(t *testing.T) {
 	}, f.Assertions)
 	v := colValidator(t)
 	require.NoError(t, v.ValidateFacet(lineagetest.InputFacet, "dataQualityAssertions", f))
-	require.NoError(t, v.ValidateFacet(lineagetest.DatasetFacet, "dataQualityAssertions", f))
+	require.Error(t, v.ValidateFacet(lineagetest.DatasetFacet, "dataQualityAssertions", f), "an input facet in the spec")
 
 	rf := NewChecksRunFacet(sampleResults())
 	require.NoError(t, v.ValidateFacet(lineagetest.RunFacet, ChecksFacetKey, rf))
@@ -84,7 +84,7 @@ func TestCheckNodeEvents(t *testing.T) {
 	require.True(t, ok)
 	require.False(t, rf.Checks[0].Success)
 	require.Equal(t, "0 rows", rf.Checks[0].Actual)
-	require.NotNil(t, done.Outputs[0].Facets.DataQualityAssertions)
+	require.Nil(t, done.Outputs[0].Facets.DataQualityAssertions, "an input facet in the spec: not on outputs")
 	// The AfterNode hook later reuses the same results.
 	res, ok := r.NodeResults("n")
 	require.True(t, ok)
@@ -95,21 +95,10 @@ func TestCheckNodeEvents(t *testing.T) {
 	require.NotPanics(t, func() { CheckNodeEvents(nil)(lineage.NodeEvent{Node: node, Result: &dag.NodeResult{}, Event: done}) })
 }
 
-func TestCheckOutputsAndInput(t *testing.T) {
+func TestCheckInput(t *testing.T) {
 	r, err := NewChecks(pipeline.CheckOptions{}, nil)
 	require.NoError(t, err)
 	r.Evaluate(pipeline.NodeQuality, pipeline.QualityMetrics{RawRecordCount: 4, CleanedRecordCount: 3, DataLossRate: 25})
-
-	var ds lineage.OutputDataset
-	CheckOutputs(r)(output.Written{Node: pipeline.NodeQuality}, &ds)
-	require.NotNil(t, ds.Facets.DataQualityAssertions)
-	require.Len(t, ds.Facets.DataQualityAssertions.Assertions, 4)
-
-	var other lineage.OutputDataset
-	CheckOutputs(r)(output.Written{Node: pipeline.NodeDaily}, &other)
-	require.Nil(t, other.Facets.DataQualityAssertions, "daily did not run")
-	CheckOutputs(nil)(output.Written{Node: pipeline.NodeQuality}, &other)
-	require.Nil(t, other.Facets.DataQualityAssertions)
 
 	var in lineage.InputDataset
 	AddInputChecks(r, &in)
@@ -119,6 +108,7 @@ func TestCheckOutputsAndInput(t *testing.T) {
 	AddInputChecks(r, nil)
 
 	calls := 0
+	var ds lineage.OutputDataset
 	count := func(output.Written, *lineage.OutputDataset) { calls++ }
 	Chain(count, nil, count)(output.Written{}, &ds)
 	require.Equal(t, 2, calls)

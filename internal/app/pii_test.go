@@ -173,7 +173,7 @@ func TestNoCustomerIDsAnywhere(t *testing.T) {
 
 // TestRootOutputsCarryFacets: with WireQuality, the root COMPLETE
 // event's output datasets carry columnLineage (pointing at the input
-// dataset of the events) and dataQualityAssertions.
+// dataset of the events); dataQualityAssertions is on the input only.
 func TestRootOutputsCarryFacets(t *testing.T) {
 	ctx := context.Background()
 	d, err := Build()
@@ -223,7 +223,7 @@ func TestRootOutputsCarryFacets(t *testing.T) {
 	require.Len(t, root.Outputs, 6)
 	for _, o := range root.Outputs {
 		require.NotNil(t, o.Facets.ColumnLineage, o.Name)
-		require.NotNil(t, o.Facets.DataQualityAssertions, o.Name)
+		require.Nil(t, o.Facets.DataQualityAssertions, "an input facet in the spec, not an output's: "+o.Name)
 		for _, l := range o.Facets.ColumnLineage.Fields {
 			for _, in := range l.InputFields {
 				require.Equal(t, input.Namespace, in.Namespace)
@@ -233,4 +233,5 @@ func TestRootOutputsCarryFacets(t *testing.T) {
 	}
 	require.Len(t, root.Inputs, 1)
 	require.Equal(t, input.Name, root.Inputs[0].Name, "column lineage points at the input dataset of the events")
+	require.NotNil(t, root.Inputs[0].InputFacets.DataQualityAssertions, "the checks about the input file")
 }

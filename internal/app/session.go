@@ -100,7 +100,7 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 			if cacheRun != nil {
 				if st, ok := cacheRun.State(ne.Node.Name); ok && st.Status != "" {
 					ne.Event.Run.Facets.SetCustom(CacheFacetKey, &CacheRunFacet{
-						BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("CacheRunFacet")),
+						BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("SalesdagCacheRunFacet")),
 						RunFacet:  st.Facet(),
 					})
 				}

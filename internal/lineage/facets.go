@@ -26,7 +26,9 @@ const (
 	InputStatisticsSchemaURL             = "https://openlineage.io/spec/facets/1-0-0/InputStatisticsInputDatasetFacet.json#/$defs/InputStatisticsInputDatasetFacet"
 	DataQualityMetricsInputSchemaURL     = "https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet"
 	OutputStatisticsOutputFacetSchemaURL = "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet"
-	customFacetSchemaBase                = Producer + "/blob/main/docs/facets/"
+	// Custom facet schemas live in the repository under docs/facets/<version>;
+	// the URL names the tag of that version, so it never changes.
+	customFacetSchemaBase = Producer + "/blob/facets-1-0-0/docs/facets/1-0-0/"
 )
 
 // BaseFacet holds the two fields every facet has. Embed it in custom facet
@@ -42,8 +44,8 @@ func NewBaseFacet(schemaURL string) BaseFacet {
 }
 
 // CustomFacetSchemaURL is the schema URL for a salesdag-specific facet
-// called name (for example "CacheRunFacet"): a page in salesdag's own
-// repository, as the spec asks of custom facets.
+// called name (for example "SalesdagCacheRunFacet"): its JSON Schema in
+// salesdag's own repository (docs/facets), at an immutable version.
 func CustomFacetSchemaURL(name string) string {
 	return customFacetSchemaBase + name + ".json#/$defs/" + name
 }
@@ -213,8 +215,9 @@ type DatasetFacets struct {
 	Schema        *SchemaDatasetFacet        `facet:"schema"`
 	DataSource    *DatasourceDatasetFacet    `facet:"dataSource"`
 	ColumnLineage *ColumnLineageDatasetFacet `facet:"columnLineage"`
-	// DataQualityAssertions is defined as an input facet; this slot is for
-	// checks on datasets that are only outputs of the run.
+	// DataQualityAssertions is an input facet in the spec (use
+	// InputDatasetFacets); this slot only reads events that older salesdag
+	// versions wrote here.
 	DataQualityAssertions *DataQualityAssertionsFacet `facet:"dataQualityAssertions"`
 	Custom                map[string]any
 }

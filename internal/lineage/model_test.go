@@ -29,6 +29,11 @@ type cacheFacet struct {
 	Key string `json:"key"`
 }
 
+// exampleSchemaURL is where another producer keeps its custom facets.
+func exampleSchemaURL(name string) string {
+	return "https://example.com/schemas/1-0-0/" + name + ".json#/$defs/" + name
+}
+
 func fullEvent(t *testing.T) *lineage.RunEvent {
 	t.Helper()
 	parent := lineage.RunRef{Namespace: "airflow", Name: "dag.task", RunID: uuid.MustParse("0190d9b4-7c6e-7a4e-9a57-2f4f1d6c9b10")}
@@ -37,11 +42,11 @@ func fullEvent(t *testing.T) *lineage.RunEvent {
 	run.Facets.ProcessingEngine = lineage.NewProcessingEngineRunFacet("1.2.3")
 	run.Facets.ErrorMessage = lineage.NewErrorMessageRunFacet(errors.New("boom"))
 	run.Facets.NominalTime = &lineage.NominalTimeRunFacet{BaseFacet: lineage.NewBaseFacet(lineage.NominalTimeRunFacetSchemaURL), NominalStartTime: testTime.Format(time.RFC3339)}
-	run.Facets.SetCustom("salesdag_cache", cacheFacet{BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("CacheRunFacet")), Hit: true, Key: "abc"})
+	run.Facets.SetCustom("salesdag_cache", map[string]any{"_producer": lineage.Producer, "_schemaURL": lineage.CustomFacetSchemaURL("SalesdagCacheRunFacet"), "status": "hit", "policy": "auto", "key": "abc", "stored": false})
 	job := lineage.Job{Namespace: "default", Name: "sales_data_pipeline"}
 	job.Facets.JobType = lineage.NewJobTypeJobFacet(lineage.JobTypeDAG)
 	job.Facets.Documentation = lineage.NewDocumentationJobFacet("the sales pipeline")
-	job.Facets.SetCustom("owner_note", map[string]any{"_producer": lineage.Producer, "_schemaURL": lineage.CustomFacetSchemaURL("OwnerNoteJobFacet"), "note": "x"})
+	job.Facets.SetCustom("owner_note", map[string]any{"_producer": lineage.Producer, "_schemaURL": exampleSchemaURL("OwnerNoteJobFacet"), "note": "x"})
 
 	in, err := lineage.InputFileDataset(lineage.InputFile{
 		Path:     "testdata/sales.csv",
@@ -55,8 +60,8 @@ func fullEvent(t *testing.T) *lineage.RunEvent {
 	})
 	require.NoError(t, err)
 	in.InputFacets.DataQualityAssertions = lineage.NewDataQualityAssertionsFacet(lineage.Assertion{Assertion: "not_null", Success: true, Column: "date", Severity: "error"})
-	in.InputFacets.SetCustom("salesdag_rejects", cacheFacet{BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("RejectsInputFacet"))})
-	in.Facets.SetCustom("salesdag_note", cacheFacet{BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("NoteDatasetFacet"))})
+	in.InputFacets.SetCustom("example_rejects", cacheFacet{BaseFacet: lineage.NewBaseFacet(exampleSchemaURL("RejectsInputFacet"))})
+	in.Facets.SetCustom("example_note", cacheFacet{BaseFacet: lineage.NewBaseFacet(exampleSchemaURL("NoteDatasetFacet"))})
 
 	out, err := lineage.OutputFileDataset(lineage.OutputFile{Path: "/out/weekly.csv", Schema: []frame.Field{{Name: "weekly_total", Type: "float64"}}, Rows: 3, Bytes: 99})
 	require.NoError(t, err)
@@ -67,8 +72,7 @@ func fullEvent(t *testing.T) *lineage.RunEvent {
 	}}}
 	cl.Dataset = []lineage.InputField{{Namespace: in.Namespace, Name: in.Name, Field: "date", Transformations: []lineage.Transformation{{Type: lineage.TransformIndirect, Subtype: lineage.SubtypeGroupBy}}}}
 	out.Facets.ColumnLineage = cl
-	out.Facets.DataQualityAssertions = lineage.NewDataQualityAssertionsFacet()
-	out.OutputFacets.SetCustom("salesdag_format", cacheFacet{BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("FormatOutputFacet"))})
+	out.OutputFacets.SetCustom("example_format", cacheFacet{BaseFacet: lineage.NewBaseFacet(exampleSchemaURL("FormatOutputFacet"))})
 
 	ev := lineage.NewRunEvent(lineage.EventFail, run, job)
 	ev.EventTime = testTime

@@ -89,9 +89,6 @@ var FacetFiles = map[Location]map[string]string{
 		"symlinks":             "SymlinksDatasetFacet.json",
 		"tags":                 "TagsDatasetFacet.json",
 		"version":              "DatasetVersionDatasetFacet.json",
-		// An input facet in the spec; accepted among dataset facets for
-		// checks on datasets that are only outputs.
-		"dataQualityAssertions": "DataQualityAssertionsDatasetFacet.json",
 	},
 	InputFacet: {
 		"dataQualityAssertions": "DataQualityAssertionsDatasetFacet.json",
@@ -135,6 +132,8 @@ type Validator struct {
 	base  map[Location]*jsonschema.Schema
 	files map[string]*jsonschema.Schema // file name -> schema of its root ({key: facet})
 	ids   map[string]string             // file name -> $id
+	// custom are salesdag's own facet schemas (docs/facets), by $id.
+	custom map[string]*jsonschema.Schema
 }
 
 var (
@@ -157,39 +156,64 @@ func New() (*Validator, error) {
 	return shared, sharedErr
 }
 
-// NewFromDir compiles the schemas in dir.
+// CustomPrefix starts the key of every salesdag custom facet; each must
+// have its schema among the repository's docs/facets/<version>/*.json.
+const CustomPrefix = "salesdag_"
+
+// NewFromDir compiles the schemas in dir and salesdag's custom facet
+// schemas in dir/../../docs/facets/*/ (when dir is the repository's
+// testdata/openlineage-spec).
 func NewFromDir(dir string) (*Validator, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("lineagetest: read %s: %w", dir, err)
 	}
+	custom, err := filepath.Glob(filepath.Join(dir, "..", "..", "docs", "facets", "*", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, e := range ents {
+		paths = append(paths, filepath.Join(dir, e.Name()))
+	}
+	paths = append(paths, custom...)
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	// Every $ref resolves to a file added here; nothing is fetched.
 	c.UseLoader(refuseLoader{})
-	v := &Validator{files: map[string]*jsonschema.Schema{}, ids: map[string]string{}, base: map[Location]*jsonschema.Schema{}}
-	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".json") {
+	v := &Validator{files: map[string]*jsonschema.Schema{}, ids: map[string]string{}, base: map[Location]*jsonschema.Schema{}, custom: map[string]*jsonschema.Schema{}}
+	for i, p := range paths {
+		name := filepath.Base(p)
+		if !strings.HasSuffix(name, ".json") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("lineagetest: %w", err)
 		}
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 		if err != nil {
-			return nil, fmt.Errorf("lineagetest: %s: %w", e.Name(), err)
+			return nil, fmt.Errorf("lineagetest: %s: %w", name, err)
 		}
 		m, _ := doc.(map[string]any)
 		id, _ := m["$id"].(string)
 		if id == "" {
-			return nil, fmt.Errorf("lineagetest: %s has no $id", e.Name())
+			return nil, fmt.Errorf("lineagetest: %s has no $id", name)
 		}
 		if err := c.AddResource(id, doc); err != nil {
-			return nil, fmt.Errorf("lineagetest: %s: %w", e.Name(), err)
+			return nil, fmt.Errorf("lineagetest: %s: %w", name, err)
 		}
-		v.ids[e.Name()] = id
+		if i >= len(ents) {
+			v.custom[id] = nil
+			continue
+		}
+		v.ids[name] = id
+	}
+	for id := range v.custom {
+		if v.custom[id], err = c.Compile(id); err != nil {
+			return nil, fmt.Errorf("lineagetest: compile %s: %w", id, err)
+		}
 	}
 	if v.ids["OpenLineage.json"] != CoreID {
 		return nil, fmt.Errorf("lineagetest: %s/OpenLineage.json is not %s", dir, CoreID)
@@ -304,7 +328,23 @@ func (v *Validator) validateFacet(loc Location, key string, facet any) error {
 	}
 	file, ok := FacetFiles[loc][key]
 	if !ok {
-		return nil // a custom facet: the base definition is all there is
+		for other, files := range FacetFiles {
+			if files[key] != "" {
+				return fmt.Errorf("the spec defines %q as a facet of %s, not of %s", key, other, loc)
+			}
+		}
+		m, _ := facet.(map[string]any)
+		url, _ := m["_schemaURL"].(string)
+		id, _, _ := strings.Cut(url, "#")
+		sch, known := v.custom[id]
+		switch {
+		case known:
+			// The schema's root is {key: facet}, as in the spec's files.
+			return sch.Validate(map[string]any{key: facet})
+		case strings.HasPrefix(key, CustomPrefix):
+			return fmt.Errorf("salesdag custom facet %q: _schemaURL %q names no schema in docs/facets", key, url)
+		}
+		return nil // someone else's custom facet: the base definition is all there is
 	}
 	sch, ok := v.files[file]
 	if !ok {

@@ -18,7 +18,7 @@ const validEvent = `{
   "eventTime": "2024-05-01T10:00:00.123Z",
   "run": {"runId": "0190d9b4-7c6e-7a4e-9a57-2f4f1d6c9b10", "facets": {
     "processing_engine": {"_producer": "https://github.com/salesdag/salesdag", "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet", "version": "1.0.0", "name": "salesdag"},
-    "salesdag_cache": {"_producer": "https://github.com/salesdag/salesdag", "_schemaURL": "https://github.com/salesdag/salesdag/blob/main/docs/facets/CacheRunFacet.json#/$defs/CacheRunFacet", "hit": true}
+    "salesdag_cache": {"_producer": "https://github.com/salesdag/salesdag", "_schemaURL": "https://github.com/salesdag/salesdag/blob/facets-1-0-0/docs/facets/1-0-0/SalesdagCacheRunFacet.json#/$defs/SalesdagCacheRunFacet", "status": "hit", "policy": "auto", "stored": false}
   }},
   "job": {"namespace": "default", "name": "sales_data_pipeline", "facets": {
     "jobType": {"_producer": "https://github.com/salesdag/salesdag", "_schemaURL": "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet", "processingType": "BATCH", "integration": "SALESDAG", "jobType": "DAG"}
@@ -90,6 +90,16 @@ func TestInvalidEventsFail(t *testing.T) {
 		}},
 		{"custom facet without _schemaURL", "_schemaURL", func(ev map[string]any) {
 			delete(at(ev, "run", "facets", "salesdag_cache"), "_schemaURL")
+		}},
+		{"salesdag custom facet against its schema", "status", func(ev map[string]any) {
+			at(ev, "run", "facets", "salesdag_cache")["status"] = "lukewarm"
+		}},
+		{"salesdag custom facet at the old branch URL", "names no schema", func(ev map[string]any) {
+			at(ev, "run", "facets", "salesdag_cache")["_schemaURL"] = "https://github.com/salesdag/salesdag/blob/main/docs/facets/CacheRunFacet.json#/$defs/CacheRunFacet"
+		}},
+		{"dataQualityAssertions among an output's dataset facets", `defines "dataQualityAssertions" as a facet of input, not of dataset`, func(ev map[string]any) {
+			out := ev["outputs"].([]any)[0].(map[string]any)
+			out["facets"] = map[string]any{"dataQualityAssertions": map[string]any{"_producer": "https://github.com/salesdag/salesdag", "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet", "assertions": []any{}}}
 		}},
 		{"jobType without integration", "integration", func(ev map[string]any) {
 			delete(at(ev, "job", "facets", "jobType"), "integration")
