@@ -18,6 +18,9 @@ const (
 	DefaultInitialBackoff = 200 * time.Millisecond
 	DefaultMaxBackoff     = 5 * time.Second
 	DefaultOutboxDir      = ".salesdag/outbox"
+	// DefaultSpillAfter is how long an event may wait for delivery before
+	// it (and every event after it) is written to the outbox on disk.
+	DefaultSpillAfter = 200 * time.Millisecond
 )
 
 // ErrClosed is returned by Emit after Close has begun.
@@ -70,6 +73,16 @@ type EmitterOptions struct {
 	MaxAttempts    int
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
+	// SpillAfter is how long an event may wait for delivery before it,
+	// with every other undelivered event, is appended to the emitter's
+	// outbox file (one write, fsynced, in the background: Emit never
+	// waits for the disk). Close first does the same for everything
+	// undelivered, then leaves in the file exactly what was not delivered.
+	// So a process killed at any time (SIGKILL) loses at most the events
+	// of the last SpillAfter, and none once Close has begun; an event
+	// delivered after it was written may be sent again by a later flush
+	// if the process is killed before Close ends (at-least-once).
+	SpillAfter time.Duration
 	// Logf, if set, is told about every failed attempt (debug logging).
 	Logf func(format string, args ...any)
 	// Prepare, if set, shapes each encoded event before it is queued
@@ -99,6 +112,9 @@ func (o *EmitterOptions) defaults() {
 	if o.OutboxName == "" {
 		o.OutboxName = NewRunID().String()
 	}
+	if o.SpillAfter <= 0 {
+		o.SpillAfter = DefaultSpillAfter
+	}
 }
 
 // Emitter delivers events in the background: Emit only encodes and
@@ -113,7 +129,14 @@ type Emitter struct {
 	closed  bool
 	emitted int
 
+	// Outbox writes, serialized by spillMu (taken before mu).
+	spillMu   sync.Mutex
+	spill     spillState
+	spillNext int  // events before this one are on disk or delivered
+	finished  bool // Close has settled the outbox: no more writes
+
 	closing    chan struct{} // closed when Close begins
+	deadline   time.Time     // end of the grace period, set before closing
 	sendCtx    context.Context
 	cancelSend context.CancelFunc
 
@@ -161,6 +184,9 @@ func (e *Emitter) EmitJSON(data []byte) error {
 	}
 	it := &item{seq: e.emitted, data: data}
 	e.emitted++
+	if e.opts.OutboxDir != "" {
+		time.AfterFunc(e.opts.SpillAfter, func() { e.spillIfPending(it.seq) })
+	}
 	// Under e.mu, so every lane sees the same order.
 	for _, l := range e.lanes {
 		l.push(it)
@@ -168,14 +194,100 @@ func (e *Emitter) EmitJSON(data []byte) error {
 	return nil
 }
 
+// spillIfPending writes the undelivered events to the outbox when event
+// seq is still undelivered and not on disk yet.
+func (e *Emitter) spillIfPending(seq int) {
+	e.spillMu.Lock()
+	defer e.spillMu.Unlock()
+	if e.finished || seq < e.spillNext {
+		return
+	}
+	e.mu.Lock()
+	behind := false
+	for _, l := range e.lanes {
+		l.mu.Lock()
+		behind = behind || len(l.rejected) > 0 || (len(l.queue) > 0 && l.queue[0].seq <= seq)
+		l.mu.Unlock()
+	}
+	e.mu.Unlock()
+	if behind {
+		e.spillNew()
+	}
+}
+
+// spillNew appends to the emitter's outbox file every undelivered event
+// that is not there yet. e.spillMu is held.
+func (e *Emitter) spillNew() {
+	if e.finished || e.opts.OutboxDir == "" {
+		return
+	}
+	e.mu.Lock()
+	var items []*item
+	for _, it := range e.undelivered() {
+		if it.seq >= e.spillNext {
+			items = append(items, it)
+		}
+	}
+	e.spillNext = e.emitted
+	e.mu.Unlock()
+	if len(items) == 0 {
+		return
+	}
+	if err := e.spill.add(e.opts.OutboxDir, e.opts.OutboxName, lines(items)); err != nil {
+		e.logf("lineage: cannot save undelivered events to the outbox yet: %v", err)
+	}
+}
+
+// undelivered returns, in order, the events some lane has not delivered
+// (queued or refused). Lane locks are taken after e.mu, as in EmitJSON.
+func (e *Emitter) undelivered() []*item {
+	missed := map[int]*item{}
+	for _, l := range e.lanes {
+		l.mu.Lock()
+		for _, it := range l.queue {
+			missed[it.seq] = it
+		}
+		for _, it := range l.rejected {
+			missed[it.seq] = it
+		}
+		l.mu.Unlock()
+	}
+	items := make([]*item, 0, len(missed))
+	for _, it := range missed {
+		items = append(items, it)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].seq < items[j].seq })
+	return items
+}
+
+func lines(items []*item) [][]byte {
+	out := make([][]byte, len(items))
+	for i, it := range items {
+		out[i] = it.data
+	}
+	return out
+}
+
+func (e *Emitter) logf(format string, args ...any) {
+	if e.opts.Logf != nil {
+		e.opts.Logf(format, args...)
+	}
+}
+
 // Transport returns the emitter's transport.
 func (e *Emitter) Transport() Transport { return e.opts.Transport }
 
-// OutboxPath is the file Close appends undelivered events to ("" without
-// an outbox).
+// OutboxPath is the file that holds the undelivered events ("" without
+// an outbox). It is OutboxName's file, or a variant of it when that name
+// was taken by an earlier emitter.
 func (e *Emitter) OutboxPath() string {
 	if e.opts.OutboxDir == "" {
 		return ""
+	}
+	e.spillMu.Lock()
+	defer e.spillMu.Unlock()
+	if e.spill.path != "" {
+		return e.spill.path
 	}
 	return outboxFile(e.opts.OutboxDir, e.opts.OutboxName)
 }
@@ -192,15 +304,21 @@ func (e *Emitter) Close(ctx context.Context) Report {
 
 func (e *Emitter) close(ctx context.Context) Report {
 	start := time.Now()
-	e.mu.Lock()
-	e.closed = true
-	emitted := e.emitted
-	e.mu.Unlock()
-
 	deadline := start.Add(e.opts.Grace)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
+	e.mu.Lock()
+	e.closed = true
+	emitted := e.emitted
+	e.deadline = deadline
+	e.mu.Unlock()
+	// Whatever is not delivered yet is made durable before the grace
+	// period starts: a SIGKILL during it loses nothing.
+	e.spillMu.Lock()
+	e.spillNew()
+	e.spillMu.Unlock()
+
 	timer := time.AfterFunc(time.Until(deadline), e.cancelSend)
 	stop := context.AfterFunc(ctx, e.cancelSend)
 	close(e.closing)
@@ -210,24 +328,21 @@ func (e *Emitter) close(ctx context.Context) Report {
 	timer.Stop()
 	stop()
 	timedOut := e.sendCtx.Err() != nil
+	cut := timedOut && ctx.Err() != nil && time.Now().Before(deadline)
 	e.cancelSend()
 
 	r := Report{
 		Transport: e.opts.Transport.String(),
 		Emitted:   emitted,
 		TimedOut:  timedOut,
+		Cut:       cut,
 	}
 	// An event is delivered when every lane delivered it; anything else
 	// goes to the outbox once, however many lanes missed it.
-	missed := map[int]*item{}
 	rejected := map[int]bool{}
 	for _, l := range e.lanes {
 		l.mu.Lock()
-		for _, it := range l.queue {
-			missed[it.seq] = it
-		}
 		for _, it := range l.rejected {
-			missed[it.seq] = it
 			rejected[it.seq] = true
 		}
 		if r.FirstError == nil {
@@ -235,31 +350,29 @@ func (e *Emitter) close(ctx context.Context) Report {
 		}
 		l.mu.Unlock()
 	}
+	e.spillMu.Lock()
+	e.finished = true
+	e.mu.Lock()
+	items := e.undelivered()
+	e.mu.Unlock()
 	r.Rejected = len(rejected)
-	r.Sent = emitted - len(missed)
-	if len(missed) > 0 {
-		items := make([]*item, 0, len(missed))
-		for _, it := range missed {
-			items = append(items, it)
-		}
-		sort.Slice(items, func(i, j int) bool { return items[i].seq < items[j].seq })
-		if e.opts.OutboxDir == "" {
+	r.Sent = emitted - len(items)
+	switch {
+	case e.opts.OutboxDir == "":
+		r.Lost = len(items)
+	default:
+		// The outbox file ends up holding exactly the undelivered events.
+		path, err := e.spill.settle(e.opts.OutboxDir, e.opts.OutboxName, lines(items))
+		switch {
+		case err != nil:
 			r.Lost = len(items)
-		} else {
-			lines := make([][]byte, len(items))
-			for i, it := range items {
-				lines[i] = it.data
-			}
-			path := e.OutboxPath()
-			if err := appendOutbox(e.opts.OutboxDir, path, lines); err != nil {
-				r.Lost = len(items)
-				r.OutboxError = err
-			} else {
-				r.Outboxed = len(items)
-				r.OutboxPath = path
-			}
+			r.OutboxError = err
+		case len(items) > 0:
+			r.Outboxed = len(items)
+			r.OutboxPath = path
 		}
 	}
+	e.spillMu.Unlock()
 	if err := e.opts.Transport.Close(); err != nil && r.FirstError == nil {
 		r.FirstError = err
 	}
@@ -278,7 +391,8 @@ type Report struct {
 	OutboxPath  string
 	OutboxError error // why saving failed
 	FirstError  error // the first delivery error, for the message
-	TimedOut    bool  // the grace period ran out
+	TimedOut    bool  // delivery ended before everything was sent
+	Cut         bool  // ... because Close's context ended it early (a signal)
 	Elapsed     time.Duration
 }
 
@@ -297,7 +411,10 @@ func (r Report) Warning() string {
 	if r.Rejected > 0 {
 		why = append(why, fmt.Sprintf("%d refused", r.Rejected))
 	}
-	if r.TimedOut {
+	switch {
+	case r.Cut:
+		why = append(why, "delivery stopped early")
+	case r.TimedOut:
 		why = append(why, "grace period ran out")
 	}
 	if r.FirstError != nil {
@@ -447,11 +564,13 @@ func (l *lane) run(e *Emitter) {
 			return
 		}
 		wait := backoff(attempts, e.opts.InitialBackoff, e.opts.MaxBackoff)
-		if ra := retryAfter(err); ra > 0 {
+		ra := retryAfter(err)
+		if ra > 0 {
 			wait = ra
 		}
 		l.logf(e, "lineage: %v; attempt %d, retrying in %s", err, attempts, wait.Round(time.Millisecond))
-		if !e.sleep(wait, !closing) {
+		if !e.sleep(time.Now().Add(wait), ra > 0) {
+			l.logf(e, "lineage: the grace period ends before the next attempt; the rest goes to the outbox")
 			return
 		}
 	}
@@ -463,23 +582,36 @@ func (l *lane) logf(e *Emitter, format string, args ...any) {
 	}
 }
 
-// sleep waits d; false when the grace period ended first. Before Close,
-// the start of Close also ends the wait, so the last attempts happen at
-// once rather than after a long backoff.
-func (e *Emitter) sleep(d time.Duration, wakeOnClose bool) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	var closing <-chan struct{}
-	if wakeOnClose {
-		closing = e.closing
+// sleep waits until until; false when the grace period ends first, or
+// would end before until. Before Close, the start of Close also ends a
+// backoff, so the last attempts happen at once rather than after a long
+// wait; a server's Retry-After (honour) is kept, but only within the
+// grace period: when it ends later, sleep gives up at once.
+func (e *Emitter) sleep(until time.Time, honour bool) bool {
+	closing := e.closing
+	if e.isClosing() {
+		if until.After(e.deadline) {
+			return false
+		}
+		closing = nil
 	}
-	select {
-	case <-t.C:
-		return true
-	case <-closing:
-		return e.sendCtx.Err() == nil
-	case <-e.sendCtx.Done():
-		return false
+	t := time.NewTimer(time.Until(until))
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return true
+		case <-closing:
+			if e.sendCtx.Err() != nil || until.After(e.deadline) {
+				return false
+			}
+			if !honour {
+				return true
+			}
+			closing = nil // keep waiting for the server's Retry-After
+		case <-e.sendCtx.Done():
+			return false
+		}
 	}
 }
 

@@ -242,9 +242,10 @@ func TestCloseIsCutShortByItsContext(t *testing.T) {
 	start := time.Now()
 	rep := em.Close(ctx)
 	require.Less(t, time.Since(start), 10*time.Second)
-	require.True(t, rep.TimedOut)
+	require.True(t, rep.TimedOut, "%+v", rep)
+	require.True(t, rep.Cut)
 	require.Equal(t, 1, rep.Outboxed)
-	require.Contains(t, rep.Warning(), "grace period ran out")
+	require.Contains(t, rep.Warning(), "delivery stopped early")
 	again := em.Close(context.Background())
 	require.Equal(t, rep.Outboxed, again.Outboxed, "Close is idempotent")
 

@@ -34,3 +34,18 @@ func lockPath(path string, try bool) (func(), error) {
 		f.Close()
 	}, nil
 }
+
+// lockFile locks an open file exclusively; the lock ends when f is closed
+// or the process dies.
+func lockFile(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// tryLockFile fails when another open file holds f's lock; otherwise it
+// takes the lock, which closing f drops.
+func tryLockFile(f *os.File) error { return lockFile(f) }

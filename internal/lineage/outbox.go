@@ -93,6 +93,7 @@ type FlushReport struct {
 	Rejected   int // events refused for good, kept
 	Remaining  int // events still in the outbox (refused ones included)
 	Corrupt    int // lines that were not JSON, moved to *.corrupt
+	InUse      int // files skipped: a running salesdag still owns them
 	FirstError error
 }
 
@@ -104,6 +105,9 @@ func (r FlushReport) String() string {
 	}
 	if r.Corrupt > 0 {
 		s += fmt.Sprintf(", %d corrupt line(s) set aside", r.Corrupt)
+	}
+	if r.InUse > 0 {
+		s += fmt.Sprintf(", %d file(s) skipped: in use by a running salesdag", r.InUse)
 	}
 	if r.FirstError != nil {
 		s += " (first error: " + oneLine(r.FirstError.Error()) + ")"
@@ -143,6 +147,10 @@ func Flush(ctx context.Context, dir string, t Transport, opts FlushOptions) (Flu
 	for _, path := range files {
 		r.Files++
 		content, err := readLocked(dir, path)
+		if errors.Is(err, errInUse) {
+			r.InUse++ // a running salesdag may still deliver these itself
+			continue
+		}
 		if err != nil {
 			return r, err
 		}
@@ -197,6 +205,11 @@ func sendWithRetry(ctx context.Context, t Transport, line []byte, opts FlushOpti
 		wait := backoff(attempt, opts.InitialBackoff, opts.MaxBackoff)
 		if ra := retryAfter(err); ra > 0 {
 			wait = ra
+		}
+		if d, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(d) {
+			// The next attempt would come after the deadline: stop now
+			// rather than wait for nothing.
+			return &deadlineError{err: err, wait: wait}
 		}
 		if opts.Logf != nil {
 			opts.Logf("lineage flush: %v; attempt %d, retrying in %s", err, attempt, wait.Round(time.Millisecond))
@@ -258,6 +271,9 @@ func readLocked(dir, path string) ([]byte, error) {
 		return nil, fmt.Errorf("lineage: lock outbox %s: %w", dir, err)
 	}
 	defer unlock()
+	if fileInUse(path) {
+		return nil, errInUse
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("lineage: read outbox %s: %w", path, err)
@@ -362,3 +378,16 @@ func splitLines(b []byte) [][]byte {
 	}
 	return out
 }
+
+// deadlineError is a retryable failure whose next attempt would come
+// after the flush's deadline (a long Retry-After, say).
+type deadlineError struct {
+	err  error
+	wait time.Duration
+}
+
+func (e *deadlineError) Error() string {
+	return fmt.Sprintf("%v; not retried: the next attempt (in %s) would come after the deadline", e.err, e.wait.Round(time.Second))
+}
+
+func (e *deadlineError) Unwrap() error { return e.err }

@@ -221,13 +221,22 @@ func TestFlushErrors(t *testing.T) {
 }
 
 func TestOutboxAppendsAcrossRuns(t *testing.T) {
-	// Two emitters with the same outbox name (a retried run) append, not
-	// overwrite.
+	// Two emitters with the same outbox name (a retried run) never
+	// overwrite each other: the second one writes a file of its own next
+	// to the first.
 	dir := t.TempDir()
+	var paths []string
 	for range 2 {
 		em := lineage.NewEmitter(lineage.EmitterOptions{Transport: lineage.NewConsoleTransport(failWriter{}), OutboxDir: dir, OutboxName: "same"})
 		require.NoError(t, em.EmitJSON(testEvent(t, "j")))
-		require.Equal(t, 1, em.Close(context.Background()).Outboxed)
+		rep := em.Close(context.Background())
+		require.Equal(t, 1, rep.Outboxed)
+		paths = append(paths, rep.OutboxPath)
 	}
-	require.Len(t, readOutbox(t, filepath.Join(dir, "same.jsonl")), 2)
+	require.Equal(t, filepath.Join(dir, "same.jsonl"), paths[0])
+	require.NotEqual(t, paths[0], paths[1])
+	require.True(t, strings.HasPrefix(filepath.Base(paths[1]), "same-"), "sorts right after the first")
+	n, err := lineage.Pending(dir)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
 }
