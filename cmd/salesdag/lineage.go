@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -39,7 +41,7 @@ func addLineageFlags(fl *pflag.FlagSet, f *lineageFlags) {
 	fl.StringVar(&f.file, "lineage-file", "", "append events as JSON lines to `FILE` (implies --lineage file)")
 	fl.StringVar(&f.namespace, "namespace", "", "OpenLineage job namespace (default $OPENLINEAGE_NAMESPACE or \"default\")")
 	fl.DurationVar(&f.timeout, "lineage-timeout", 30*time.Second, "grace period for delivering events at the end of the run (0: none, straight to the outbox)")
-	fl.BoolVar(&f.strict, "lineage-strict", false, "fail the run (exit 1) when events could not be delivered")
+	fl.BoolVar(&f.strict, "lineage-strict", false, "exit 4 when events could not be delivered (the results are still written, the run still COMPLETE)")
 	fl.BoolVar(&f.noHistory, "no-history", false, "do not record this run in the local history ($SALESDAG_HOME or .salesdag/history.db)")
 	fl.StringVar(&f.outbox, "lineage-outbox", "", "directory for undelivered events (default $SALESDAG_HOME/outbox or .salesdag/outbox)")
 }
@@ -113,7 +115,18 @@ func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *s
 	return s, nil
 }
 
+// interruptedGrace bounds delivery after a signal stopped the run: the
+// person or supervisor wants the process gone; what is not delivered by
+// then is already in the outbox.
+const interruptedGrace = time.Second
+
 // run executes the job and then gives event delivery its grace period.
+//
+// Order matters for what a kill leaves behind: the events still undelivered
+// are written to the outbox (durably) before the run's end is recorded in
+// the history, and both happen before the grace period. A signal during
+// the grace period ends it at once (the events are in the outbox already);
+// it never stops the history from recording the run's end.
 func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app.RunOptions) (*app.RunResult, error) {
 	lo := app.LineageOptions{Namespace: s.cfg.Namespace, Parent: s.parent, Version: version}
 	switch {
@@ -124,26 +137,90 @@ func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app
 	case s.history != nil:
 		lo.Sink = s.history
 	}
+	var root rootRun
+	if lo.Sink != nil {
+		lo.Sink = lineage.Tee(root.sink(), lo.Sink)
+	}
 	res, runErr := app.Execute(ctx, d, p, o, lo)
 	if res != nil && res.LineageErr != nil {
 		s.log.Warn(res.LineageErr.Error())
 	}
+	if s.emitter != nil {
+		s.emitter.Persist(50 * time.Millisecond)
+	}
+	// Not cancelled by signals: an interrupted run still records its ABORT.
+	histCtx, cancelHist := context.WithTimeout(context.WithoutCancel(ctx), history.DefaultCloseTimeout)
+	defer cancelHist()
 	if s.history != nil {
-		if err := s.history.Close(finalContext(ctx)); err != nil {
+		_ = s.history.Sync(histCtx) // a failure is reported by Close below
+	}
+	var rep lineage.Report
+	if s.emitter != nil {
+		dctx, cancel := deliveryContext(ctx)
+		rep = s.emitter.Close(dctx)
+		cancel()
+		s.log.Debug("lineage delivery ended", "sent", rep.Sent, "emitted", rep.Emitted, "outboxed", rep.Outboxed, "took", rep.Elapsed)
+		if w := rep.Warning(); w != "" {
+			fmt.Fprintf(s.stderr, "salesdag: warning: %s\n", w)
+		}
+	}
+	strictFail := runErr == nil && s.emitter != nil && s.flags.strict && !rep.OK()
+	if s.history != nil {
+		if id, ok := root.id(); ok && s.emitter != nil && !rep.OK() {
+			note := fmt.Sprintf("%d of %d events not delivered", rep.Emitted-rep.Sent, rep.Emitted)
+			if rep.Outboxed > 0 {
+				note += "; saved to " + rep.OutboxPath
+			}
+			if strictFail {
+				note += fmt.Sprintf("; --lineage-strict: exit code %d", exitLineage)
+			}
+			_ = s.history.Annotate(id, "lineage", note)
+		}
+		if err := s.history.Close(histCtx); err != nil {
 			fmt.Fprintf(s.stderr, "salesdag: warning: run history: %v\n", err)
 		}
 	}
-	if s.emitter == nil {
-		return res, runErr
-	}
-	// A second Ctrl-C during the grace period cuts delivery short (what is
-	// left goes to the outbox); the first one has already cancelled ctx.
-	rep := s.emitter.Close(finalContext(ctx))
-	if w := rep.Warning(); w != "" {
-		fmt.Fprintf(s.stderr, "salesdag: warning: %s\n", w)
-	}
-	if runErr == nil && s.flags.strict && !rep.OK() {
-		return res, &exitError{code: exitFailed, err: fmt.Errorf("lineage delivery failed (--lineage-strict): %d of %d events not delivered", rep.Emitted-rep.Sent, rep.Emitted)}
+	if strictFail {
+		return res, &exitError{code: exitLineage, err: fmt.Errorf("lineage delivery failed (--lineage-strict): %d of %d events not delivered; the results were written and the run is recorded COMPLETE", rep.Emitted-rep.Sent, rep.Emitted)}
 	}
 	return res, runErr
+}
+
+// deliveryContext bounds the grace period by signals: after a run that a
+// signal stopped, delivery gets interruptedGrace (a second signal ends it
+// at once); after a run that ended by itself, the first signal during the
+// grace period ends it.
+func deliveryContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	final := finalContext(ctx)
+	if ctx.Err() != nil {
+		return context.WithTimeout(final, interruptedGrace)
+	}
+	dctx, cancel := context.WithCancel(final)
+	stop := context.AfterFunc(ctx, cancel)
+	return dctx, func() { stop(); cancel() }
+}
+
+// rootRun remembers the root run's id: the first event of a run is the
+// root START.
+type rootRun struct {
+	mu    sync.Mutex
+	runID uuid.UUID
+	set   bool
+}
+
+func (r *rootRun) sink() lineage.Sink {
+	return lineage.SinkFunc(func(ev *lineage.RunEvent) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !r.set {
+			r.runID, r.set = ev.Run.RunID, true
+		}
+		return nil
+	})
+}
+
+func (r *rootRun) id() (uuid.UUID, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.runID, r.set
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -294,12 +295,14 @@ type histFlushReport struct {
 	Rejected   int    `json:"rejected"`
 	Remaining  int    `json:"remaining"`
 	Corrupt    int    `json:"corrupt"`
+	InUse      int    `json:"in_use_files,omitempty"`
 	FirstError string `json:"first_error,omitempty"`
 }
 
 func newLineageFlushCmd() *cobra.Command {
 	var outbox string
 	var asJSON bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "flush",
 		Short: "Re-send the events waiting in the outbox with the configured transport",
@@ -307,11 +310,18 @@ func newLineageFlushCmd() *cobra.Command {
 deliver (saved in the outbox), through the transport configured as for 'salesdag run'
 (openlineage.yml, OPENLINEAGE_* variables). Accepted events are removed; the rest
 stay, in order, for the next flush. The summary goes to stderr (--json: stdout). It
-exits 1 when events remain.`,
+exits 1 when events remain.
+
+Flush stops after --timeout (default 30s), and never waits for a server's
+Retry-After that ends later; what it could not deliver stays in the outbox.
+Files of a run that is still delivering its own events are skipped.`,
 		Example: `  OPENLINEAGE_URL=http://localhost:5000 salesdag lineage flush
   salesdag lineage flush --outbox /var/lib/salesdag/outbox --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if timeout <= 0 {
+				return &app.UsageError{Err: fmt.Errorf("--timeout must be positive, got %s", timeout)}
+			}
 			if outbox == "" {
 				outbox = filepath.Join(history.Home(), "outbox")
 			}
@@ -340,11 +350,13 @@ exits 1 when events remain.`,
 			if err != nil {
 				return &app.UsageError{Err: fmt.Errorf("lineage transport: %w", err)}
 			}
-			r, ferr := lineage.Flush(cmd.Context(), outbox, t, lineage.FlushOptions{})
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			r, ferr := lineage.Flush(ctx, outbox, t, lineage.FlushOptions{})
 			if cerr := t.Close(); cerr != nil && ferr == nil && r.FirstError == nil {
 				r.FirstError = cerr
 			}
-			rep.Files, rep.Sent, rep.Rejected, rep.Remaining, rep.Corrupt = r.Files, r.Sent, r.Rejected, r.Remaining, r.Corrupt
+			rep.Files, rep.Sent, rep.Rejected, rep.Remaining, rep.Corrupt, rep.InUse = r.Files, r.Sent, r.Rejected, r.Remaining, r.Corrupt, r.InUse
 			if r.FirstError != nil {
 				rep.FirstError = strings.ReplaceAll(r.FirstError.Error(), "\n", "; ")
 			}
@@ -366,5 +378,6 @@ exits 1 when events remain.`,
 	}
 	cmd.Flags().StringVar(&outbox, "outbox", "", "outbox `DIR` (default $SALESDAG_HOME/outbox or .salesdag/outbox)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON on stdout")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up after `D`; undelivered events stay in the outbox")
 	return cmd
 }

@@ -304,9 +304,20 @@ func TestUnreachableLineageBackendDoesNotFailRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"START", "COMPLETE"}, eventTypes(t, string(data)))
 
+	// --lineage-strict: the results are written and the run is COMPLETE
+	// (the data work succeeded), but the exit code says that lineage was
+	// not delivered, and so does the history.
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "output")))
 	r = run(t, dir, []string{"OPENLINEAGE_URL=http://127.0.0.1:9"}, "run", "--lineage-timeout", "2s", "--quiet", "--lineage-strict")
-	require.Equal(t, 1, r.code, r.stderr)
+	require.Equal(t, exitLineage, r.code, r.stderr)
 	require.Contains(t, r.stderr, "--lineage-strict")
+	require.FileExists(t, filepath.Join(dir, "output", "trend_analysis.json"))
+	runs := historyRuns(t, dir, nil)
+	require.Len(t, runs, 2)
+	require.Equal(t, "COMPLETE", runs[0].Status)
+	require.Contains(t, runs[0].Info["lineage"], "18 of 18 events not delivered")
+	require.Contains(t, runs[0].Info["lineage"], "--lineage-strict: exit code 4")
+	require.NotContains(t, runs[1].Info["lineage"], "--lineage-strict", "the run without the flag")
 }
 
 // TestInterruptAbortsWithoutPartialOutput feeds the input through a FIFO

@@ -22,6 +22,7 @@ const (
 	exitFailed      = 1
 	exitUsage       = 2
 	exitChecks      = 3
+	exitLineage     = 4   // --lineage-strict: results written, events not delivered
 	exitInterrupted = 130 // SIGINT; SIGTERM gives 143
 )
 

@@ -292,6 +292,36 @@ func (e *Emitter) OutboxPath() string {
 	return outboxFile(e.opts.OutboxDir, e.opts.OutboxName)
 }
 
+// Persist waits up to wait for delivery to catch up, then writes every
+// event still undelivered to the outbox, durably, so that nothing is lost
+// if the process is killed from then on. Close does the same when it
+// begins; calling Persist first lets a caller put it before other work
+// (recording the run's end in a history, say).
+func (e *Emitter) Persist(wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	for e.behind() && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	e.spillMu.Lock()
+	e.spillNew()
+	e.spillMu.Unlock()
+}
+
+// behind reports whether some event is not delivered yet.
+func (e *Emitter) behind() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range e.lanes {
+		l.mu.Lock()
+		n := len(l.queue) + len(l.rejected)
+		l.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Close stops taking events and gives delivery until ctx's deadline or the
 // Grace period, whichever comes first (cancelling ctx cuts it short, e.g.
 // on a second interrupt). What is still undelivered then, and what the

@@ -187,3 +187,19 @@ func TestFlushNeverWaitsPastItsDeadline(t *testing.T) {
 	require.ErrorContains(t, r.FirstError, "after the deadline")
 	require.Equal(t, asStrings(events), asStrings(readOutbox(t, filepath.Join(dir, "01.jsonl"))))
 }
+
+// TestPersistWritesWhatIsUndelivered: after Persist, every undelivered
+// event is on disk at once (a caller records the run's end only then).
+func TestPersistWritesWhatIsUndelivered(t *testing.T) {
+	hang := lineagetest.NewServer(t, func(int, *http.Request) lineagetest.Fault { return lineagetest.Fault{Delay: time.Minute} })
+	tr, err := lineage.NewHTTPTransport(lineage.HTTPConfig{URL: hang.URL, Timeout: time.Minute})
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "outbox")
+	em := lineage.NewEmitter(lineage.EmitterOptions{Transport: tr, OutboxDir: dir, Grace: 100 * time.Millisecond, SpillAfter: time.Hour})
+	b := testEvent(t, "j")
+	require.NoError(t, em.EmitJSON(b))
+	em.Persist(10 * time.Millisecond)
+	require.Equal(t, []string{string(b)}, asStrings(readOutbox(t, em.OutboxPath())))
+	require.Equal(t, 1, em.Close(context.Background()).Outboxed)
+	require.Equal(t, []string{string(b)}, asStrings(readOutbox(t, em.OutboxPath())), "written once")
+}
