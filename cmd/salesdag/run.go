@@ -46,7 +46,8 @@ emits OpenLineage events. Human messages go to stderr; console lineage events
 (one JSON object per line) go to stdout.
 
 Exit codes: 0 success, 1 the run failed, 2 usage error, 3 a data-quality check
-of importance "fail" failed, 130/143 interrupted by SIGINT/SIGTERM.`,
+of importance "fail" failed, 4 (--lineage-strict) results written but lineage
+events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 		Example: `  salesdag run
   salesdag run --input data/sales.csv --output-dir out --format csv,json,parquet
   salesdag run --outputs trend_analysis,weekly_aggregation --workers 2
