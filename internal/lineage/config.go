@@ -192,10 +192,10 @@ func loadConfig(opts LoadOptions, getenv func(string) string, environ func() []s
 	file := findConfigFile(opts, getenv, warn)
 	fileRoot := readConfigFile(file, warn)
 	envRoot := envTree(environ(), getenv, warn)
-	normalize(fileRoot, "", nil)
-	normalize(envRoot, "", nil)
+	normalize(fileRoot, "", "root", nil)
+	normalize(envRoot, "", "root", nil)
 	root := deepMerge(envRoot, fileRoot)
-	normalize(root, "", func(msg string) { warn("%s", msg) })
+	normalize(root, "", "root", func(msg string) { warn("%s", msg) })
 
 	var sources []string
 	if t := mapGet(fileRoot, "transport"); t != nil {
@@ -505,74 +505,59 @@ func normKey(k string) string {
 	return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(k))
 }
 
-// Known keys of each section. Several spellings of one key (the Python,
-// Java and older salesdag names) lead to the first, canonical one.
-var (
-	rootKeys      = [][]string{{"transport"}, {"facets"}, {"filters"}, {"tags"}}
-	transportKeys = [][]string{{"type"}, {"name"}, {"priority"},
-		{"url"}, {"endpoint"}, {"timeout"}, {"verify"}, {"auth"}, {"compression"}, {"custom_headers", "headers"},
+// sections are the known keys of each section of the configuration.
+// Several spellings of one key (the Python, Java and older salesdag names)
+// lead to the first, canonical one; a key that is a section of its own
+// names it after a colon.
+var sections = map[string][][]string{
+	"root": {{"transport:transport"}, {"facets:facets"}, {"filters:filter"}, {"tags:tags"}},
+	"transport": {{"type"}, {"name"}, {"priority"},
+		{"url"}, {"endpoint"}, {"timeout"}, {"verify"}, {"auth:auth"}, {"compression"}, {"custom_headers", "headers"},
 		{"log_file_path", "location", "log_file_location"}, {"append"},
-		{"transports"}, {"continue_on_failure"}, {"continue_on_success"}, {"sort_transports"}}
-	authKeys    = [][]string{{"type"}, {"apiKey"}}
-	facetKeys   = [][]string{{"environment_variables"}, {"source_code_location"}, {"disabled"}}
-	sclKeys     = [][]string{{"disabled"}, {"repo_url"}, {"version"}, {"tag"}, {"branch"}, {"pull_request_number"}}
-	filterKeys  = [][]string{{"type"}, {"match"}, {"regex"}}
-	tagSections = [][]string{{"job"}, {"run"}}
-	// Settings of the Python client that salesdag has its own way for.
-	ignoredKeys = map[string]string{
-		"retry":                   "salesdag retries with its own backoff and outbox",
-		"max_queue_size":          "salesdag queues without a bound",
-		"max_concurrent_requests": "salesdag sends one request at a time per transport",
-		"storage_options":         "remote file systems are not supported",
-		"filesystem":              "remote file systems are not supported",
-		"fs_kwargs":               "remote file systems are not supported",
-		"debug_mode":              "not supported",
-	}
-)
+		{"transports:transport"}, {"continue_on_failure"}, {"continue_on_success"}, {"sort_transports"}},
+	"auth":   {{"type"}, {"apiKey"}},
+	"facets": {{"environment_variables"}, {"source_code_location:scl"}, {"disabled"}},
+	"scl":    {{"disabled"}, {"repo_url"}, {"version"}, {"tag"}, {"branch"}, {"pull_request_number"}},
+	"filter": {{"type"}, {"match"}, {"regex"}},
+	"tags":   {{"job"}, {"run"}},
+}
 
-// normalize renames the keys of one section to their canonical spelling,
-// recursing into known subsections, and tells report (when not nil) of
-// each key it does not know.
-func normalize(n *yaml.Node, path string, report func(string)) {
-	if n == nil || n.Kind != yaml.MappingNode {
+// ignoredKeys are settings of the Python client that salesdag has its own
+// way for.
+var ignoredKeys = map[string]string{
+	"retry":                   "salesdag retries with its own backoff and outbox",
+	"max_queue_size":          "salesdag queues without a bound",
+	"max_concurrent_requests": "salesdag sends one request at a time per transport",
+	"storage_options":         "remote file systems are not supported",
+	"filesystem":              "remote file systems are not supported",
+	"fs_kwargs":               "remote file systems are not supported",
+	"debug_mode":              "not supported",
+}
+
+// normalize renames the keys of one section (of the kind given) to their
+// canonical spelling, recursing into subsections, and tells report (when
+// not nil) of each key it does not know.
+func normalize(n *yaml.Node, path, section string, report func(string)) {
+	switch typ := strings.ToLower(scalar(mapGet(n, "type"))); {
+	case n == nil || n.Kind != yaml.MappingNode:
 		return
-	}
-	known := rootKeys
-	switch {
-	case path == "":
-	case strings.HasSuffix(path, ".auth"):
-		known = authKeys
-		if t := strings.ToLower(scalar(mapGet(n, "type"))); t != "" && t != "api_key" {
-			report = nil // other auth types are refused as a whole
-		}
-	case path == "facets":
-		known = facetKeys
-	case path == "facets.source_code_location":
-		known = sclKeys
-	case strings.HasPrefix(path, "filters["):
-		known = filterKeys
-	case path == "tags":
-		known = tagSections
-	default: // a transport
-		known = transportKeys
-		switch typ := strings.ToLower(scalar(mapGet(n, "type"))); typ {
-		case TypeConsole, TypeHTTP, "async_http", TypeFile, TypeComposite, TypeNone, "noop", "":
-		default:
-			report = nil // a type salesdag does not ship: its keys are not ours to judge
-		}
+	case section == "auth" && typ != "" && typ != "api_key":
+		report = nil // other auth types are refused as a whole
+	case section == "transport" && !slices.Contains([]string{TypeConsole, TypeHTTP, "async_http", TypeFile, TypeComposite, TypeNone, "noop", ""}, typ):
+		report = nil // a type salesdag does not ship: its keys are not ours to judge
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
-		canon := ""
-		for _, spellings := range known {
-			for _, s := range spellings {
-				if normKey(s) == normKey(k.Value) {
-					canon = spellings[0]
+		canon, sub := "", ""
+		for _, spellings := range sections[section] {
+			for _, sp := range spellings {
+				if name, _, _ := strings.Cut(sp, ":"); normKey(name) == normKey(k.Value) {
+					canon, sub, _ = strings.Cut(spellings[0], ":")
 				}
 			}
 		}
-		sub := strings.TrimPrefix(path+"."+canon, ".")
+		p := strings.TrimPrefix(path+"."+cmp(canon, k.Value), ".")
 		switch {
 		case canon != "" && seen[canon]:
 			// Two spellings of one key: the first one counts.
@@ -580,29 +565,23 @@ func normalize(n *yaml.Node, path string, report func(string)) {
 			i -= 2
 			continue
 		case canon != "":
-			k.Value = canon
-			seen[canon] = true
-		case report == nil:
+			k.Value, seen[canon] = canon, true
+		case report != nil && ignoredKeys[k.Value] != "":
+			report(fmt.Sprintf("%s is ignored: %s", p, ignoredKeys[k.Value]))
 			continue
-		case ignoredKeys[k.Value] != "":
-			report(fmt.Sprintf("%s.%s is ignored: %s", path, k.Value, ignoredKeys[k.Value]))
-			continue
-		default:
-			report(fmt.Sprintf("%s is not a known setting; ignored", strings.TrimPrefix(path+"."+k.Value, ".")))
+		case report != nil:
+			report(fmt.Sprintf("%s is not a known setting; ignored", p))
 			continue
 		}
-		v := n.Content[i+1]
-		switch canon {
-		case "transport", "auth", "facets", "source_code_location", "tags":
-			normalize(v, sub, report)
-		case "transports":
-			eachMember(v, sub, func(_, p string, m *yaml.Node) { normalize(m, p, report) })
-		case "filters":
-			if v.Kind == yaml.SequenceNode {
-				for j, f := range v.Content {
-					normalize(f, fmt.Sprintf("filters[%d]", j), report)
-				}
+		switch v := n.Content[i+1]; {
+		case canon == "transports":
+			eachMember(v, p, func(_, mp string, m *yaml.Node) { normalize(m, mp, sub, report) })
+		case canon == "filters" && v.Kind == yaml.SequenceNode:
+			for j, f := range v.Content {
+				normalize(f, fmt.Sprintf("%s[%d]", p, j), sub, report)
 			}
+		case sub != "":
+			normalize(v, p, sub, report)
 		}
 	}
 }
@@ -826,20 +805,12 @@ func check(t TransportConfig, path string) TransportConfig {
 	return t
 }
 
-func (t *TransportConfig) walk(path string, fn func(string, *TransportConfig)) {
-	fn(path, t)
-	for i := range t.Transports {
-		p := fmt.Sprintf("%s.transports[%d]", path, i)
-		if t.Transports[i].Name != "" {
-			p = path + ".transports." + t.Transports[i].Name
-		}
-		t.Transports[i].walk(p, fn)
-	}
-}
-
+// secrets are the API keys of t and its members.
 func (t TransportConfig) secrets() []string {
-	var out []string
-	t.walk("", func(_ string, m *TransportConfig) { out = append(out, m.APIKey.Reveal()) })
+	out := []string{t.APIKey.Reveal()}
+	for _, m := range t.Transports {
+		out = append(out, m.secrets()...)
+	}
 	return out
 }
 

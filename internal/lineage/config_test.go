@@ -333,6 +333,40 @@ func TestConfigWarnsOnUnknownKeys(t *testing.T) {
 	require.Contains(t, strings.Join(c.Warnings, "\n"), "transport.auth.extra")
 }
 
+func TestConfigWarnsOnUnknownKeysOfMembersAndSections(t *testing.T) {
+	c, err := loadWith(t, cfgEnv{cwdYAML: `
+transport:
+  type: composite
+  transports:
+    auth:
+      type: http
+      url: http://x
+      Custom-Headers: {X-A: "1"}
+      colour: blue
+    kafka:
+      type: kafka
+      topic: t
+facets:
+  environment_variables: []
+  disabld: [x]
+tags:
+  job: {a: b}
+  jobs: {c: d}
+filters:
+  - type: exact
+    match: a
+    regexp: b
+`}, lineage.Overrides{})
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"lineage config: transport.transports.auth.colour is not a known setting; ignored",
+		"lineage config: facets.disabld is not a known setting; ignored",
+		"lineage config: tags.jobs is not a known setting; ignored",
+		"lineage config: filters[0].regexp is not a known setting; ignored",
+	}, c.Warnings, "a member named auth is a transport; the keys of a type salesdag does not ship are not judged")
+	require.Equal(t, map[string]string{"X-A": "1"}, c.Transport.Transports[0].CustomHeaders, "Custom-Headers is custom_headers")
+}
+
 func TestConfigFromProcessEnvironment(t *testing.T) {
 	t.Setenv("OPENLINEAGE_CONFIG", "")
 	t.Setenv("OPENLINEAGE_URL", "http://proc:5000")
