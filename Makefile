@@ -36,7 +36,7 @@ bench-e2e: build
 
 data:
 	@mkdir -p $(DATA_DIR)
-	$(GO) run ./cmd/gensales -rows $(ROWS) -o $(DATA_DIR)/sales_$(ROWS).csv
+	$(GO) run ./cmd/gensales --rows $(ROWS) --output-file $(DATA_DIR)/sales_$(ROWS).csv
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReader -fuzztime=60s ./internal/pipeline

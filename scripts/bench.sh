@@ -38,7 +38,7 @@ measure() {
 printf '%-10s %-28s %10s %10s %10s\n' rows run "best" "median" "RSS(MB)"
 for rows in "${rows_list[@]}"; do
   f="$DATA_DIR/sales_${rows}.csv"
-  [ -f "$f" ] || go run ./cmd/gensales -rows "$rows" -o "$f"
+  [ -f "$f" ] || go run ./cmd/gensales --rows "$rows" --output-file "$f"
   cat "$f" >/dev/null # warm the page cache: time the program, not the disk
   common=(run --input "$f" --output-dir "$work/out" --lineage none --no-history --quiet)
   measure "run" "${common[@]}"

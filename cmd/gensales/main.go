@@ -2,15 +2,21 @@
 // and benchmarks: 365 days, 500 products, 50,000 customers, about 1% dirty
 // rows and 0.05% duplicates.
 //
-//	gensales -rows 5000000 -seed 1 -o testdata/sales_5m.csv
+//	gensales --rows 5000000 --seed 1 --output-file testdata/sales_5m.csv
+//
+// Short flags mean the same in every salesdag tool: -o is salesdag's
+// --outputs (which results to compute), so the file gensales writes is
+// --output-file, like salesdag's --output-dir.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
@@ -18,24 +24,48 @@ import (
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "gensales:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
 
+// usageError is a mistake in the command line (exit code 2, as salesdag).
+type usageError struct{ error }
+
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gensales", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	rows := fs.Int("rows", 1_000_000, "number of data rows")
-	seed := fs.Int64("seed", 1, "random seed (same seed, same file)")
-	out := fs.String("o", "-", `output file ("-" for stdout)`)
+	fs.SetOutput(io.Discard) // errors are returned; -h prints the usage below
+	rows := fs.Int("rows", 1_000_000, "number of data rows `N`")
+	seed := fs.Int64("seed", 1, "random seed `S` (same seed, same file)")
+	out := fs.String("output-file", "-", "write to `FILE` (\"-\" for stdout)")
+	fs.Usage = func() {} // the flag package calls it on every error
+	usage := func() {
+		fmt.Fprintln(stdout, "Usage: gensales [--rows N] [--seed S] [--output-file FILE]")
+		fmt.Fprintln(stdout, "Writes a deterministic, realistic sales CSV (about 1% dirty rows, 0.05% duplicates).")
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	for _, a := range args {
+		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && name == "o" {
+			return usageError{errors.New("-o is salesdag's --outputs; gensales writes its file with --output-file FILE")}
+		}
+	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+			return nil
+		}
+		return usageError{fmt.Errorf("%w (see gensales -h)", err)}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return usageError{fmt.Errorf("unexpected arguments: %v (see gensales -h)", fs.Args())}
 	}
 	if *rows < 0 {
-		return fmt.Errorf("-rows must be >= 0")
+		return usageError{fmt.Errorf("--rows must be >= 0")}
 	}
 	if *out == "-" {
 		return pipeline.Generate(stdout, *rows, *seed)

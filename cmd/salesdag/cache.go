@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ import (
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/history"
 	"github.com/salesdag/salesdag/internal/pipeline"
 	"github.com/salesdag/salesdag/internal/units"
 )
@@ -29,23 +31,21 @@ type cacheFlags struct {
 	disable   []string
 }
 
-// defaultCacheDir honours $SALESDAG_HOME like the rest of the local state.
+// defaultCacheDir is in the state directory, like the history: found
+// from subfolders, $SALESDAG_HOME when set.
 func defaultCacheDir() string {
-	if home := os.Getenv("SALESDAG_HOME"); home != "" {
-		return filepath.Join(home, "cache")
-	}
-	return cache.DefaultDir
+	return filepath.Join(history.Home(), "cache")
 }
 
 func addCacheFlags(fl *pflag.FlagSet, f *cacheFlags) {
-	fl.StringVar(&f.dir, "cache", "", "reuse node results whose code and inputs are unchanged; --cache alone uses $SALESDAG_HOME/cache or "+cache.DefaultDir+", --cache=`DIR` another directory (./auto for one named auto)")
+	fl.Var(&cacheDirValue{dir: &f.dir, fs: fl, bareAt: -1}, "cache", "reuse node results whose code and inputs are unchanged; --cache alone uses $SALESDAG_HOME/cache or "+cache.DefaultDir+", --cache=`DIR` another directory (./auto for one named auto)")
 	fl.Lookup("cache").NoOptDefVal = autoCacheDir
 	fl.StringSliceVar(&f.recompute, "recompute", nil, "with --cache: compute these `NODES` again (and store them), even on a hit")
 	fl.StringSliceVar(&f.disable, "no-cache-node", nil, "with --cache: neither read nor write these `NODES`")
 }
 
 // newCache builds the run's cache from the flags; nil without --cache.
-func newCache(f *cacheFlags, d *dag.DAG, log *slog.Logger) (*cache.Cache, error) {
+func newCache(f *cacheFlags, d *dag.DAG, input string, log *slog.Logger) (*cache.Cache, error) {
 	if f.dir == "" {
 		if len(f.recompute)+len(f.disable) > 0 {
 			return nil, &app.UsageError{Err: errors.New("--recompute and --no-cache-node need --cache")}
@@ -79,6 +79,7 @@ func newCache(f *cacheFlags, d *dag.DAG, log *slog.Logger) (*cache.Cache, error)
 		return nil, nil
 	}
 	return cache.New(store, cache.Options{
+		Input:  cacheInputLabel(input),
 		Policy: pol,
 		OnEvent: func(e cache.NodeEvent) {
 			switch e.Status {
@@ -98,15 +99,23 @@ func newCacheCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "cache",
 		Short: "Inspect and prune the per-node result cache",
+		Args:  cobra.ArbitraryArgs, // groupRunE names unknown commands
+		RunE:  groupRunE,
 		Example: `  salesdag cache ls
   salesdag cache prune --older-than 7d --max-size 500MB
   salesdag cache clear`,
 	}
-	root.PersistentFlags().StringVar(&dir, "dir", "", "cache directory (default $SALESDAG_HOME/cache or "+cache.DefaultDir+")")
+	// --cache names the directory as on `salesdag run`; --dir is its old name.
+	root.PersistentFlags().StringVar(&dir, "cache", "", "cache `DIR` (default $SALESDAG_HOME/cache or "+cache.DefaultDir+")")
+	root.PersistentFlags().StringVar(&dir, "dir", "", "old name of --cache")
+	_ = root.PersistentFlags().MarkHidden("dir")
 	// open returns a nil store (and says so on stderr) when there is no
 	// cache yet: nothing to list or remove is not an error, so cleanup
 	// steps in CI pass on a fresh machine.
 	open := func(cmd *cobra.Command) (*cache.Store, error) {
+		if f := cmd.Flags().Lookup("dir"); f != nil && f.Changed {
+			fmt.Fprintln(cmd.ErrOrStderr(), "salesdag: warning: --dir is deprecated, use --cache")
+		}
 		d := dir
 		if d == "" {
 			d = defaultCacheDir()
@@ -135,12 +144,17 @@ func newCacheCmd() *cobra.Command {
 				}
 			}
 			if asJSON {
-				if entries == nil {
-					entries = []cache.Entry{}
+				list := make([]lsEntry, len(entries))
+				for i, e := range entries {
+					list[i] = newLsEntry(e)
 				}
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(entries)
+				return enc.Encode(list)
+			}
+			wd, _ := os.Getwd()
+			for i := range entries {
+				entries[i].Input = relPath(wd, entries[i].Input)
 			}
 			return cache.WriteList(cmd.OutOrStdout(), entries, time.Now())
 		},
@@ -200,4 +214,59 @@ func newCacheCmd() *cobra.Command {
 	}
 	root.AddCommand(ls, prune, clear)
 	return root
+}
+
+// cacheInputLabel names a run's input in its cache entries: the absolute
+// path of the file, or the embedded sample.
+func cacheInputLabel(input string) string {
+	if input == "" {
+		return "(embedded sample)"
+	}
+	if abs, err := filepath.Abs(input); err == nil {
+		return abs
+	}
+	return input
+}
+
+// relPath shows path relative to wd when it lies below it.
+func relPath(wd, path string) string {
+	if wd == "" || !filepath.IsAbs(path) {
+		return path
+	}
+	if rel, err := filepath.Rel(wd, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return rel
+	}
+	return path
+}
+
+// lsEntry is one entry of `cache ls --json`: the sizes are named for what
+// they count, so "bytes" is the SIZE column of the table.
+type lsEntry struct {
+	Node         string    `json:"node"`
+	Input        string    `json:"input"` // "" for entries written before inputs were recorded
+	Key          string    `json:"key"`
+	Type         string    `json:"type"`          // Go type of the result
+	Bytes        int64     `json:"bytes"`         // on disk: the SIZE column
+	PayloadBytes int64     `json:"payload_bytes"` // the encoded result inside the entry
+	Created      time.Time `json:"created"`
+	LastUsed     time.Time `json:"last_used"`
+	Path         string    `json:"path"`
+	Corrupt      string    `json:"corrupt,omitempty"`
+}
+
+func newLsEntry(e cache.Entry) lsEntry {
+	return lsEntry{
+		Node: e.Node, Input: e.Input, Key: e.Key, Type: goTypeName(e.Type),
+		Bytes: e.Bytes, PayloadBytes: e.Size, Created: e.Created, LastUsed: e.LastUsed,
+		Path: e.Path, Corrupt: e.Corrupt,
+	}
+}
+
+// goTypeName turns a header's "<package path> <type>" into the type as Go
+// writes it ("[]pipeline.TopDay").
+func goTypeName(t string) string {
+	if i := strings.LastIndexByte(t, ' '); i >= 0 {
+		return t[i+1:]
+	}
+	return t
 }

@@ -62,10 +62,7 @@ func outboxDir(flag string) string {
 	if flag != "" {
 		return flag
 	}
-	if home := os.Getenv("SALESDAG_HOME"); home != "" {
-		return filepath.Join(home, "outbox")
-	}
-	return lineage.DefaultOutboxDir
+	return filepath.Join(history.Home(), "outbox")
 }
 
 func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *slog.Logger) (*lineageSession, error) {

@@ -36,8 +36,8 @@ any unique prefix, like git hashes, or given as "latest". Every query has --json
   salesdag lineage column amount
   salesdag lineage node cleaned_sales_data
   salesdag lineage flush`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args: cobra.ArbitraryArgs, // groupRunE names unknown commands
+		RunE: groupRunE,
 	}
 	cmd.AddCommand(newLineageRunsCmd(), newLineageShowCmd(), newLineageColumnCmd(), newLineageNodeCmd(), newLineageFlushCmd())
 	return cmd
@@ -64,14 +64,26 @@ func histJSON(w io.Writer, v any) error {
 // that runs waiting to record are not held up.
 func histQuery(fn func(s *history.Store) error) error {
 	s, err := histOpen()
-	if err != nil {
-		return err
+	if err == nil {
+		err = fn(s)
+		if cerr := s.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
 	}
-	err = fn(s)
-	if cerr := s.Close(); cerr != nil && err == nil {
-		err = cerr
+	if errors.Is(err, history.ErrNoHistory) {
+		if where := history.HomeSearch(); where != "" {
+			err = fmt.Errorf("%w (%s)", err, where)
+		}
 	}
 	return err
+}
+
+// noRunsMessage is `lineage runs` on an empty history: where it looked.
+func noRunsMessage() string {
+	if where := history.HomeSearch(); where != "" {
+		return fmt.Sprintf("no runs recorded yet: %s (a run here records its history in %s; set %s to use another place)", where, history.DefaultPath(), history.EnvHome)
+	}
+	return "no runs recorded yet in " + history.DefaultPath()
 }
 
 func newLineageRunsCmd() *cobra.Command {
@@ -113,7 +125,7 @@ func newLineageRunsCmd() *cobra.Command {
 				if asJSON {
 					buf.WriteString("[]\n")
 				} else {
-					fmt.Fprintf(&buf, "no runs recorded yet in %s\n", history.DefaultPath())
+					fmt.Fprintln(&buf, noRunsMessage())
 				}
 				err = nil
 			}
@@ -133,16 +145,20 @@ func newLineageRunsCmd() *cobra.Command {
 func newLineageShowCmd() *cobra.Command {
 	var asJSON, events, allChecks bool
 	cmd := &cobra.Command{
-		Use:   "show RUN",
-		Short: "Show one run: node timeline with durations, datasets, row counts, checks, error",
-		Example: `  salesdag lineage show latest
+		Use:   "show [RUN]",
+		Short: "Show one run (default: the latest): node timeline with durations, datasets, row counts, checks, error",
+		Example: `  salesdag lineage show
   salesdag lineage show 0199a1b2-3c4d --checks
   salesdag lineage show 0199a1b2 --events > run.jsonl     # the recorded OpenLineage events`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ref := "latest"
+			if len(args) == 1 {
+				ref = args[0]
+			}
 			var buf bytes.Buffer
 			err := histQuery(func(s *history.Store) error {
-				id, err := s.Resolve(args[0])
+				id, err := s.Resolve(ref)
 				if err != nil {
 					return err
 				}

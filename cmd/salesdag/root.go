@@ -169,9 +169,10 @@ With no input it runs on a sample data set embedded in the binary.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &app.UsageError{Err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
-	})
+	root.Args = cobra.ArbitraryArgs // groupRunE names unknown commands
+	root.RunE = groupRunE
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newRunCmd(), newGraphCmd(), newNodesCmd(), newLineageCmd(), newCacheCmd(), newVersionCmd())
+	addCompletions(root)
 	return root
 }

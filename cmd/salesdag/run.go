@@ -38,7 +38,7 @@ type runFlags struct {
 func newRunCmd() *cobra.Command {
 	f := &runFlags{}
 	cmd := &cobra.Command{
-		Use:   "run",
+		Use:   "run [FILE]",
 		Short: "Run the pipeline and write its results",
 		Long: `Run reads the input CSV, computes only the nodes the requested outputs need, in
 dependency order, writes each output atomically into the output directory and
@@ -49,17 +49,23 @@ Exit codes: 0 success, 1 the run failed, 2 usage error, 3 a data-quality check
 of importance "fail" failed, 4 (--lineage-strict) results written but lineage
 events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 		Example: `  salesdag run
+  salesdag run sales.csv --max-data-loss 5%
   salesdag run --input data/sales.csv --output-dir out --format csv,json,parquet
   salesdag run --outputs trend_analysis,weekly_aggregation --workers 2
   salesdag run --input dirty.csv --on-bad-rows=skip        # bad rows -> rejected_rows.csv
   OPENLINEAGE_URL=http://localhost:5000 salesdag run --quiet`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.ArbitraryArgs, // inputArg checks them
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in, err := inputArg(cmd, f, args)
+			if err != nil {
+				return err
+			}
+			f.input = in
 			return runRun(cmd, f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.input, "input", "i", "", "input CSV `FILE` (default: the sample embedded in the binary)")
+	fl.StringVarP(&f.input, "input", "i", "", "input CSV `FILE`, also given as the argument (default: the sample embedded in the binary)")
 	fl.StringSliceVarP(&f.outputs, "outputs", "o", nil, "outputs to compute, comma-separated (default: the six standard results)")
 	fl.StringVar(&f.outputDir, "output-dir", "output", "directory for the results")
 	fl.StringSliceVar(&f.formats, "format", []string{"csv", "json"}, "result formats: csv, json, parquet (tables as CSV/Parquet, objects as JSON)")
@@ -67,7 +73,7 @@ events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&f.onBadRows, "on-bad-rows", "fail", "bad input rows: fail (stop at the first) or skip (write them to rejected_rows.csv)")
-	fl.Float64Var(&f.maxLoss, "max-data-loss", 0, "fail the run (exit 3) when cleaning drops more than `PCT` percent of the raw rows (default: no limit)")
+	fl.Var(percentValue{&f.maxLoss}, "max-data-loss", "fail the run (exit 3) when cleaning drops more than `PCT` percent of the raw rows, e.g. 5 or 5% (default: no limit)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress, summary or warnings on stderr (errors only)")
 	addLineageFlags(fl, &f.lineage)
 	addCacheFlags(fl, &f.cache)
@@ -135,7 +141,7 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	if opts.Checks, err = app.NewChecks(co, log); err != nil {
 		return err
 	}
-	if opts.Cache, err = newCache(&f.cache, d, log); err != nil {
+	if opts.Cache, err = newCache(&f.cache, d, f.input, log); err != nil {
 		return err
 	}
 	if !f.quiet && isTerminal(stderr) && os.Getenv("CI") == "" {

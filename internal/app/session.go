@@ -105,6 +105,7 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 					})
 				}
 			}
+			addRowsFacet(ne)
 			if lo.OnNodeEvent != nil {
 				lo.OnNodeEvent(ne)
 			}

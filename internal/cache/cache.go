@@ -47,6 +47,9 @@ type Options struct {
 	Version string
 	// Workers bounds parallel loads in Prepare (default GOMAXPROCS).
 	Workers int
+	// Input names the input the runs read (a path); it is stored in each
+	// entry's header for `salesdag cache ls` and plays no part in keys.
+	Input string
 }
 
 // Cache computes keys and serves and stores node results. It is safe for
@@ -510,7 +513,7 @@ func (r *Run) save(nr *nodeRun, v any) {
 		fail(fmt.Errorf("cache: encoding the result of %s: %w", name, err))
 		return
 	}
-	n, err := r.c.store.Put(Header{Node: name, Key: nr.key, Type: typeName(nr.node.Out), Codec: nr.codec.id}, payload)
+	n, err := r.c.store.Put(Header{Node: name, Key: nr.key, Type: typeName(nr.node.Out), Codec: nr.codec.id, Input: r.c.opts.Input}, payload)
 	if err != nil {
 		fail(err)
 		return

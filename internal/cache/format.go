@@ -10,10 +10,11 @@ import (
 )
 
 // WriteList writes entries as the table `salesdag cache ls` prints: node,
-// key prefix, size, age and last use, then a total line.
+// the input it was computed from, key prefix, size on disk, age and last
+// use, then a total line.
 func WriteList(w io.Writer, entries []Entry, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tKEY\tSIZE\tAGE\tLAST USED")
+	fmt.Fprintln(tw, "NODE\tINPUT\tKEY\tSIZE\tAGE\tLAST USED")
 	var total int64
 	for _, e := range entries {
 		key := e.Key
@@ -28,7 +29,11 @@ func WriteList(w io.Writer, entries []Entry, now time.Time) error {
 		if e.Corrupt != "" {
 			node += " (corrupt: " + e.Corrupt + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s ago\n", node, key, units.Bytes(e.Bytes), age, FormatAge(now.Sub(e.LastUsed)))
+		input := e.Input
+		if input == "" {
+			input = "-" // written before inputs were recorded, or unreadable
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s ago\n", node, input, key, units.Bytes(e.Bytes), age, FormatAge(now.Sub(e.LastUsed)))
 		total += e.Bytes
 	}
 	fmt.Fprintf(tw, "%d entries, %s\n", len(entries), units.Bytes(total))

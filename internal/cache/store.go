@@ -61,8 +61,9 @@ type Header struct {
 	Type    string    `json:"type"`  // Go type of the value
 	Codec   string    `json:"codec"` // codec that wrote the payload
 	Created time.Time `json:"created"`
-	Size    int64     `json:"size"`   // payload bytes
-	CRC32C  uint32    `json:"crc32c"` // of the payload
+	Size    int64     `json:"size"`            // payload bytes
+	CRC32C  uint32    `json:"crc32c"`          // of the payload
+	Input   string    `json:"input,omitempty"` // the run's input, as Options.Input names it (listings only)
 }
 
 // Store is a directory of cache entries, safe for concurrent use by several

@@ -58,7 +58,13 @@ func (d *DAG) lookup(name, role string) (*entry, error) {
 	if e, ok := d.byName[name]; ok {
 		return e, nil
 	}
-	known := names(d.order)
+	var known []string
+	for _, e := range d.order {
+		// Inputs are given to a run, never computed: not outputs.
+		if role != "output" || !e.IsInput {
+			known = append(known, e.Name)
+		}
+	}
 	return nil, &UnknownNodeError{Name: name, Role: role, Suggestions: suggest(name, known), known: known}
 }
 
@@ -255,6 +261,10 @@ func hintFrom(sugg, known []string) string {
 		return " (known: " + strings.Join(known, ", ") + ")"
 	}
 }
+
+// Suggest returns up to three of known close to name, best first: a
+// small edit distance for typos, or one containing the other.
+func Suggest(name string, known []string) []string { return suggest(name, known) }
 
 // suggest returns up to three known names close to name: a small edit
 // distance for typos, or one containing the other for partial names.

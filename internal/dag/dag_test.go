@@ -73,7 +73,7 @@ func TestPlanErrors(t *testing.T) {
 			[][]string{{"trend_analysis"}}},
 		{"partial", []string{"weekly"}, `unknown output "weekly" (did you mean "weekly_aggregation"?)`,
 			[][]string{{"weekly_aggregation"}}},
-		{"several matches", []string{"a"}, `unknown output "a" (known: source, daily_sales_summary, trend_analysis, weekly_aggregation, top_performing_days)`,
+		{"several matches", []string{"a"}, `unknown output "a" (known: daily_sales_summary, trend_analysis, weekly_aggregation, top_performing_days)`,
 			[][]string{nil}},
 		{"two unknowns, one valid", []string{"dialy_sales_summary", "trend_analysis", "top"},
 			"unknown output \"dialy_sales_summary\" (did you mean \"daily_sales_summary\"?)\n" +

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -56,11 +57,13 @@ type Run struct {
 	Start     time.Time `json:"start"`
 	End       time.Time `json:"end,omitzero"`
 	// DurationMS is End - Start in milliseconds, once the run ended.
-	DurationMS float64   `json:"duration_ms,omitempty"`
-	Inputs     []string  `json:"inputs"`  // dataset names ("namespace:name" unless namespace is file)
-	Outputs    []string  `json:"outputs"` // dataset names written by the run
-	Error      string    `json:"error,omitempty"`
-	Nodes      []NodeRun `json:"nodes"`
+	DurationMS float64  `json:"duration_ms,omitempty"`
+	Inputs     []string `json:"inputs"`  // dataset names ("namespace:name" unless namespace is file)
+	Outputs    []string `json:"outputs"` // dataset names written by the run
+	Error      string   `json:"error,omitempty"`
+	// Warnings are the failed checks of severity warn, as "node: check".
+	Warnings []string  `json:"warnings,omitempty"`
+	Nodes    []NodeRun `json:"nodes"`
 	// Events is how many events are recorded for the run (root and nodes).
 	Events int `json:"events"`
 	// ColumnLineage is true when some event carries a columnLineage facet.
@@ -100,8 +103,10 @@ type NodeRun struct {
 	End        time.Time `json:"end,omitzero"`
 	DurationMS float64   `json:"duration_ms,omitempty"`
 	RowsIn     *int64    `json:"rows_in,omitempty"`
-	RowsOut    *int64    `json:"rows_out,omitempty"`
-	Error      string    `json:"error,omitempty"`
+	RowsOut    *int64    `json:"rows_out,omitempty"` // of the datasets it wrote
+	// Rows is how many rows (records) the node produced, written or not.
+	Rows  *int64 `json:"rows,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // Duration is End - Start, or zero while the node has not ended.
@@ -219,11 +224,19 @@ func (r *Run) applyNode(ev *lineage.RunEvent, node string, t time.Time) {
 	if f := ev.Run.Facets.ErrorMessage; f != nil {
 		n.Error = f.Message
 	}
+	for _, c := range nodeChecks(ev, node) {
+		if !c.Success && c.Severity == "warn" {
+			r.Warnings = appendUnique(r.Warnings, c.Node+": "+c.Name)
+		}
+	}
 	if rows, ok := inputRows(ev.Inputs); ok {
 		n.RowsIn = &rows
 	}
 	if rows, ok := outputRows(ev.Outputs); ok {
 		n.RowsOut = &rows
+	}
+	if rows, ok := nodeRows(ev); ok {
+		n.Rows = &rows
 	}
 	for _, in := range ev.Inputs {
 		// The node that reads an outside dataset (the input file) makes it
@@ -303,4 +316,30 @@ func appendUnique(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// RowsFacetKey is the custom run facet in which salesdag reports how many
+// rows a node produced.
+const RowsFacetKey = "salesdag_rows"
+
+// nodeRows reads the salesdag_rows facet of a node run's event.
+func nodeRows(ev *lineage.RunEvent) (int64, bool) {
+	raw, ok := ev.Run.Facets.Custom[RowsFacetKey]
+	if !ok {
+		return 0, false
+	}
+	b, ok := raw.(json.RawMessage)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(raw); err != nil {
+			return 0, false
+		}
+	}
+	var f struct {
+		Rows *int64 `json:"rows"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil || f.Rows == nil {
+		return 0, false
+	}
+	return *f.Rows, true
 }

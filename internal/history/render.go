@@ -163,7 +163,7 @@ func WriteRuns(w io.Writer, runs []Run, o TextOptions) error {
 		return err
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "RUN\tSTART\tSTATUS\tDURATION\tINPUT\tOUTPUTS")
+	fmt.Fprintln(tw, "RUN\tSTART\tSTATUS\tDURATION\tINPUT\tOUTPUTS\tNOTE")
 	for _, r := range runs {
 		id := r.ShortID
 		if id == "" {
@@ -173,10 +173,24 @@ func WriteRuns(w io.Writer, runs []Run, o TextOptions) error {
 		for i, in := range r.Inputs {
 			inputs[i] = o.path(in)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, o.time(r.Start, timeLayout), r.Status,
-			FormatDuration(r.Duration()), orDash(inputs), o.outputs(r.Outputs))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, o.time(r.Start, timeLayout), r.Status,
+			FormatDuration(r.Duration()), orDash(inputs), o.outputs(r.Outputs), runNote(&r))
 	}
 	return tw.Flush()
+}
+
+// runNote is the NOTE column of `lineage runs`: the error of a failed
+// run, else its warnings (failed checks of severity warn), else "-".
+func runNote(r *Run) string {
+	switch {
+	case r.Error != "":
+		return "error: " + oneLine(r.Error, 70)
+	case len(r.Warnings) == 1:
+		return "warning: " + oneLine(r.Warnings[0], 70)
+	case len(r.Warnings) > 1:
+		return fmt.Sprintf("%d warnings: %s", len(r.Warnings), oneLine(strings.Join(r.Warnings, ", "), 70))
+	}
+	return "-"
 }
 
 // WriteDetail prints one run: its header, node timeline, datasets and
@@ -230,7 +244,7 @@ func WriteDetail(w io.Writer, d *Detail, o TextOptions) error {
 				errText = oneLine(n.Error, 80)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Status, start, FormatDuration(n.Duration()),
-				count(n.RowsIn), count(n.RowsOut), checks, errText)
+				count(n.RowsIn), count(orInt(n.RowsOut, n.Rows)), checks, errText)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -317,6 +331,7 @@ func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
 			nodes[n] = true
 		}
 	}
+	said := map[string]bool{}
 	var order []string
 	byDataset := map[string][]ColumnEdge{}
 	for _, s := range j.Steps {
@@ -344,6 +359,14 @@ func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
 				}
 			}
 		}
+		// Each step (node: description) is said once, where it first
+		// appears; a column whose steps were all said already joins the
+		// "same steps as above" line of its dataset.
+		type fromTo struct {
+			from string
+			to   []string
+		}
+		var repeated []fromTo
 		for _, s := range steps {
 			from := s.From.String()
 			if inputs[DatasetName(s.From.Namespace, s.From.Dataset)] {
@@ -363,21 +386,41 @@ func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
 			if len(ts) == 0 && len(s.Transformations) > 0 {
 				continue // only the row-level dependencies listed as (rows)
 			}
-			fmt.Fprintf(&b, "  %s -> %s\n", from, target)
-			labels := make([]string, len(ts))
+			labels := make([]string, 0, len(ts))
+			hopsOf := make([][]string, 0, len(ts))
 			width := 0
-			for i, t := range ts {
-				labels[i] = t.Type
+			for _, t := range ts {
+				var fresh []string
+				for _, hop := range splitHops(t.Description, nodes) {
+					if !said[t.Type+"/"+t.Subtype+"\x00"+hop] {
+						fresh = append(fresh, hop)
+					}
+				}
+				if len(fresh) == 0 && t.Description != "" {
+					continue
+				}
+				label := t.Type
 				if t.Subtype != "" {
-					labels[i] += "/" + t.Subtype
+					label += "/" + t.Subtype
 				}
 				if t.Masking {
-					labels[i] += " (masked)"
+					label += " (masked)"
 				}
-				width = max(width, len(labels[i]))
+				labels = append(labels, label)
+				hopsOf = append(hopsOf, fresh)
+				width = max(width, len(label))
 			}
-			for i, t := range ts {
-				hops := splitHops(t.Description, nodes)
+			if len(labels) == 0 && len(ts) > 0 {
+				if len(repeated) > 0 && repeated[len(repeated)-1].from == from {
+					repeated[len(repeated)-1].to = append(repeated[len(repeated)-1].to, target)
+				} else {
+					repeated = append(repeated, fromTo{from, []string{target}})
+				}
+				continue
+			}
+			fmt.Fprintf(&b, "  %s -> %s\n", from, target)
+			for i := range labels {
+				hops := hopsOf[i]
 				if len(hops) == 0 {
 					hops = []string{""}
 				}
@@ -389,6 +432,14 @@ func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
 					fmt.Fprintf(&b, "      %-*s  %s\n", width, label, hop)
 				}
 			}
+			for _, t := range ts {
+				for _, hop := range splitHops(t.Description, nodes) {
+					said[t.Type+"/"+t.Subtype+"\x00"+hop] = true
+				}
+			}
+		}
+		for _, r := range repeated {
+			fmt.Fprintf(&b, "  %s -> %s: same steps as above\n", r.from, strings.Join(r.to, ", "))
 		}
 	}
 	// Lines of a transformation without description end in padding.
@@ -463,7 +514,7 @@ func WriteNode(w io.Writer, v *NodeView, o TextOptions) error {
 	if r := v.LastRun; r != nil {
 		fmt.Fprintf(tw, "last run\t%s (%s, started %s)\n", r.ShortID, r.Status, o.time(r.Start, timeLayout))
 		if n := v.NodeRun; n != nil {
-			line := fmt.Sprintf("%s in %s, %s rows in, %s rows out", n.Status, FormatDuration(n.Duration()), count(n.RowsIn), count(n.RowsOut))
+			line := fmt.Sprintf("%s in %s, %s rows in, %s rows out", n.Status, FormatDuration(n.Duration()), count(n.RowsIn), count(orInt(n.RowsOut, n.Rows)))
 			if n.Error != "" {
 				line += ": " + oneLine(n.Error, 120)
 			}

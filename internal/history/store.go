@@ -43,12 +43,52 @@ var (
 	bucketUndecodable = []byte("undecodable")
 )
 
-// Home returns the state directory: $SALESDAG_HOME, else .salesdag.
+// Home returns the state directory (history, cache, outbox):
+// $SALESDAG_HOME; else the nearest .salesdag directory in the working
+// directory or one of its parents, as git finds .git, so that every
+// folder of a project shares one history; else .salesdag in the working
+// directory, where the first run creates it. It is relative (".salesdag")
+// when it is the working directory's own.
 func Home() string {
-	if h := os.Getenv(EnvHome); h != "" {
-		return h
+	h, _ := locateHome()
+	return h
+}
+
+// HomeSearch says where Home looked when it found no .salesdag directory
+// ("no .salesdag directory in /a/b or its parents"), for messages about
+// an empty history; "" when $SALESDAG_HOME is set or one was found.
+func HomeSearch() string {
+	if _, found := locateHome(); found {
+		return ""
 	}
-	return DefaultHome
+	wd, err := os.Getwd()
+	if err != nil {
+		wd = "the working directory"
+	}
+	return fmt.Sprintf("no %s directory in %s or its parents", DefaultHome, wd)
+}
+
+func locateHome() (home string, found bool) {
+	if h := os.Getenv(EnvHome); h != "" {
+		return h, true
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return DefaultHome, false
+	}
+	for dir := wd; ; {
+		if st, err := os.Stat(filepath.Join(dir, DefaultHome)); err == nil && st.IsDir() {
+			if dir == wd {
+				return DefaultHome, true
+			}
+			return filepath.Join(dir, DefaultHome), true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return DefaultHome, false
+		}
+		dir = parent
+	}
 }
 
 // DefaultPath is the history database in Home.

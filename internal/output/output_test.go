@@ -518,8 +518,11 @@ func TestSchemaOf(t *testing.T) {
 		{"table", table{weeklySample()}, weeklySample().Schema()},
 		{"bare frame", dailySample(), dailySample().Schema()},
 		{"nil table", table{}, nil},
-		{"struct", record{}, recordFields},
-		{"pointer to struct", &record{}, recordFields},
+		// A zero count is left out of the JSON (omitempty), so out of the
+		// schema of this value; a type alone lists every field.
+		{"struct", record{}, withoutField(recordFields, "count")},
+		{"pointer to struct", &record{}, withoutField(recordFields, "count")},
+		{"struct with a count", record{Count: 3}, recordFields},
 		{"typed nil pointer", (*record)(nil), nil},
 		{"slice of structs", []record{}, recordFields},
 		{"slice of pointers", []*record{nil}, recordFields},
@@ -536,7 +539,13 @@ func TestSchemaOf(t *testing.T) {
 		{"nil map", map[string]int(nil), []frame.Field{}},
 		{"scalar", 3, nil},
 		{"nil", nil, nil},
+		// The schema lists what the file holds: an omitempty field only
+		// when it is written.
 		{"quality metrics", qualitySample(), []frame.Field{fld("raw_record_count", "int64"), fld("cleaned_record_count", "int64"),
+			fld("data_loss_rate", "float64"), fld("null_count", "int64"), fld("duplicate_count", "int64")}},
+		{"quality metrics with rejected rows", qualityWithRejected(), []frame.Field{fld("raw_record_count", "int64"), fld("cleaned_record_count", "int64"),
+			fld("data_loss_rate", "float64"), fld("null_count", "int64"), fld("duplicate_count", "int64"), fld("rejected_record_count", "int64")}},
+		{"quality metrics type only", []testQuality(nil), []frame.Field{fld("raw_record_count", "int64"), fld("cleaned_record_count", "int64"),
 			fld("data_loss_rate", "float64"), fld("null_count", "int64"), fld("duplicate_count", "int64"), fld("rejected_record_count", "int64")}},
 	}
 	for _, c := range cases {
@@ -594,4 +603,21 @@ func BenchmarkWriteAllSample(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func qualityWithRejected() *testQuality {
+	q := qualitySample()
+	n := 2
+	q.RejectedRecordCount = &n
+	return &q
+}
+
+func withoutField(fs []frame.Field, name string) []frame.Field {
+	var out []frame.Field
+	for _, f := range fs {
+		if f.Name != name {
+			out = append(out, f)
+		}
+	}
+	return out
 }

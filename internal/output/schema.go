@@ -48,14 +48,14 @@ func fieldsOf(rv reflect.Value) []frame.Field {
 	}
 	switch {
 	case isRecord(t):
-		return structFields(t)
+		return structFields(t, rv)
 	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
 		et := t.Elem()
 		for et.Kind() == reflect.Pointer {
 			et = et.Elem()
 		}
 		if isRecord(et) {
-			return structFields(et)
+			return structFields(et, reflect.Value{})
 		}
 		// Elements of interface or map type: describe the first one.
 		if rv.IsValid() && rv.Len() > 0 {
@@ -114,11 +114,18 @@ func isRecord(t reflect.Type) bool {
 	return t.Kind() == reflect.Struct && t != nullFloatType && t != timeType
 }
 
-// structFields lists t's JSON keys the way encoding/json names them.
-func structFields(t reflect.Type) []frame.Field {
+// structFields lists t's JSON keys the way encoding/json names them. With
+// a value (rv valid), fields that encoding/json leaves out of that value
+// (omitempty and empty, omitzero and zero) are left out too, so that the
+// schema lists what the file holds.
+func structFields(t reflect.Type, rv reflect.Value) []frame.Field {
 	var out []frame.Field
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
+		var fv reflect.Value
+		if rv.IsValid() {
+			fv = rv.Field(i)
+		}
 		tag := sf.Tag.Get("json")
 		if tag == "-" {
 			continue
@@ -129,7 +136,8 @@ func structFields(t reflect.Type) []frame.Field {
 			ft = ft.Elem()
 		}
 		if sf.Anonymous && name == "" && isRecord(ft) {
-			out = append(out, structFields(ft)...)
+			ev, _ := deref(fv)
+			out = append(out, structFields(ft, ev)...)
 			continue
 		}
 		if !sf.IsExported() {
@@ -138,8 +146,13 @@ func structFields(t reflect.Type) []frame.Field {
 		if name == "" {
 			name = sf.Name
 		}
+		optList := strings.Split(opts, ",")
+		if fv.IsValid() && ((slices.Contains(optList, "omitempty") && isEmptyJSON(fv)) ||
+			(slices.Contains(optList, "omitzero") && fv.IsZero())) {
+			continue
+		}
 		typ := typeName(sf.Type)
-		if slices.Contains(strings.Split(opts, ","), "string") {
+		if slices.Contains(optList, "string") {
 			typ = "string"
 		}
 		out = append(out, frame.Field{Name: name, Type: typ})
@@ -187,4 +200,17 @@ func valueTypeName(v reflect.Value) string {
 		v = v.Elem()
 	}
 	return typeName(v.Type())
+}
+
+// isEmptyJSON is encoding/json's test for omitempty.
+func isEmptyJSON(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
 }
