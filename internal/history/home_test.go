@@ -1,0 +1,51 @@
+package history
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestHomeIsFoundFromSubfolders(t *testing.T) {
+	t.Setenv(EnvHome, "")
+	project := t.TempDir()
+	sub := filepath.Join(project, "a", "b")
+	require.NoError(t, os.MkdirAll(sub, 0o755))
+
+	// Nothing yet: the working directory's own .salesdag, and say where
+	// Home looked.
+	t.Chdir(sub)
+	require.Equal(t, DefaultHome, Home())
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	require.Equal(t, "no .salesdag directory in "+wd+" or its parents", HomeSearch())
+
+	// A project's .salesdag is found from any folder below it.
+	require.NoError(t, os.Mkdir(filepath.Join(project, DefaultHome), 0o755))
+	found := Home()
+	require.True(t, filepath.IsAbs(found), found)
+	st1, err := os.Stat(found)
+	require.NoError(t, err)
+	st2, err := os.Stat(filepath.Join(project, DefaultHome))
+	require.NoError(t, err)
+	require.True(t, os.SameFile(st1, st2))
+	require.Equal(t, filepath.Join(found, FileName), DefaultPath())
+	require.Empty(t, HomeSearch())
+
+	// In the project folder itself it stays relative.
+	t.Chdir(project)
+	require.Equal(t, DefaultHome, Home())
+
+	// A file named .salesdag is not a state directory.
+	other := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(other, DefaultHome), nil, 0o644))
+	t.Chdir(other)
+	require.NotEmpty(t, HomeSearch())
+
+	// $SALESDAG_HOME wins.
+	t.Setenv(EnvHome, "/somewhere")
+	require.Equal(t, "/somewhere", Home())
+	require.Empty(t, HomeSearch())
+}
