@@ -26,7 +26,7 @@ func addRowsFacet(ne lineage.NodeEvent) {
 	}
 	if n, ok := resultRows(ne.Result.Value); ok {
 		ne.Event.Run.Facets.SetCustom(RowsFacetKey, &RowsRunFacet{
-			BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("RowsRunFacet")),
+			BaseFacet: lineage.NewBaseFacet(lineage.CustomFacetSchemaURL("SalesdagRowsRunFacet")),
 			Rows:      n,
 		})
 	}
