@@ -54,7 +54,8 @@ type NodeResult struct {
 // its plan and inputs, even when a BeforeGraph failed, with the error
 // Execute returns. Node hooks fire only for computed nodes, never for
 // inputs; a panic in a node hook fails that node like a panic in its
-// function.
+// function. A panic in a graph hook fails the run (a *PanicError) like a
+// BeforeGraph error; the other AfterGraph hooks still run.
 type Hooks struct {
 	BeforeGraph func(ctx context.Context, p *Plan) error
 	AfterGraph  func(ctx context.Context, p *Plan, err error)

@@ -112,7 +112,7 @@ func (d *DAG) Execute(ctx context.Context, p *Plan, inputs map[string]any, opts 
 	var err error
 	for _, h := range cfg.hooks {
 		if h.BeforeGraph != nil {
-			if err = h.BeforeGraph(ctx, p); err != nil {
+			if err = beforeGraph(ctx, h, p); err != nil {
 				err = fmt.Errorf("before-graph hook: %w", err)
 				break
 			}
@@ -121,12 +121,35 @@ func (d *DAG) Execute(ctx context.Context, p *Plan, inputs map[string]any, opts 
 	if err == nil {
 		err = d.run(ctx, p, vals, res, &cfg)
 	}
+	// Every AfterGraph hook runs with the error of the run; one that
+	// panics fails a run that had not failed yet.
+	var hookErr error
 	for _, h := range cfg.hooks {
 		if h.AfterGraph != nil {
-			h.AfterGraph(ctx, p, err)
+			if perr := afterGraph(ctx, h, p, err); perr != nil && hookErr == nil {
+				hookErr = fmt.Errorf("after-graph hook: %w", perr)
+			}
 		}
 	}
+	if err == nil {
+		err = hookErr
+	}
 	return res, err
+}
+
+// beforeGraph calls h.BeforeGraph; a panic is its error.
+func beforeGraph(ctx context.Context, h Hooks, p *Plan) (err error) {
+	var v any
+	defer recoverTo(&v, &err)
+	return h.BeforeGraph(ctx, p)
+}
+
+// afterGraph calls h.AfterGraph and returns a panic as an error.
+func afterGraph(ctx context.Context, h Hooks, p *Plan, runErr error) (err error) {
+	var v any
+	defer recoverTo(&v, &err)
+	h.AfterGraph(ctx, p, runErr)
+	return nil
 }
 
 func (d *DAG) bindInputs(p *Plan, inputs map[string]any, vals []any) error {
@@ -296,6 +319,10 @@ func protect(ctx context.Context, c Compute) (v any, err error) {
 
 func recoverTo(v *any, err *error) {
 	if r := recover(); r != nil {
-		*v, *err = nil, &PanicError{Value: r, Stack: debug.Stack()}
+		pe, ok := r.(*PanicError) // raised again from another goroutine: keep its stack
+		if !ok {
+			pe = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+		*v, *err = nil, pe
 	}
 }

@@ -728,3 +728,59 @@ func TestConcurrentExecutesShareDAG(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("%d%d7", 5*(i+1), i), results[i]["g"])
 	}
 }
+
+// TestPanicInGraphHookFailsRun: a panic in BeforeGraph or AfterGraph once
+// escaped Execute and ended the process; it must fail the run instead,
+// and every AfterGraph hook still runs.
+func TestPanicInGraphHookFailsRun(t *testing.T) {
+	tests := []struct {
+		name     string
+		hooks    Hooks
+		wantMsg  string
+		wantRuns bool // whether node p ran
+	}{
+		{name: "BeforeGraph", hooks: Hooks{BeforeGraph: func(context.Context, *Plan) error { panic("before") }},
+			wantMsg: "before-graph hook: panic: before"},
+		{name: "AfterGraph", hooks: Hooks{AfterGraph: func(context.Context, *Plan, error) { panic("after") }},
+			wantMsg: "after-graph hook: panic: after", wantRuns: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := New()
+			ran := false
+			Add0(g, Spec{Name: "p"}, func(context.Context) (int, error) { ran = true; return 7, nil })
+			d := mustBuild(t, g)
+			p, err := d.Plan("p")
+			require.NoError(t, err)
+			var afterErr error
+			afterCalls := 0
+			later := Hooks{AfterGraph: func(_ context.Context, _ *Plan, err error) { afterCalls++; afterErr = err }}
+			_, err = d.Execute(context.Background(), p, nil, WithHooks(tt.hooks, later))
+			require.EqualError(t, err, tt.wantMsg)
+			var pe *PanicError
+			require.ErrorAs(t, err, &pe)
+			require.Contains(t, string(pe.Stack), "exec_test.go")
+			require.Equal(t, tt.wantRuns, ran)
+			require.Equal(t, 1, afterCalls, "the other AfterGraph hooks still run")
+			if !tt.wantRuns {
+				require.ErrorAs(t, afterErr, &pe)
+			}
+		})
+	}
+}
+
+// TestPanicErrorRaisedAgainKeepsItsStack: code that recovers a panic in
+// a goroutine of its own raises the *PanicError again in the node's
+// goroutine; the engine keeps it as it is (not a panic of a panic).
+func TestPanicErrorRaisedAgainKeepsItsStack(t *testing.T) {
+	g := New()
+	orig := &PanicError{Value: "in a worker", Stack: []byte("worker stack")}
+	Add0(g, Spec{Name: "p"}, func(context.Context) (int, error) { panic(orig) })
+	d := mustBuild(t, g)
+	p, _ := d.Plan("p")
+	_, err := d.Execute(context.Background(), p, nil)
+	require.EqualError(t, err, "node p: panic: in a worker")
+	var pe *PanicError
+	require.ErrorAs(t, err, &pe)
+	require.Same(t, orig, pe)
+}

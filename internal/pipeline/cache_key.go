@@ -23,7 +23,7 @@ func (s Source) CacheContent() (string, func() (io.ReadCloser, error)) {
 // rerun with another --workers reuses the cache. Fields added later are
 // part of the key unless listed here.
 func (o Options) CacheKey(context.Context) (string, error) {
-	o.Workers, o.Progress, o.chunkSize = 0, nil, 0
+	o.Workers, o.Progress, o.chunkSize, o.afterChunk = 0, nil, 0, nil
 	return cache.ValueKey(o)
 }
 

@@ -47,7 +47,7 @@ func TestCacheRowCodecRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			got, err := cache.Unmarshal(reflect.TypeOf(raw), b)
 			require.NoError(t, err)
-			require.NoError(t, sameBits(reflect.ValueOf(raw.Profile()), reflect.ValueOf(got.(*RawSales).Profile()), "profile"))
+			require.NoError(t, sameBits(reflect.ValueOf(mustProfile(t, raw)), reflect.ValueOf(mustProfile(t, got.(*RawSales))), "profile"))
 			require.NoError(t, sameBits(reflect.ValueOf(raw.Table()), reflect.ValueOf(got.(*RawSales).Table()), "table"))
 		})
 	}

@@ -187,7 +187,7 @@ func refRead(data string, skip bool) ([]string, []RejectedRow, error) {
 			if na[d] {
 				cells[0] = "~"
 			} else if t, err := time.Parse("2006-01-02", d); err != nil || t.Year() < 1 || len(d) != 10 {
-				reason = fmt.Sprintf("invalid date %q (want YYYY-MM-DD)", clip([]byte(d)))
+				reason = "invalid date (want YYYY-MM-DD)"
 			} else {
 				cells[0] = d
 			}
@@ -198,11 +198,11 @@ func refRead(data string, skip bool) ([]string, []RejectedRow, error) {
 			case na[a]:
 				cells[2] = "~"
 			case !refAmount.MatchString(a):
-				reason = fmt.Sprintf("invalid amount %q", clip([]byte(a)))
+				reason = "invalid amount (want a decimal number such as 12.50)"
 			default:
 				f, err := strconv.ParseFloat(strings.Trim(a, " \t"), 64)
 				if err != nil && f != 0 {
-					reason = fmt.Sprintf("amount %q out of range", clip([]byte(a)))
+					reason = "amount out of range"
 				} else {
 					cells[2] = frame.FormatFloat(f)
 				}

@@ -22,7 +22,7 @@ func TestGenerateIsDeterministicAndRealistic(t *testing.T) {
 	r := runNodes(t, stringSource("gen.csv", a.String()), Options{})
 	require.Equal(t, 100_000, r.raw.Len())
 	require.Empty(t, r.raw.Rejected())
-	p := r.raw.Profile()
+	p := mustProfile(t, r.raw)
 	require.Equal(t, int64(365), p.Columns[colDate].DistinctCount)
 	require.Equal(t, int64(500), p.Columns[colProduct].DistinctCount)
 	require.InDelta(t, 43_233, p.Columns[colCustomer].DistinctCount, 500) // 100k draws from 50k: 50k*(1-e^-2)

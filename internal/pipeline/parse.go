@@ -413,7 +413,7 @@ func (p *parser) row(fb []byte, line int64, raw []byte, res *chunkResult) bool {
 	default:
 		d, ok := parseDate(fb[ds:de])
 		if !ok {
-			return p.bad(line, fmt.Sprintf("invalid date %q (want YYYY-MM-DD)", clip(fb[ds:de])), raw, res)
+			return p.bad(line, reasonDate, raw, res)
 		}
 		date = d
 		p.lastDate, p.lastDateW, p.lastDateW2, p.haveDate = d, dw, binary.LittleEndian.Uint16(fb[ds+8:]), true
@@ -432,9 +432,9 @@ func (p *parser) row(fb []byte, line int64, raw []byte, res *chunkResult) bool {
 		amt, kind = parseAmount(fb[as:ae])
 		switch kind {
 		case amountBad:
-			return p.bad(line, fmt.Sprintf("invalid amount %q", clip(fb[as:ae])), raw, res)
+			return p.bad(line, reasonAmount, raw, res)
 		case amountRange:
-			return p.bad(line, fmt.Sprintf("amount %q out of range", clip(fb[as:ae])), raw, res)
+			return p.bad(line, reasonAmountRange, raw, res)
 		}
 	}
 
@@ -477,10 +477,11 @@ func (p *parser) row(fb []byte, line int64, raw []byte, res *chunkResult) bool {
 	return true
 }
 
-// clip shortens a field quoted in an error message.
-func clip(b []byte) string {
-	if len(b) > 40 {
-		return string(b[:40]) + "..."
-	}
-	return string(b)
-}
+// Reasons for a bad field. They never quote the field: a message must not
+// carry data, and in a file whose columns are shifted the "date" or
+// "amount" may well be a customer's id. The line number leads to the row.
+const (
+	reasonDate        = "invalid date (want YYYY-MM-DD)"
+	reasonAmount      = "invalid amount (want a decimal number such as 12.50)"
+	reasonAmountRange = "amount out of range"
+)

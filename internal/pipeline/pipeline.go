@@ -83,6 +83,9 @@ type Options struct {
 	Progress func(bytesRead, rows int64)
 
 	chunkSize int // bytes per chunk; 0 = defaultChunkSize (tests shrink it)
+	// afterChunk, when set (by tests), is called by the reading goroutine
+	// after each chunk read from the source, with the bytes read so far.
+	afterChunk func(read int64)
 }
 
 // MaxWorkers bounds the parsing goroutines: per-worker buffers and hash
@@ -122,17 +125,30 @@ func FileSource(path string) (Source, error) {
 		return Source{}, fmt.Errorf("input %s: %w", path, err)
 	case st.IsDir():
 		return Source{}, fmt.Errorf("input %s: is a directory, not a CSV file", path)
-	case st.Mode().IsRegular() && st.Size() == 0:
-		// Only a regular file's size is known up front; a pipe may still
-		// deliver data.
-		return Source{}, fmt.Errorf("input %s: file is empty", path)
 	}
 	stream := !st.Mode().IsRegular()
 	if !stream {
 		// Opening a pipe here would block for a writer or lose data.
 		f, err := os.Open(abs)
 		if err != nil {
-			return Source{}, fmt.Errorf("input %s: cannot be read: %w", path, err)
+			return Source{}, fmt.Errorf("input %s: cannot be read: %w", path, pathErrCause(err))
+		}
+		if st.Size() == 0 {
+			// Empty, or a /proc or /sys file, which reports size 0 and
+			// has content: the first byte tells. Such a file is read once,
+			// as a stream.
+			var b [1]byte
+			n, err := f.Read(b[:])
+			switch {
+			case n > 0:
+				stream = true
+			case err == nil || errors.Is(err, io.EOF):
+				_ = f.Close()
+				return Source{}, fmt.Errorf("input %s: file is empty", path)
+			default:
+				_ = f.Close()
+				return Source{}, fmt.Errorf("input %s: cannot be read: %w", path, pathErrCause(err))
+			}
 		}
 		_ = f.Close()
 	}
@@ -143,6 +159,17 @@ func FileSource(path string) (Source, error) {
 		Stream: stream,
 		Open:   func() (io.ReadCloser, error) { return os.Open(abs) },
 	}, nil
+}
+
+// pathErrCause drops the operation and path that os adds to an error
+// (the message names the input already): "permission denied", not
+// "open /abs/path: permission denied".
+func pathErrCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 //go:embed sample/sales_raw.csv

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"math"
+	"math/big"
 	"math/bits"
 	"runtime"
 	"strings"
@@ -41,6 +42,7 @@ type RawSales struct {
 
 	profileOnce sync.Once
 	profile     InputProfile
+	profileErr  error
 }
 
 // finish merges the per-worker dictionaries into one and rewrites the
@@ -231,36 +233,66 @@ type InputProfile struct {
 }
 
 // Profile returns the input statistics (computed once, on first call).
-func (r *RawSales) Profile() InputProfile {
-	r.profileOnce.Do(func() { r.profile = r.computeProfile() })
-	return r.profile
+// The profile only describes the input for lineage: a failure while
+// computing it (a bug) is returned as an error, never a panic, and never
+// touches the rows.
+func (r *RawSales) Profile() (InputProfile, error) {
+	r.profileOnce.Do(func() {
+		defer func() {
+			if v := recover(); v != nil {
+				r.profile, r.profileErr = InputProfile{}, newPanicError(v)
+			}
+		}()
+		if profileFault != nil {
+			profileFault()
+		}
+		r.profile = r.computeProfile()
+	})
+	return r.profile, r.profileErr
 }
+
+// profileFault, when set by a test, runs before the profile is computed
+// (to check that a failing profile costs only the statistics).
+var profileFault func()
 
 func (r *RawSales) computeProfile() InputProfile {
 	p := InputProfile{RowCount: int64(r.n), Bytes: r.bytes, RejectedCount: int64(len(r.rejected))}
 	workers := r.scanners()
 
-	// Pass one (cheap): the amount range, to size the cents bitset.
-	ranges := make([][2]float64, len(r.segs))
+	// Pass one (cheap): the amount range, and the range of the amounts
+	// that are whole numbers of cents, to size the cents bitset. The
+	// cents range comes from toCents itself, so every amount that sets a
+	// bit in pass two lies inside it.
+	type span struct {
+		lo, hi         float64
+		centsLo, cents int64 // cents = highest; valid when hasCents
+		hasCents       bool
+	}
+	spans := make([]span, len(r.segs))
 	parallelFor(len(r.segs), workers, func(_, si int) {
-		lo, hi := math.Inf(1), math.Inf(-1)
+		sp := span{lo: math.Inf(1), hi: math.Inf(-1), centsLo: math.MaxInt64, cents: math.MinInt64}
 		for _, v := range r.segs[si].amts {
-			if v < lo { // comparisons are false for NaN: nulls are skipped
-				lo = v
+			if v < sp.lo { // comparisons are false for NaN: nulls are skipped
+				sp.lo = v
 			}
-			if v > hi {
-				hi = v
+			if v > sp.hi {
+				sp.hi = v
+			}
+			if c, ok := toCents(v); ok {
+				sp.centsLo, sp.cents, sp.hasCents = min(sp.centsLo, c), max(sp.cents, c), true
 			}
 		}
-		ranges[si] = [2]float64{lo, hi}
+		spans[si] = sp
 	})
 	p.AmountMin, p.AmountMax = math.Inf(1), math.Inf(-1)
-	for _, rg := range ranges {
-		p.AmountMin, p.AmountMax = min(p.AmountMin, rg[0]), max(p.AmountMax, rg[1])
+	centsLo, centsHi, hasCents := int64(math.MaxInt64), int64(math.MinInt64), false
+	for _, sp := range spans {
+		p.AmountMin, p.AmountMax = min(p.AmountMin, sp.lo), max(p.AmountMax, sp.hi)
+		if sp.hasCents {
+			centsLo, centsHi, hasCents = min(centsLo, sp.centsLo), max(centsHi, sp.cents), true
+		}
 	}
-	centsLo, okLo := toCents(math.Ceil(p.AmountMin*100) / 100)
-	centsHi, okHi := toCents(math.Floor(p.AmountMax*100) / 100)
-	useBits := okLo && okHi && centsLo <= centsHi && centsHi-centsLo < maxCentsBits
+	useBits := hasCents && centsHi-centsLo < maxCentsBits
 
 	// Pass two, split by segments. An amount that is a whole number of
 	// cents (the common case) sets a bit in a per-worker bitset and adds to
@@ -268,7 +300,8 @@ func (r *RawSales) computeProfile() InputProfile {
 	// Customers go to per-worker sets. The parts are merged afterwards, so
 	// every result is independent of the split.
 	type part struct {
-		count, cents int64
+		count        int64
+		cents        int128
 		other        exactSum
 		centsBits    []uint64
 		custs        *u64set
@@ -294,7 +327,7 @@ func (r *RawSales) computeProfile() InputProfile {
 			}
 			pt.count++
 			if c, ok := toCents(v); ok && useBits {
-				pt.cents += c
+				pt.cents.add(c)
 				o := c - centsLo
 				pt.centsBits[o>>6] |= 1 << (o & 63)
 			} else {
@@ -307,7 +340,7 @@ func (r *RawSales) computeProfile() InputProfile {
 	for i := range parts[1:] {
 		pt := &parts[i+1]
 		all.count += pt.count
-		all.cents += pt.cents
+		all.cents.addInt128(pt.cents)
 		all.other.merge(&pt.other)
 		pt.custs.each(all.custs.add)
 		pt.otherAmounts.each(all.otherAmounts.add)
@@ -316,7 +349,7 @@ func (r *RawSales) computeProfile() InputProfile {
 		}
 	}
 	p.AmountCount = all.count
-	all.other.add(float64(all.cents) / 100)
+	all.other.add(all.cents.div100())
 	p.AmountSum = all.other.value()
 	if p.AmountCount == 0 {
 		p.AmountMin, p.AmountMax = 0, 0
@@ -339,8 +372,34 @@ func (r *RawSales) computeProfile() InputProfile {
 	return p
 }
 
-// maxCentsBits bounds the per-worker bitset of amounts in cents (2 MiB),
-// and so the cents that add up in an int64 without overflow.
+// int128 is a two's complement 128-bit integer: a sum of cents that
+// cannot overflow (each term is below 2^51 in magnitude).
+type int128 struct {
+	hi int64
+	lo uint64
+}
+
+func (a *int128) add(c int64) {
+	var carry uint64
+	a.lo, carry = bits.Add64(a.lo, uint64(c), 0)
+	a.hi += c>>63 + int64(carry) // c>>63 sign-extends c
+}
+
+func (a *int128) addInt128(b int128) {
+	var carry uint64
+	a.lo, carry = bits.Add64(a.lo, b.lo, 0)
+	a.hi += b.hi + int64(carry)
+}
+
+// div100 returns a/100 correctly rounded to float64.
+func (a int128) div100() float64 {
+	v := new(big.Int).Lsh(big.NewInt(a.hi), 64)
+	v.Add(v, new(big.Int).SetUint64(a.lo))
+	f, _ := new(big.Rat).SetFrac(v, big.NewInt(100)).Float64()
+	return f
+}
+
+// maxCentsBits bounds the per-worker bitset of amounts in cents (2 MiB).
 const maxCentsBits = 1 << 24
 
 // toCents returns v as a whole number of cents when v is exactly the

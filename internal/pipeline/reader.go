@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -190,6 +193,11 @@ func readHeader(name string, buf []byte, n int, line int64) (*layout, int, int64
 			}
 		}
 		if len(missing) > 0 {
+			if !looksLikeHeader(lay.names) {
+				// Most likely a file without a header line: its first
+				// line is data, which a message must never quote.
+				return nil, 0, 0, fmt.Errorf("%s:%d: no header line: the first line does not name any of the columns %s; add that header line", name, line, strings.Join(ColumnNames[:], ","))
+			}
 			word := "column"
 			if len(missing) > 1 {
 				word = "columns"
@@ -202,6 +210,23 @@ func readHeader(name string, buf []byte, n int, line int64) (*layout, int, int64
 	return nil, n, line, nil
 }
 
+// looksLikeHeader reports whether a first record is a header, that is,
+// names at least one required column (ignoring case, surrounding spaces,
+// spaces or hyphens for underscores, and another separator such as ';').
+// Only then may messages quote it.
+func looksLikeHeader(fields []string) bool {
+	norm := strings.NewReplacer(" ", "_", "-", "_")
+	for _, f := range fields {
+		for _, name := range strings.FieldsFunc(f, func(r rune) bool { return r == ';' || r == '\t' || r == '|' }) {
+			name = norm.Replace(strings.ToLower(strings.TrimSpace(name)))
+			if slices.Contains(ColumnNames[:], name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // job is one chunk on its way through the workers.
 type job struct {
 	buf    []byte
@@ -209,11 +234,23 @@ type job struct {
 	line   int64
 	done   chan struct{}
 	res    chunkResult
+	err    error // a panic while parsing the chunk (a bug)
+}
+
+// parseJob parses one chunk; a panic becomes the job's error, so that it
+// fails the run instead of ending the process from a worker goroutine.
+func parseJob(p *parser, j *job) {
+	defer func() {
+		if v := recover(); v != nil {
+			j.err = newPanicError(v)
+		}
+	}()
+	p.parse(j.buf, j.off, j.n, j.line, &j.res)
 }
 
 // ReadSales is the raw_sales_data node: it reads and types every data row
 // of the source.
-func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error) {
+func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, err error) {
 	name := src.Name
 	if name == "" {
 		name = src.Path
@@ -244,6 +281,19 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 	size = max(size, len(bom)) // the first chunk must hold a whole BOM
 	sp := &splitter{r: rc, size: size, line: 1}
 
+	// A file that changes while it is read (appended to, truncated,
+	// rewritten) would give results from no version of it: whatever the
+	// outcome of the read, that is the error to report.
+	watch := watchFile(rc, src.Stream)
+	defer func() {
+		if ctx.Err() != nil {
+			return // interrupted: that is the error
+		}
+		if cerr := watch.check(name, sp.read, sp.eof); cerr != nil {
+			out, err = nil, cerr
+		}
+	}()
+
 	// The header, skipping leading blank lines.
 	var (
 		buf  []byte
@@ -254,6 +304,9 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 	)
 	for lay == nil {
 		buf, n, line, err = sp.next(buf)
+		if opts.afterChunk != nil {
+			opts.afterChunk(sp.read)
+		}
 		if err != nil {
 			return nil, readError(err)
 		}
@@ -293,7 +346,7 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 			defer wg.Done()
 			for j := range jobs {
 				if !stop.Load() {
-					p.parse(j.buf, j.off, j.n, j.line, &j.res)
+					parseJob(p, j)
 				}
 				free <- j.buf
 				j.buf = nil
@@ -304,6 +357,11 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 	go func() {
 		defer close(order)
 		defer close(jobs)
+		defer func() { // runs first: readErr is set before order closes
+			if v := recover(); v != nil {
+				readErr = newPanicError(v)
+			}
+		}()
 		b, o, cn, ln := buf, off, n, line
 		for {
 			if cn > o {
@@ -324,6 +382,9 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 			var err error
 			b, cn, ln, err = sp.next(b)
 			o = 0
+			if opts.afterChunk != nil {
+				opts.afterChunk(sp.read)
+			}
 			if err != nil {
 				readErr = readError(err)
 				return
@@ -344,6 +405,11 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 			continue
 		}
 		r := &j.res
+		if j.err != nil {
+			firstErr = j.err
+			stop.Store(true)
+			continue
+		}
 		if r.fatal != nil {
 			firstErr = &BadRowError{File: name, Line: r.fatal.Line, Reason: r.fatal.Reason}
 			stop.Store(true)
@@ -383,6 +449,55 @@ func ReadSales(ctx context.Context, src Source, opts Options) (*RawSales, error)
 		return nil, fmt.Errorf("input %s: no data rows, only a header", name)
 	}
 	return raw, nil
+}
+
+// ErrInputChanged is the error for an input file that changed while it
+// was being read.
+var ErrInputChanged = errors.New("input changed while it was being read")
+
+// fileWatch remembers the size and modification time of a regular file
+// when it was opened.
+type fileWatch struct {
+	f     interface{ Stat() (fs.FileInfo, error) }
+	size  int64
+	mtime time.Time
+}
+
+// watchFile starts watching rc when it is a regular file (a stream or a
+// /proc file has no meaningful size: nothing to compare).
+func watchFile(rc io.Reader, stream bool) *fileWatch {
+	f, ok := rc.(interface{ Stat() (fs.FileInfo, error) })
+	if !ok || stream {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	return &fileWatch{f: f, size: st.Size(), mtime: st.ModTime()}
+}
+
+// check compares the file now with the file when opened; read is how
+// many bytes were read, complete whether the read reached the end.
+func (w *fileWatch) check(name string, read int64, complete bool) error {
+	if w == nil {
+		return nil
+	}
+	var detail string
+	st, err := w.f.Stat()
+	switch {
+	case err != nil:
+		detail = fmt.Sprintf("cannot stat it again: %v", err)
+	case st.Size() != w.size:
+		detail = fmt.Sprintf("its size went from %d to %d bytes", w.size, st.Size())
+	case !st.ModTime().Equal(w.mtime):
+		detail = "it was modified during the read"
+	case complete && read != w.size:
+		detail = fmt.Sprintf("read %d bytes of %d", read, w.size)
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: %s (%s); run again once nothing is writing to it", ErrInputChanged, name, detail)
 }
 
 func isValidUTF8(b []byte) bool { return isASCII(b) || utf8.Valid(b) }

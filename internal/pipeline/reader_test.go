@@ -140,7 +140,7 @@ func TestReaderNATokens(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"2024-01-15| NA|1.0|na", "2024-01-15|Null|1.0|NONE"}, rows)
 	_, err = read(t, hdr+"2024-01-15,P,inf,C\n", Options{})
-	require.EqualError(t, err, `in.csv:2: invalid amount "inf"`)
+	require.EqualError(t, err, `in.csv:2: invalid amount (want a decimal number such as 12.50)`)
 }
 
 func TestReaderBadRows(t *testing.T) {
@@ -149,24 +149,24 @@ func TestReaderBadRows(t *testing.T) {
 		row    string // the data line, after the header and one good row
 		reason string
 	}{
-		{"unparsable date", "2024/01/15,P,1,C", `invalid date "2024/01/15" (want YYYY-MM-DD)`},
-		{"impossible day", "2023-02-29,P,1,C", `invalid date "2023-02-29" (want YYYY-MM-DD)`},
-		{"month 13", "2024-13-01,P,1,C", `invalid date "2024-13-01" (want YYYY-MM-DD)`},
-		{"year 0", "0000-01-01,P,1,C", `invalid date "0000-01-01" (want YYYY-MM-DD)`},
-		{"day 31 in april", "2024-04-31,P,1,C", `invalid date "2024-04-31" (want YYYY-MM-DD)`},
-		{"short date", "2024-1-15,P,1,C", `invalid date "2024-1-15" (want YYYY-MM-DD)`},
-		{"date with time", "2024-01-15 00:00:00,P,1,C", `invalid date "2024-01-15 00:00:00" (want YYYY-MM-DD)`},
-		{"date with spaces", " 2024-01-15,P,1,C", `invalid date " 2024-01-15" (want YYYY-MM-DD)`},
-		{"spaces-only date", "   ,P,1,C", `invalid date "   " (want YYYY-MM-DD)`},
+		{"unparsable date", "2024/01/15,P,1,C", `invalid date (want YYYY-MM-DD)`},
+		{"impossible day", "2023-02-29,P,1,C", `invalid date (want YYYY-MM-DD)`},
+		{"month 13", "2024-13-01,P,1,C", `invalid date (want YYYY-MM-DD)`},
+		{"year 0", "0000-01-01,P,1,C", `invalid date (want YYYY-MM-DD)`},
+		{"day 31 in april", "2024-04-31,P,1,C", `invalid date (want YYYY-MM-DD)`},
+		{"short date", "2024-1-15,P,1,C", `invalid date (want YYYY-MM-DD)`},
+		{"date with time", "2024-01-15 00:00:00,P,1,C", `invalid date (want YYYY-MM-DD)`},
+		{"date with spaces", " 2024-01-15,P,1,C", `invalid date (want YYYY-MM-DD)`},
+		{"spaces-only date", "   ,P,1,C", `invalid date (want YYYY-MM-DD)`},
 		{"unparsable amount", "2024-01-15,P,12,50,C", "expected 4 fields, found 5"},
-		{"amount with letters", "2024-01-15,P,12a,C", `invalid amount "12a"`},
-		{"amount with two dots", "2024-01-15,P,1.2.3,C", `invalid amount "1.2.3"`},
-		{"amount sign only", "2024-01-15,P,-,C", `invalid amount "-"`},
-		{"amount dot only", "2024-01-15,P,.,C", `invalid amount "."`},
-		{"amount empty exponent", "2024-01-15,P,1e,C", `invalid amount "1e"`},
-		{"amount thousands separator", `2024-01-15,P,"1,200.50",C`, `invalid amount "1,200.50"`},
-		{"spaces-only amount", "2024-01-15,P,  ,C", `invalid amount "  "`},
-		{"amount overflow", "2024-01-15,P,1e999,C", `amount "1e999" out of range`},
+		{"amount with letters", "2024-01-15,P,12a,C", `invalid amount (want a decimal number such as 12.50)`},
+		{"amount with two dots", "2024-01-15,P,1.2.3,C", `invalid amount (want a decimal number such as 12.50)`},
+		{"amount sign only", "2024-01-15,P,-,C", `invalid amount (want a decimal number such as 12.50)`},
+		{"amount dot only", "2024-01-15,P,.,C", `invalid amount (want a decimal number such as 12.50)`},
+		{"amount empty exponent", "2024-01-15,P,1e,C", `invalid amount (want a decimal number such as 12.50)`},
+		{"amount thousands separator", `2024-01-15,P,"1,200.50",C`, `invalid amount (want a decimal number such as 12.50)`},
+		{"spaces-only amount", "2024-01-15,P,  ,C", `invalid amount (want a decimal number such as 12.50)`},
+		{"amount overflow", "2024-01-15,P,1e999,C", `amount out of range`},
 		{"too few fields", "2024-01-15,P,1", "expected 4 fields, found 3"},
 		{"too many fields", "2024-01-15,P,1,C,", "expected 4 fields, found 5"},
 		{"invalid utf-8", "2024-01-15,P\xff,1,C", "invalid UTF-8"},
@@ -213,14 +213,14 @@ func TestReaderLineNumbers(t *testing.T) {
 		"2024-01-15,P,1,C\n" + // line 9
 		"2024-99-15,P,1,C" // line 10
 	_, _, err := readAllSizes(t, in, Options{})
-	require.EqualError(t, err, `in.csv:7: invalid amount "bad"`)
+	require.EqualError(t, err, `in.csv:7: invalid amount (want a decimal number such as 12.50)`)
 	rows, rej, err := readAllSizes(t, in, Options{OnBadRows: SkipBadRows})
 	require.NoError(t, err)
 	require.Equal(t, []string{"2024-01-15|multi\nline\nproduct|1.0|C", "2024-01-15|P|1.0|C"}, rows)
 	require.Equal(t, []RejectedRow{
-		{Line: 7, Reason: `invalid amount "bad"`, Raw: "2024-01-15,P,bad,<redacted>"},
+		{Line: 7, Reason: `invalid amount (want a decimal number such as 12.50)`, Raw: "2024-01-15,P,bad,<redacted>"},
 		{Line: 8, Reason: "expected 4 fields, found 5", Raw: "<redacted> (5 fields)"},
-		{Line: 10, Reason: `invalid date "2024-99-15" (want YYYY-MM-DD)`, Raw: "2024-99-15,P,1,<redacted>"},
+		{Line: 10, Reason: `invalid date (want YYYY-MM-DD)`, Raw: "2024-99-15,P,1,<redacted>"},
 	}, rej)
 
 	r, err := read(t, in, Options{OnBadRows: SkipBadRows})

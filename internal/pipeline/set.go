@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
+
+	"github.com/salesdag/salesdag/internal/dag"
 )
 
 // u64set is a set of uint64 keys (open addressing, linear probing), used
@@ -122,6 +125,8 @@ func (s *u64set) each(fn func(uint64)) {
 
 // parallelFor calls fn(worker, i) for i in [0, n) on up to workers
 // goroutines; worker is in [0, workers) and identifies per-goroutine state.
+// A panic in fn is raised again in the caller's goroutine, as a
+// *dag.PanicError, once every worker has stopped.
 func parallelFor(n, workers int, fn func(worker, i int)) {
 	workers = min(workers, n)
 	if workers <= 1 {
@@ -132,10 +137,17 @@ func parallelFor(n, workers int, fn func(worker, i int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var panicked atomic.Pointer[dag.PanicError]
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					panicked.CompareAndSwap(nil, newPanicError(v))
+					next.Store(int64(n)) // the other workers stop early
+				}
+			}()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n {
@@ -146,4 +158,18 @@ func parallelFor(n, workers int, fn func(worker, i int)) {
 		}()
 	}
 	wg.Wait()
+	if p := panicked.Load(); p != nil {
+		// A panic in a goroutine of ours would end the process; raised
+		// again here, the caller (the engine, or Profile) can recover it.
+		panic(p)
+	}
+}
+
+// newPanicError records a recovered panic value with the stack of the
+// goroutine that panicked (a *dag.PanicError raised again keeps its own).
+func newPanicError(v any) *dag.PanicError {
+	if p, ok := v.(*dag.PanicError); ok {
+		return p
+	}
+	return &dag.PanicError{Value: v, Stack: debug.Stack()}
 }
