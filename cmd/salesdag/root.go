@@ -67,9 +67,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	root := newRootCmd(stdin, stdout, stderr)
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := execute(ctx, newRootCmd(stdin, stdout, stderr), args)
 	if err == nil {
 		return exitOK
 	}
@@ -82,6 +80,18 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "salesdag: %s\n", msg)
 	}
 	return code
+}
+
+// execute runs the command; a panic (a bug) is its error, so that it exits
+// 1 with one line instead of 2 with a stack trace.
+func execute(ctx context.Context, root *cobra.Command, args []string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = app.Recovered(v)
+		}
+	}()
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 type signalError struct{ sig syscall.Signal }
@@ -111,6 +121,9 @@ func exitCode(ctx context.Context, err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
+	if app.IsBug(err) {
+		return exitFailed // whatever words the panic has, not a usage error
+	}
 	if app.IsInterrupted(err) {
 		var se *signalError
 		if errors.As(context.Cause(ctx), &se) && se.sig == syscall.SIGTERM {
@@ -135,7 +148,11 @@ func errorLine(err error) string {
 	if errors.As(err, &ee) && ee.err == nil {
 		return ""
 	}
-	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+	line := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+	if app.IsBug(err) {
+		line += " (" + app.BugReport + ")"
+	}
+	return line
 }
 
 // isCobraUsage recognises cobra's own flag and argument errors.

@@ -95,7 +95,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, &app.UsageError{Err: fmt.Errorf("invalid --log-format %q (use text or json)", format)}
 }
 
-func runRun(cmd *cobra.Command, f *runFlags) error {
+func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
 	level := f.logLevel
@@ -106,6 +106,16 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		// A bug: the stack goes to the debug log only (Main prints the
+		// one-line message).
+		if v := recover(); v != nil {
+			runErr = app.Recovered(v)
+		}
+		if st := app.PanicStack(runErr); st != "" {
+			log.Debug("stack trace", "error", runErr.Error(), "stack", st)
+		}
+	}()
 	for _, name := range []string{"outputs", "format"} {
 		if fl := cmd.Flags().Lookup(name); fl.Changed && strings.Trim(fl.Value.String(), "[]") == "" {
 			return &app.UsageError{Err: fmt.Errorf("--%s is empty: name at least one (see 'salesdag run --help')", name)}
@@ -143,6 +153,9 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	}
 	if opts.Cache, err = newCache(&f.cache, d, f.input, log); err != nil {
 		return err
+	}
+	if faultHooks != nil {
+		opts.Hooks = append(opts.Hooks, faultHooks()...)
 	}
 	if !f.quiet && isTerminal(stderr) && os.Getenv("CI") == "" {
 		opts.Progress = newProgress(stderr)

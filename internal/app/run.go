@@ -42,7 +42,10 @@ type RunOptions struct {
 	// onCacheRun is told the cache's plan before any node runs (lineage
 	// reads each node's cache state from it).
 	onCacheRun func(*cache.Run)
-	Log        *slog.Logger
+	// beforeWrite, when set, can stop a run that computed everything from
+	// writing its outputs (a panic of the lineage sink).
+	beforeWrite func() error
+	Log         *slog.Logger
 }
 
 // NodeTiming is how long one node took.
@@ -164,6 +167,9 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 	res.Results = results
 	if err == nil && o.Checks != nil {
 		err = o.Checks.Err() // a failed check of importance fail: nothing is written
+	}
+	if err == nil && o.beforeWrite != nil {
+		err = o.beforeWrite()
 	}
 	res.Nodes = tm.sorted(p)
 	if raw, ok := results[pipeline.NodeRaw].(*pipeline.RawSales); ok {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
@@ -71,12 +73,40 @@ func inputFile(src pipeline.Source, p *pipeline.InputProfile) lineage.InputFile 
 // runs the plan, writes the outputs and ends the root run with COMPLETE,
 // FAIL or ABORT. Lineage problems never change the returned error; they
 // are reported by the sink's owner (the emitter's Close report).
+//
+// A panic (a bug) anywhere in the run fails it like any other error, with
+// a *dag.PanicError: FAIL event, nothing written. That includes a panic
+// of the sink (the history), which fails the run even though a lineage
+// error would not. A panic in a side computation (the input's statistics,
+// facets) only costs what it would have added, with a warning.
 func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo LineageOptions) (res *RunResult, runErr error) {
 	// Measuring the input (distinct counts, sums) costs a pass over the
 	// rows; only do it when someone records the events.
 	measure := lo.Sink != nil
 	if lo.Sink == nil {
 		lo.Sink = lineage.SinkFunc(func(*lineage.RunEvent) error { return nil })
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	sink := &guardedSink{inner: lo.Sink}
+	lo.Sink = sink
+	o.beforeWrite = sink.panicked
+	// The input's statistics, computed once whoever asks first.
+	var profOnce sync.Once
+	var prof *pipeline.InputProfile
+	profile := func(raw *pipeline.RawSales) *pipeline.InputProfile {
+		profOnce.Do(func() {
+			guardSide(log, "input statistics", func() {
+				if pr, err := inputProfile(raw); err != nil {
+					sideBug(log, "input statistics", err)
+				} else {
+					prof = &pr
+				}
+			})
+		})
+		return prof
 	}
 	// Column lineage and check results go into the events.
 	if err := WireQuality(&o, &lo, o.Checks, o.Log); err != nil {
@@ -91,9 +121,10 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 		OnNodeEvent: func(ne lineage.NodeEvent) {
 			if measure && ne.Node.Name == pipeline.NodeRaw && ne.Result != nil && ne.Result.Err == nil {
 				if raw, ok := ne.Result.Value.(*pipeline.RawSales); ok {
-					prof := raw.Profile()
-					if in, err := lineage.InputFileDataset(inputFile(src, &prof)); err == nil {
-						ne.Event.Inputs = append(ne.Event.Inputs, in)
+					if prof := profile(raw); prof != nil {
+						if in, err := lineage.InputFileDataset(inputFile(src, prof)); err == nil {
+							ne.Event.Inputs = append(ne.Event.Inputs, in)
+						}
 					}
 				}
 			}
@@ -115,7 +146,9 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 		return nil, err
 	}
 	fail := func(res *RunResult, runErr error) (*RunResult, error) {
-		_ = tr.Finish(context.WithoutCancel(ctx), lineage.OutcomeOf(runErr), runErr, nil, nil)
+		if err := finish(ctx, tr, lineage.OutcomeOf(runErr), runErr, nil, nil); IsBug(err) {
+			runErr = errors.Join(runErr, err)
+		}
 		return res, runErr
 	}
 	if src, err = OpenSource(o.Input); err != nil {
@@ -143,30 +176,34 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 		}()
 	}
 	o.Hooks = append([]dag.Hooks{tr.Hooks()}, o.Hooks...)
-	res, runErr = Run(ctx, d, p, src, o)
+	res, runErr = runGuarded(ctx, d, p, src, o)
 
 	// The input as measured (unless raw_sales_data did not run, e.g. on a
 	// fully cached run), with the checks that are about the file itself.
-	var prof *pipeline.InputProfile
-	if raw, ok := res.Results[pipeline.NodeRaw].(*pipeline.RawSales); ok && measure {
-		p := raw.Profile()
-		prof = &p
-	}
 	var inputs []lineage.InputDataset
-	if in, err := lineage.InputFileDataset(inputFile(src, prof)); err == nil {
-		AddInputChecks(o.Checks, &in)
-		inputs = append(inputs, in)
-	}
 	var outputs []lineage.OutputDataset
-	for _, w := range res.Written {
-		ds, err := lineage.OutputFileDataset(lineage.OutputFile{Path: w.Path, Schema: w.Schema, Rows: w.Rows, Bytes: w.Bytes})
-		if err != nil {
-			continue
+	guardSide(log, "lineage datasets of the run", func() {
+		var prof *pipeline.InputProfile
+		if raw, ok := res.Results[pipeline.NodeRaw].(*pipeline.RawSales); ok && measure {
+			prof = profile(raw)
 		}
-		if lo.OutputFacets != nil {
-			lo.OutputFacets(w, &ds)
+		if in, err := lineage.InputFileDataset(inputFile(src, prof)); err == nil {
+			AddInputChecks(o.Checks, &in)
+			inputs = append(inputs, in)
 		}
-		outputs = append(outputs, ds)
+		for _, w := range res.Written {
+			ds, err := lineage.OutputFileDataset(lineage.OutputFile{Path: w.Path, Schema: w.Schema, Rows: w.Rows, Bytes: w.Bytes})
+			if err != nil {
+				continue
+			}
+			if lo.OutputFacets != nil {
+				lo.OutputFacets(w, &ds)
+			}
+			outputs = append(outputs, ds)
+		}
+	})
+	if runErr == nil {
+		runErr = sink.panicked() // after the last write: the history failed
 	}
 	outcome := lineage.OutcomeOf(runErr)
 	if errors.Is(runErr, context.DeadlineExceeded) {
@@ -174,11 +211,43 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 	}
 	// The run's own context may be cancelled (SIGINT): the terminal event
 	// must still go out, so it is not bound to ctx.
-	if err := tr.Finish(context.WithoutCancel(ctx), outcome, runErr, inputs, outputs); err != nil && runErr == nil {
+	if err := finish(ctx, tr, outcome, runErr, inputs, outputs); IsBug(err) {
+		runErr = errors.Join(runErr, err)
+	} else if err != nil && runErr == nil {
 		res.LineageErr = fmt.Errorf("lineage: %w", err)
+	}
+	if runErr == nil {
+		runErr = sink.panicked() // the final event
 	}
 	return res, runErr
 }
+
+// runGuarded is Run with a panic (outside the nodes, which the engine
+// guards: the cache, the checks, the writers) turned into its error.
+func runGuarded(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o RunOptions) (res *RunResult, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if res == nil {
+				res = &RunResult{Source: src, Plan: p}
+			}
+			err = Recovered(v)
+		}
+	}()
+	return Run(ctx, d, p, src, o)
+}
+
+// finish ends the root run; a panic in the tracker is its error.
+func finish(ctx context.Context, tr *lineage.Tracker, outcome lineage.Outcome, runErr error, in []lineage.InputDataset, out []lineage.OutputDataset) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("recording lineage: %w", Recovered(v))
+		}
+	}()
+	return tr.Finish(context.WithoutCancel(ctx), outcome, runErr, in, out)
+}
+
+// inputProfile computes the input's statistics (tests make it fail).
+var inputProfile = (*pipeline.RawSales).Profile
 
 // CacheFacetKey is the custom run facet with a node's cache outcome.
 const CacheFacetKey = "salesdag_cache"

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/salesdag/salesdag/internal/dag"
 )
 
 // Defaults of EmitterOptions.
@@ -38,20 +41,42 @@ type SinkFunc func(ev *RunEvent) error
 // Emit calls f.
 func (f SinkFunc) Emit(ev *RunEvent) error { return f(ev) }
 
-// Tee emits every event to each sink in turn and joins their errors.
+// Tee emits every event to each sink in turn and joins their errors. A
+// sink that panics does not keep the event from the others; the first
+// panic is raised again once all have had the event.
 func Tee(sinks ...Sink) Sink {
 	return SinkFunc(func(ev *RunEvent) error {
 		var errs []error
+		var panicked *dag.PanicError
 		for _, s := range sinks {
 			if s == nil {
 				continue
 			}
-			if err := s.Emit(ev); err != nil {
+			if p, err := emitGuarded(s, ev); p != nil {
+				if panicked == nil {
+					panicked = p
+				}
+			} else if err != nil {
 				errs = append(errs, err)
 			}
 		}
+		if panicked != nil {
+			panic(panicked)
+		}
 		return errors.Join(errs...)
 	})
+}
+
+func emitGuarded(s Sink, ev *RunEvent) (panicked *dag.PanicError, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			var ok bool
+			if panicked, ok = v.(*dag.PanicError); !ok {
+				panicked = &dag.PanicError{Value: v, Stack: debug.Stack()}
+			}
+		}
+	}()
+	return nil, s.Emit(ev)
 }
 
 // EmitterOptions configure an Emitter. Only Transport is required.

@@ -222,6 +222,26 @@ func TestTee(t *testing.T) {
 	require.Len(t, b.all(), 1)
 }
 
+// TestTeeSinkPanic: a sink that panics (the history) once kept the event
+// from the sinks after it; every sink gets it, then the panic goes on to
+// the caller, as a *dag.PanicError.
+func TestTeeSinkPanic(t *testing.T) {
+	a, b := &recorder{}, &recorder{}
+	boom := lineage.SinkFunc(func(*lineage.RunEvent) error { panic("history broke") })
+	s := lineage.Tee(a, boom, b)
+	ev := lineage.NewRunEvent(lineage.EventStart, lineage.Run{RunID: lineage.NewRunID()}, lineage.Job{Namespace: "n", Name: "j"})
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		_ = s.Emit(ev)
+	}()
+	pe, ok := got.(*dag.PanicError)
+	require.True(t, ok, "got %T", got)
+	require.Equal(t, "history broke", pe.Value)
+	require.Len(t, a.all(), 1)
+	require.Len(t, b.all(), 1, "the sink after the one that panicked has the event")
+}
+
 func TestTrackerSetInputs(t *testing.T) {
 	rec := &recorder{}
 	tr, err := lineage.NewTracker(lineage.TrackerConfig{Sink: rec})
