@@ -203,7 +203,7 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 		}
 	})
 	if runErr == nil {
-		runErr = sink.panicked() // after the last write: the history failed
+		runErr = sink.panicked() // the sink (history) panicked after the pre-write check
 	}
 	outcome := lineage.OutcomeOf(runErr)
 	if errors.Is(runErr, context.DeadlineExceeded) {
