@@ -300,3 +300,49 @@ func field(t *testing.T, facet json.RawMessage, key string) string {
 	require.Contains(t, m, key)
 	return string(m[key])
 }
+
+// countingTransport counts events and fails while fail > 0.
+type countingTransport struct {
+	name string
+	got  int
+	fail int
+}
+
+func (c *countingTransport) Send(context.Context, []byte) error {
+	if c.fail > 0 {
+		c.fail--
+		return &lineage.DeliveryError{Transport: c.name, Retryable: true, Detail: "down"}
+	}
+	c.got++
+	return nil
+}
+func (c *countingTransport) Close() error   { return nil }
+func (c *countingTransport) String() string { return c.name }
+
+// TestSequentialTransportResumes: with continue_on_failure false, a retry
+// of the same event goes on from the member that failed, so the members
+// before it do not get the event twice.
+func TestSequentialTransportResumes(t *testing.T) {
+	a, b, c := &countingTransport{name: "a"}, &countingTransport{name: "b", fail: 1}, &countingTransport{name: "c"}
+	s := lineage.NewSequentialTransport([]lineage.Transport{a, b, c}, false, true)
+	ev := testEvent(t, "job")
+	err := s.Send(context.Background(), ev)
+	var de *lineage.DeliveryError
+	require.ErrorAs(t, err, &de)
+	require.True(t, de.Retryable)
+	require.Equal(t, []int{1, 0, 0}, []int{a.got, b.got, c.got})
+	require.NoError(t, s.Send(context.Background(), ev))
+	require.Equal(t, []int{1, 1, 1}, []int{a.got, b.got, c.got})
+	require.NoError(t, s.Send(context.Background(), testEvent(t, "next")))
+	require.Equal(t, []int{2, 2, 2}, []int{a.got, b.got, c.got})
+
+	// continue_on_success false: the first member that takes the event ends it.
+	a, b = &countingTransport{name: "a", fail: 1}, &countingTransport{name: "b"}
+	s = lineage.NewSequentialTransport([]lineage.Transport{a, b}, true, false)
+	require.NoError(t, s.Send(context.Background(), ev))
+	require.NoError(t, s.Send(context.Background(), ev))
+	require.Equal(t, []int{1, 1}, []int{a.got, b.got})
+	// Every member failing is a failure.
+	a, b = &countingTransport{name: "a", fail: 1}, &countingTransport{name: "b", fail: 1}
+	require.Error(t, lineage.NewSequentialTransport([]lineage.Transport{a, b}, true, false).Send(context.Background(), ev))
+}
