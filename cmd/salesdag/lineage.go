@@ -176,6 +176,9 @@ func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app
 		if err := s.history.Close(histCtx); err != nil {
 			fmt.Fprintf(s.stderr, "salesdag: warning: run history: %v\n", err)
 		}
+		for _, w := range s.history.Warnings() {
+			fmt.Fprintf(s.stderr, "salesdag: warning: %s\n", w)
+		}
 	}
 	if strictFail {
 		return res, &exitError{code: exitLineage, err: fmt.Errorf("lineage delivery failed (--lineage-strict): %d of %d events not delivered; the results were written and the run is recorded COMPLETE", rep.Emitted-rep.Sent, rep.Emitted)}

@@ -35,11 +35,12 @@ any unique prefix, like git hashes, or given as "latest". Every query has --json
   salesdag lineage show 0199a1b2
   salesdag lineage column amount
   salesdag lineage node cleaned_sales_data
-  salesdag lineage flush`,
+  salesdag lineage flush
+  salesdag lineage repair`,
 		Args: cobra.ArbitraryArgs, // groupRunE names unknown commands
 		RunE: groupRunE,
 	}
-	cmd.AddCommand(newLineageRunsCmd(), newLineageShowCmd(), newLineageColumnCmd(), newLineageNodeCmd(), newLineageFlushCmd())
+	cmd.AddCommand(newLineageRunsCmd(), newLineageShowCmd(), newLineageColumnCmd(), newLineageNodeCmd(), newLineageFlushCmd(), newLineageRepairCmd())
 	return cmd
 }
 
@@ -111,6 +112,7 @@ func newLineageRunsCmd() *cobra.Command {
 			}
 			var buf bytes.Buffer
 			err := histQuery(func(s *history.Store) error {
+				defer histWarnings(cmd, s)
 				runs, err := s.List(q)
 				if err != nil {
 					return err
@@ -158,6 +160,7 @@ func newLineageShowCmd() *cobra.Command {
 			}
 			var buf bytes.Buffer
 			err := histQuery(func(s *history.Store) error {
+				defer histWarnings(cmd, s)
 				id, err := s.Resolve(ref)
 				if err != nil {
 					return err
@@ -219,6 +222,7 @@ NAME is a column ("amount") or a column of one node's output
 			}
 			var buf bytes.Buffer
 			err = histQuery(func(s *history.Store) error {
+				defer histWarnings(cmd, s)
 				j, err := s.Column(args[0], history.ColumnQuery{Run: run, DAG: d})
 				if err != nil {
 					return err
@@ -260,6 +264,7 @@ func newLineageNodeCmd() *cobra.Command {
 			}
 			var buf bytes.Buffer
 			err = histQuery(func(s *history.Store) error {
+				defer histWarnings(cmd, s)
 				v, err := s.Node(args[0], history.NodeQuery{Run: run, DAG: d})
 				if err != nil {
 					return err

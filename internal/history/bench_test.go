@@ -120,3 +120,16 @@ func BenchmarkRecordRun(b *testing.B) {
 		require.NoError(b, rec.Close(context.Background()))
 	}
 }
+
+// BenchmarkCheck measures the consistency check that every open of the
+// store runs (checkDB) on a store of benchRuns runs.
+func BenchmarkCheck(b *testing.B) {
+	path := benchStore(b)
+	b.Run("full-tx-check", func(b *testing.B) {
+		s := openStore(b, path)
+		defer s.Close()
+		for b.Loop() {
+			require.NoError(b, s.Check())
+		}
+	})
+}

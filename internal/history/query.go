@@ -2,6 +2,8 @@ package history
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -25,6 +27,8 @@ type Store struct {
 	db   *bolt.DB // nil for a store file that was never initialised
 	path string
 	host string
+	// warnings are damaged state met and dealt with (Warnings).
+	warnings []string
 	// alive tells whether the recording process of a run without a
 	// terminal event still exists (tests replace it).
 	alive func(pid int) bool
@@ -48,7 +52,18 @@ func Open(path string) (*Store, error) {
 		// Created by a writer that died before initialising it: empty.
 		return s, nil
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: DefaultReadTimeout})
+	db, seen, err := openDB(path, bolt.Options{ReadOnly: true, Timeout: DefaultReadTimeout}, true)
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		// Move it aside under the writers' lock, so that the next run
+		// starts a new store; until then this one is empty.
+		to, merr := moveAsideNow(path, seen)
+		if merr != nil {
+			return nil, fmt.Errorf("%w; %w (move it away by hand; `salesdag run` starts a new one)", err, merr)
+		}
+		s.warn("%s", movedWarning(ce, to))
+		return s, nil
+	}
 	if err != nil {
 		if isLockTimeout(err) {
 			return nil, fmt.Errorf("history: %s is locked by another salesdag process for more than %s; try again", path, DefaultReadTimeout)
@@ -57,6 +72,44 @@ func Open(path string) (*Store, error) {
 	}
 	s.db = db
 	return s, nil
+}
+
+// moveAsideNow takes the writers' lock of path and moves the damaged
+// store seen aside.
+func moveAsideNow(path string, seen os.FileInfo) (string, error) {
+	unlock := lockPath(path)
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultReadTimeout)
+	defer cancel()
+	unlockFile, err := lockFile(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	defer unlockFile()
+	return moveAside(path, seen)
+}
+
+// maxWarnings bounds the warnings a query reports one by one.
+const maxWarnings = 5
+
+func (s *Store) warn(format string, args ...any) {
+	s.warnings = append(s.warnings, fmt.Sprintf(format, args...))
+}
+
+// skipped records an unreadable record that a query left out.
+func (s *Store) skipped(what string, err error) {
+	s.warn("run history %s: skipped %s: %s (`salesdag lineage repair` drops what cannot be read)", s.path, what, errLine(err))
+}
+
+// Warnings returns what the queries so far met and dealt with: a damaged
+// store moved aside, unreadable records skipped. One line each, at most
+// a few and then a count of the rest.
+func (s *Store) Warnings() []string {
+	if len(s.warnings) <= maxWarnings {
+		return append([]string(nil), s.warnings...)
+	}
+	out := append([]string(nil), s.warnings[:maxWarnings]...)
+	return append(out, fmt.Sprintf("run history %s: %d more unreadable record(s) skipped", s.path, len(s.warnings)-maxWarnings))
 }
 
 // EmptyStore is a store with no runs, for describing the DAG before
@@ -73,7 +126,7 @@ func (s *Store) Close() error {
 	if s.db == nil {
 		return nil
 	}
-	if err := s.db.Close(); err != nil {
+	if err := guard(s.db.Close); err != nil {
 		return fmt.Errorf("history: close %s: %w", s.path, err)
 	}
 	return nil
@@ -83,9 +136,16 @@ func (s *Store) view(fn func(runs, events, index *bolt.Bucket) error) error {
 	if s.db == nil {
 		return fn(nil, nil, nil)
 	}
-	return s.db.View(func(tx *bolt.Tx) error {
-		return fn(tx.Bucket(bucketRuns), tx.Bucket(bucketEvents), tx.Bucket(bucketByStart))
+	err := guard(func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			return fn(tx.Bucket(bucketRuns), tx.Bucket(bucketEvents), tx.Bucket(bucketByStart))
+		})
 	})
+	var pe panicError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("history: reading %s: %w (`salesdag lineage repair` checks it)", s.path, err)
+	}
+	return err
 }
 
 // Check verifies the store's B+tree (for tests and `fsck`-like use).
@@ -93,13 +153,7 @@ func (s *Store) Check() error {
 	if s.db == nil {
 		return nil
 	}
-	return s.db.View(func(tx *bolt.Tx) error {
-		var errs []error
-		for err := range tx.Check() {
-			errs = append(errs, err)
-		}
-		return errors.Join(errs...)
-	})
+	return checkDB(s.db, true)
 }
 
 // effective turns RUNNING into INCOMPLETE when the process that recorded
@@ -206,17 +260,19 @@ func (s *Store) List(q ListQuery) ([]Run, error) {
 			if len(want) > 0 && st.Terminal() && !want[st] {
 				continue
 			}
-			id, err := uuid.FromBytes(k[8:])
-			if err != nil {
+			if len(k) != 24 {
+				s.skipped(fmt.Sprintf("an index entry of %d bytes", len(k)), errors.New("wrong key length"))
 				continue
 			}
+			id, _ := uuid.FromBytes(k[8:])
 			raw := runs.Get(id[:])
 			if raw == nil {
 				continue
 			}
 			r, err := decodeRun(raw)
 			if err != nil {
-				return fmt.Errorf("%w (run %s)", err, id)
+				s.skipped("run "+id.String(), err)
+				continue
 			}
 			s.effective(r)
 			if len(want) > 0 && !want[r.Status] {
@@ -334,7 +390,7 @@ func (s *Store) latestID(ref string) (uuid.UUID, error) {
 		if index == nil {
 			return nil
 		}
-		if k, _ := index.Cursor().Last(); k != nil {
+		if k, _ := index.Cursor().Last(); len(k) == 24 {
 			id, _ = uuid.FromBytes(k[8:])
 		}
 		return nil
@@ -348,7 +404,7 @@ func (s *Store) latestID(ref string) (uuid.UUID, error) {
 // Get returns the summary of run id.
 func (s *Store) Get(id uuid.UUID) (*Run, error) {
 	var r *Run
-	err := s.view(func(runs, _, _ *bolt.Bucket) error {
+	err := s.view(func(runs, events, _ *bolt.Bucket) error {
 		if runs == nil {
 			return nil
 		}
@@ -358,7 +414,8 @@ func (s *Store) Get(id uuid.UUID) (*Run, error) {
 		}
 		var err error
 		if r, err = decodeRun(raw); err != nil {
-			return err
+			s.skipped("the summary of run "+id.String()+", re-derived it from the run's events", err)
+			r = s.rebuildRun(id, events)
 		}
 		r.ShortID = shortID(runs, id)
 		return nil
@@ -384,8 +441,12 @@ func (s *Store) RawEvents(id uuid.UUID) ([]json.RawMessage, error) {
 		c := events.Cursor()
 		for k, v := c.Seek(id[:]); k != nil && bytes.HasPrefix(k, id[:]); k, v = c.Next() {
 			data, err := decodeEvent(v)
+			if err == nil && !json.Valid(data) {
+				err = errors.New("not JSON")
+			}
 			if err != nil {
-				return fmt.Errorf("%w (run %s, event %d)", err, id, len(out))
+				s.skipped(fmt.Sprintf("event %d of run %s", binary.BigEndian.Uint64(k[16:]), id), err)
+				continue
 			}
 			out = append(out, data)
 		}
@@ -413,7 +474,8 @@ func (s *Store) Events(id uuid.UUID) ([]*lineage.RunEvent, error) {
 	for i, b := range raw {
 		var ev lineage.RunEvent
 		if err := json.Unmarshal(b, &ev); err != nil {
-			return nil, fmt.Errorf("history: event %d of run %s is unreadable: %w", i, id, err)
+			s.skipped(fmt.Sprintf("event %d of run %s", i, id), err)
+			continue
 		}
 		out = append(out, &ev)
 	}
@@ -429,13 +491,18 @@ func (s *Store) Latest(keep func(*Run) bool) (*Run, error) {
 		}
 		c := index.Cursor()
 		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+			if len(k) != 24 {
+				s.skipped(fmt.Sprintf("an index entry of %d bytes", len(k)), errors.New("wrong key length"))
+				continue
+			}
 			raw := runs.Get(k[8:])
 			if raw == nil {
 				continue
 			}
 			r, err := decodeRun(raw)
 			if err != nil {
-				return err
+				s.skipped("run "+uuid.UUID(k[8:]).String(), err)
+				continue
 			}
 			s.effective(r)
 			if keep(r) {

@@ -63,6 +63,8 @@ type Recorder struct {
 	lastErr   error
 	dropped   int           // items given up on
 	broken    error         // why the store stopped taking writes
+	warnings  []string      // damaged state that was dealt with (Warnings)
+	checked   bool          // the store passed the full check (writer only)
 	changed   chan struct{} // closed and replaced whenever committed grows or the writer stops
 
 	wake    chan struct{}
@@ -342,16 +344,66 @@ func (r *Recorder) write(ctx context.Context, batch []item) error {
 		return err
 	}
 	defer unlockFile()
-	db, err := openWrite(r.path, r.opts.LockTimeout)
-	if err != nil {
-		return err
+	return r.writeLocked(batch)
+}
+
+// writeLocked writes batch under the writers' lock. The first write of
+// the recorder checks the whole store; later ones only its size (see
+// guard.go). A damaged store is moved aside and the batch written to a
+// new one; a panic inside bbolt on a store that passed its check on
+// open leads to the full check, and to the same if that fails.
+func (r *Recorder) writeLocked(batch []item) error {
+	full := !r.checked
+	for attempt := 0; ; attempt++ {
+		db, fi, err := openWriteChecked(r.path, r.opts.LockTimeout, full)
+		if ce := (*CorruptError)(nil); errors.As(err, &ce) && attempt < 2 {
+			to, merr := moveAside(r.path, fi)
+			if merr != nil {
+				return fmt.Errorf("%w; %w", err, merr)
+			}
+			r.warn(movedWarning(ce, to))
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		r.checked = true
+		werr := guard(func() error { return writeBatch(db, batch, r.host, r.pid) })
+		var pe panicError
+		if errors.As(werr, &pe) {
+			closeDB(db)
+			if attempt < 2 && !full {
+				full = true // is it the file, or salesdag?
+				continue
+			}
+			return fmt.Errorf("history: write %d event(s) to %s: %w", len(batch), r.path, werr)
+		}
+		if cerr := guard(db.Close); cerr != nil && werr == nil {
+			werr = fmt.Errorf("history: close %s: %w", r.path, cerr)
+		}
+		if werr != nil {
+			return fmt.Errorf("history: write %d event(s) to %s: %w", len(batch), r.path, werr)
+		}
+		return nil
 	}
-	werr := writeBatch(db, batch, r.host, r.pid)
-	if cerr := db.Close(); cerr != nil && werr == nil {
-		werr = fmt.Errorf("history: close %s: %w", r.path, cerr)
+}
+
+func (r *Recorder) warn(msg string) {
+	r.mu.Lock()
+	r.warnings = append(r.warnings, msg)
+	r.mu.Unlock()
+	if r.opts.Logf != nil {
+		r.opts.Logf("%s", msg)
 	}
-	if werr != nil {
-		return fmt.Errorf("history: write %d event(s) to %s: %w", len(batch), r.path, werr)
+}
+
+// Warnings returns what the recorder did about damaged local state (a
+// store moved aside), one line each, for the user.
+func (r *Recorder) Warnings() []string {
+	if r == nil {
+		return nil
 	}
-	return nil
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.warnings...)
 }

@@ -114,16 +114,28 @@ func lockPath(path string) func() {
 }
 
 // openWrite opens the database for one write transaction, creating it
-// (and its directory) if needed.
+// (and its directory) if needed, after the cheap check of guard.go. A
+// damaged file is a *CorruptError.
 func openWrite(path string, timeout time.Duration) (*bolt.DB, error) {
+	db, _, err := openWriteChecked(path, timeout, false)
+	return db, err
+}
+
+// openWriteChecked is openWrite, with the full check of guard.go when
+// full, and the file it found damaged.
+func openWriteChecked(path string, timeout time.Duration, full bool) (*bolt.DB, os.FileInfo, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("history: create directory for %s: %w", path, err)
+		return nil, nil, fmt.Errorf("history: create directory for %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType})
+	db, fi, err := openDB(path, bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType}, full)
 	if err != nil {
-		return nil, fmt.Errorf("history: open %s for writing: %w", path, err)
+		var ce *CorruptError
+		if errors.As(err, &ce) {
+			return nil, fi, err
+		}
+		return nil, fi, fmt.Errorf("history: open %s for writing: %w", path, err)
 	}
-	return db, nil
+	return db, fi, nil
 }
 
 // isLockTimeout reports whether err means another process holds the store.
