@@ -398,8 +398,16 @@ func TestOpenErrors(t *testing.T) {
 	t.Run("not a database", func(t *testing.T) {
 		p := filepath.Join(dir, "junk.db")
 		require.NoError(t, os.WriteFile(p, []byte(strings.Repeat("not bbolt ", 1000)), 0o600))
-		_, err := Open(p)
-		require.ErrorContains(t, err, "history: open")
+		// Damaged local state never blocks a query: moved aside, with a
+		// warning (damage_test.go has the details).
+		s, err := Open(p)
+		require.NoError(t, err)
+		runs, err := s.List(ListQuery{})
+		require.NoError(t, err)
+		require.Empty(t, runs)
+		require.Len(t, s.Warnings(), 1)
+		require.Contains(t, s.Warnings()[0], p+" was damaged")
+		require.NoFileExists(t, p)
 	})
 	t.Run("recorder in a directory that cannot exist", func(t *testing.T) {
 		file := filepath.Join(dir, "a-file")

@@ -407,14 +407,15 @@ func TestFormatDuration(t *testing.T) {
 		TransformationText([]lineage.Transformation{{Type: "DIRECT", Subtype: "AGGREGATION", Description: "count distinct", Masking: true}}))
 }
 
-// A store that stops taking writes (here: replaced by junk) costs the
-// events, not the run: they are dropped after a few attempts and Close
-// says how many.
+// A store that stops taking writes (here: replaced by a directory, which
+// moving aside would not fix) costs the events, not the run: they are
+// dropped after a few attempts and Close says how many.
 func TestBrokenStoreDropsEvents(t *testing.T) {
 	path := storePath(t)
 	rec, err := OpenRecorder(path, RecorderOptions{LockTimeout: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, bytes.Repeat([]byte("junk"), 4096), 0o600))
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.Mkdir(path, 0o755))
 	runAt(t, rec, idN(1), baseTime, StatusComplete)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
