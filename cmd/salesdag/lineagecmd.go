@@ -318,6 +318,8 @@ type histFlushReport struct {
 	Corrupt    int    `json:"corrupt"`
 	InUse      int    `json:"in_use_files,omitempty"`
 	FirstError string `json:"first_error,omitempty"`
+	// SetAside are damaged outbox files and what was done about them.
+	SetAside []lineage.SetAside `json:"set_aside,omitempty"`
 }
 
 func newLineageFlushCmd() *cobra.Command {
@@ -378,6 +380,10 @@ Files of a run that is still delivering its own events are skipped.`,
 				r.FirstError = cerr
 			}
 			rep.Files, rep.Sent, rep.Rejected, rep.Remaining, rep.Corrupt, rep.InUse = r.Files, r.Sent, r.Rejected, r.Remaining, r.Corrupt, r.InUse
+			rep.SetAside = r.SetAside
+			for _, a := range r.SetAside {
+				fmt.Fprintf(cmd.ErrOrStderr(), "salesdag: warning: %s\n", a)
+			}
 			if r.FirstError != nil {
 				rep.FirstError = strings.ReplaceAll(r.FirstError.Error(), "\n", "; ")
 			}

@@ -89,8 +89,10 @@ func isDamage(err error) bool {
 // whole tree, see above). A damaged file is a *CorruptError; fi is then
 // the file that was found damaged, for moveAside.
 func openDB(path string, opts bolt.Options, full bool) (db *bolt.DB, fi os.FileInfo, err error) {
-	// Remember the file bbolt opens, to close it (and drop its lock) if
-	// bbolt panics before it hands out the handle.
+	// Remember the file bbolt opens, to close it if bbolt panics before
+	// it hands out the handle. Its memory map stays (and with it bbolt's
+	// lock on that file) until the process ends: harmless, as the file is
+	// then moved aside and a new one started.
 	var file *os.File
 	opts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
 		f, err := os.OpenFile(name, flag, perm)

@@ -29,6 +29,7 @@ type Store struct {
 	host string
 	// warnings are damaged state met and dealt with (Warnings).
 	warnings []string
+	seen     os.FileInfo // the file opened, for moving it aside
 	// alive tells whether the recording process of a run without a
 	// terminal event still exists (tests replace it).
 	alive func(pid int) bool
@@ -52,16 +53,15 @@ func Open(path string) (*Store, error) {
 		// Created by a writer that died before initialising it: empty.
 		return s, nil
 	}
-	db, seen, err := openDB(path, bolt.Options{ReadOnly: true, Timeout: DefaultReadTimeout}, true)
+	// The cheap check only: a query reads few pages, under guard; one it
+	// cannot read leads to the full check (view).
+	db, seen, err := openDB(path, bolt.Options{ReadOnly: true, Timeout: DefaultReadTimeout}, false)
+	s.seen = seen
 	var ce *CorruptError
 	if errors.As(err, &ce) {
-		// Move it aside under the writers' lock, so that the next run
-		// starts a new store; until then this one is empty.
-		to, merr := moveAsideNow(path, seen)
-		if merr != nil {
-			return nil, fmt.Errorf("%w; %w (move it away by hand; `salesdag run` starts a new one)", err, merr)
+		if err := s.setAside(ce); err != nil {
+			return nil, err
 		}
-		s.warn("%s", movedWarning(ce, to))
 		return s, nil
 	}
 	if err != nil {
@@ -72,6 +72,17 @@ func Open(path string) (*Store, error) {
 	}
 	s.db = db
 	return s, nil
+}
+
+// setAside moves the damaged store aside, so that the next run starts a
+// new one; until then this one is empty.
+func (s *Store) setAside(ce *CorruptError) error {
+	to, err := moveAsideNow(s.path, s.seen)
+	if err != nil {
+		return fmt.Errorf("%w; %w (move it away by hand; `salesdag run` starts a new one)", ce, err)
+	}
+	s.warn("%s", movedWarning(ce, to))
+	return nil
 }
 
 // moveAsideNow takes the writers' lock of path and moves the damaged
@@ -142,10 +153,19 @@ func (s *Store) view(fn func(runs, events, index *bolt.Bucket) error) error {
 		})
 	})
 	var pe panicError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("history: reading %s: %w (`salesdag lineage repair` checks it)", s.path, err)
+	if !errors.As(err, &pe) {
+		return err
 	}
-	return err
+	// bbolt could not read the store: is it damaged, or is it salesdag?
+	if cerr := checkDB(s.db, true); cerr != nil {
+		closeDB(s.db)
+		s.db = nil
+		if err := s.setAside(&CorruptError{Path: s.path, Err: cerr}); err != nil {
+			return err
+		}
+		return fn(nil, nil, nil)
+	}
+	return fmt.Errorf("history: reading %s: %w", s.path, err)
 }
 
 // Check verifies the store's B+tree (for tests and `fsck`-like use).

@@ -344,16 +344,16 @@ func (r *Recorder) write(ctx context.Context, batch []item) error {
 		return err
 	}
 	defer unlockFile()
-	return r.writeLocked(batch)
+	// The full check of the store is paid by the first batch of events,
+	// in the background, not by OpenRecorder before the run.
+	return r.writeLocked(batch, batch != nil && !r.checked)
 }
 
-// writeLocked writes batch under the writers' lock. The first write of
-// the recorder checks the whole store; later ones only its size (see
-// guard.go). A damaged store is moved aside and the batch written to a
+// writeLocked writes batch under the writers' lock, after the full check
+// of the store (see guard.go) when full, else the cheap one. A damaged store is moved aside and the batch written to a
 // new one; a panic inside bbolt on a store that passed its check on
 // open leads to the full check, and to the same if that fails.
-func (r *Recorder) writeLocked(batch []item) error {
-	full := !r.checked
+func (r *Recorder) writeLocked(batch []item, full bool) error {
 	for attempt := 0; ; attempt++ {
 		db, fi, err := openWriteChecked(r.path, r.opts.LockTimeout, full)
 		if ce := (*CorruptError)(nil); errors.As(err, &ce) && attempt < 2 {
@@ -367,7 +367,7 @@ func (r *Recorder) writeLocked(batch []item) error {
 		if err != nil {
 			return err
 		}
-		r.checked = true
+		r.checked = r.checked || full
 		werr := guard(func() error { return writeBatch(db, batch, r.host, r.pid) })
 		var pe panicError
 		if errors.As(werr, &pe) {

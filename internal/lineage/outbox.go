@@ -3,7 +3,6 @@ package lineage
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -92,9 +91,10 @@ type FlushReport struct {
 	Sent       int // events accepted and removed
 	Rejected   int // events refused for good, kept
 	Remaining  int // events still in the outbox (refused ones included)
-	Corrupt    int // lines that were not JSON, moved to *.corrupt
+	Corrupt    int // lines that were not events, moved to *.corrupt
 	InUse      int // files skipped: a running salesdag still owns them
 	FirstError error
+	SetAside   []SetAside // damaged files and what was done (warnings)
 }
 
 // String is a one-line summary.
@@ -147,17 +147,23 @@ func Flush(ctx context.Context, dir string, t Transport, opts FlushOptions) (Flu
 	for _, path := range files {
 		r.Files++
 		content, err := readLocked(dir, path)
-		if errors.Is(err, errInUse) {
+		var rf *readFileError
+		switch {
+		case errors.Is(err, errInUse):
 			r.InUse++ // a running salesdag may still deliver these itself
 			continue
-		}
-		if err != nil {
+		case errors.Is(err, os.ErrNotExist):
+			continue
+		case errors.As(err, &rf):
+			r.SetAside = append(r.SetAside, setAsideFile(path, errors.Unwrap(rf.err)))
+			continue
+		case err != nil:
 			return r, err
 		}
 		var keep [][]byte
 		var corrupt [][]byte
 		for _, line := range splitLines(content) {
-			if !json.Valid(line) {
+			if !isEvent(line) {
 				corrupt = append(corrupt, line)
 				continue
 			}
@@ -184,6 +190,9 @@ func Flush(ctx context.Context, dir string, t Transport, opts FlushOptions) (Flu
 		r.Remaining += len(keep)
 		if err := rewriteOutbox(dir, path, content, keep, corrupt); err != nil {
 			return r, err
+		}
+		if len(corrupt) > 0 {
+			r.SetAside = append(r.SetAside, SetAside{File: path, To: path + corruptSuffix, Lines: len(corrupt)})
 		}
 	}
 	return r, nil
@@ -252,12 +261,12 @@ func Pending(dir string) (int, error) {
 	}
 	n := 0
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := readOutboxFile(f)
 		if err != nil {
-			return n, fmt.Errorf("lineage: read outbox %s: %w", f, err)
+			continue // Flush moves it aside and says so
 		}
 		for _, l := range splitLines(b) {
-			if json.Valid(l) {
+			if isEvent(l) {
 				n++
 			}
 		}
@@ -274,9 +283,9 @@ func readLocked(dir, path string) ([]byte, error) {
 	if fileInUse(path) {
 		return nil, errInUse
 	}
-	b, err := os.ReadFile(path)
+	b, err := readOutboxFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("lineage: read outbox %s: %w", path, err)
+		return nil, &readFileError{fmt.Errorf("lineage: read outbox %s: %w", path, err)}
 	}
 	return b, nil
 }
