@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 )
 
 const benchRuns = 5000
@@ -121,15 +122,45 @@ func BenchmarkRecordRun(b *testing.B) {
 	}
 }
 
-// BenchmarkCheck measures the consistency check that every open of the
-// store runs (checkDB) on a store of benchRuns runs.
+// BenchmarkCheck measures the checks of guard.go on a store of benchRuns
+// runs, each on a fresh open as a command pays it: bbolt's open alone,
+// the cheap check (every query, every write), the walk over every key,
+// and the full check (walk and tx.Check: the first batch of a run's
+// events, and a query that bbolt failed on).
 func BenchmarkCheck(b *testing.B) {
 	path := benchStore(b)
-	b.Run("full-tx-check", func(b *testing.B) {
-		s := openStore(b, path)
-		defer s.Close()
+	if fi, err := os.Stat(path); err == nil {
+		b.Logf("store: %d runs, %.1f MiB", benchRuns, float64(fi.Size())/(1<<20))
+	}
+	open := func(b *testing.B) *bolt.DB {
+		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, PreLoadFreelist: true})
+		require.NoError(b, err)
+		return db
+	}
+	b.Run("open", func(b *testing.B) {
 		for b.Loop() {
-			require.NoError(b, s.Check())
+			require.NoError(b, open(b).Close())
+		}
+	})
+	b.Run("open+cheap", func(b *testing.B) {
+		for b.Loop() {
+			db := open(b)
+			require.NoError(b, checkDB(db, false))
+			require.NoError(b, db.Close())
+		}
+	})
+	b.Run("open+walk", func(b *testing.B) {
+		for b.Loop() {
+			db := open(b)
+			require.NoError(b, db.View(walkAll))
+			require.NoError(b, db.Close())
+		}
+	})
+	b.Run("open+full", func(b *testing.B) {
+		for b.Loop() {
+			db := open(b)
+			require.NoError(b, checkDB(db, true))
+			require.NoError(b, db.Close())
 		}
 	})
 }

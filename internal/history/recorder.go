@@ -368,6 +368,17 @@ func (r *Recorder) writeLocked(batch []item, full bool) error {
 			return err
 		}
 		r.checked = r.checked || full
+		if batch == nil && fi != nil && fi.Size() > 0 {
+			// OpenRecorder on an existing store: opening it for writing is
+			// the test, with its layout version. Nothing is committed to a
+			// store before its full check, so a damaged one is moved aside
+			// as it was.
+			err := guard(func() error { return db.View(checkLayout) })
+			if cerr := guard(db.Close); err == nil {
+				err = cerr
+			}
+			return err
+		}
 		werr := guard(func() error { return writeBatch(db, batch, r.host, r.pid) })
 		var pe panicError
 		if errors.As(werr, &pe) {

@@ -149,10 +149,19 @@ func initBuckets(tx *bolt.Tx) error {
 		}
 	}
 	meta := tx.Bucket(bucketMeta)
-	switch v := meta.Get(keySchema); {
-	case v == nil:
+	if meta.Get(keySchema) == nil {
 		return meta.Put(keySchema, []byte(schemaVersion))
-	case string(v) != schemaVersion:
+	}
+	return checkLayout(tx)
+}
+
+// checkLayout fails for a store of another layout version.
+func checkLayout(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return nil
+	}
+	if v := meta.Get(keySchema); v != nil && string(v) != schemaVersion {
 		return fmt.Errorf("history: store layout version %q, this salesdag reads %q; use a matching salesdag or move the store away", v, schemaVersion)
 	}
 	return nil
