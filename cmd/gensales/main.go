@@ -1,6 +1,8 @@
 // Command gensales writes a deterministic, realistic sales CSV for tests
 // and benchmarks: 365 days, 500 products, 50,000 customers, about 1% dirty
-// rows and 0.05% duplicates.
+// rows and 0.05% duplicates. With --random, the seed also draws the file's
+// shape (size, date range, number formats, nulls, quoting, line ends...):
+// the inputs of the differential test against the pandas reference.
 //
 //	gensales --rows 5000000 --seed 1 --output-file testdata/sales_5m.csv
 //
@@ -41,9 +43,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	rows := fs.Int("rows", 1_000_000, "number of data rows `N`")
 	seed := fs.Int64("seed", 1, "random seed `S` (same seed, same file)")
 	out := fs.String("output-file", "-", "write to `FILE` (\"-\" for stdout)")
+	random := fs.Bool("random", false, "draw the file's shape from the seed too (the number of rows as well, unless --rows is given)")
 	fs.Usage = func() {} // the flag package calls it on every error
 	usage := func() {
-		fmt.Fprintln(stdout, "Usage: gensales [--rows N] [--seed S] [--output-file FILE]")
+		fmt.Fprintln(stdout, "Usage: gensales [--rows N] [--seed S] [--random] [--output-file FILE]")
 		fmt.Fprintln(stdout, "Writes a deterministic, realistic sales CSV (about 1% dirty rows, 0.05% duplicates).")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
@@ -67,8 +70,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *rows < 0 {
 		return usageError{fmt.Errorf("--rows must be >= 0")}
 	}
+	gen := func(w io.Writer) error { return pipeline.Generate(w, *rows, *seed) }
+	if *random {
+		n := -1
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "rows" {
+				n = *rows
+			}
+		})
+		gen = func(w io.Writer) error { return pipeline.GenerateRandom(w, *seed, n) }
+	}
 	if *out == "-" {
-		return pipeline.Generate(stdout, *rows, *seed)
+		return gen(stdout)
 	}
 	// Write to a temporary file and rename, so a failed run leaves no
 	// half-written data file behind.
@@ -77,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := pipeline.Generate(tmp, *rows, *seed); err != nil {
+	if err := gen(tmp); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/salesdag/salesdag/internal/pipeline"
 )
 
 func TestRun(t *testing.T) {
@@ -51,4 +53,16 @@ func TestHelpAndShortFlags(t *testing.T) {
 	}
 	var ue usageError
 	require.ErrorAs(t, run([]string{"-bogus"}, io.Discard, io.Discard), &ue)
+}
+
+func TestRunRandom(t *testing.T) {
+	var a, b, want bytes.Buffer
+	require.NoError(t, run([]string{"--random", "--seed", "7"}, &a, &b))
+	require.NoError(t, pipeline.GenerateRandom(&want, 7, -1))
+	require.Equal(t, want.String(), a.String(), "the seed draws the size")
+	a.Reset()
+	want.Reset()
+	require.NoError(t, run([]string{"--random", "--seed", "7", "--rows", "3"}, &a, &b))
+	require.NoError(t, pipeline.GenerateRandom(&want, 7, 3))
+	require.Equal(t, want.String(), a.String(), "-rows fixes it")
 }
