@@ -200,7 +200,10 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 		toWrite[RejectedRowsName] = raw.RejectedTable()
 		names = append(names, RejectedRowsName)
 	}
-	written, err := output.WriteAll(ctx, o.OutputDir, toWrite, names, formats)
+	// A run that sets no rows aside (or not in every format) removes the
+	// rejected rows of an earlier run, as part of the same set of files.
+	stale := []string{RejectedRowsName + ".csv", RejectedRowsName + ".parquet"}
+	written, err := output.WriteSet(ctx, o.OutputDir, toWrite, names, formats, stale)
 	res.Written = written
 	res.Duration = time.Since(start)
 	if err != nil {

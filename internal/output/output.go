@@ -27,6 +27,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/salesdag/salesdag/internal/frame"
 )
@@ -99,6 +100,23 @@ func Write(dir, node string, v any, formats []Format) ([]Written, error) {
 // The result lists the files in the order of nodes (a table's CSV before
 // its Parquet), with absolute paths. Repeated node names are written once.
 func WriteAll(ctx context.Context, dir string, results map[string]any, nodes []string, formats []Format) ([]Written, error) {
+	return WriteSet(ctx, dir, results, nodes, formats, nil)
+}
+
+// WriteSet is WriteAll that also removes the files named in stale (plain
+// names in dir) that it does not write, as part of the same set: they are
+// removed only after every new file is in place, and put back if that
+// fails. A file of an earlier run that the new set replaces by nothing
+// (rejected_rows.csv after a run without bad rows set aside) thus never
+// sits next to results it does not belong to.
+//
+// Before writing, WriteSet removes temporary files (".<name>.tmp-N",
+// ".<name>.old-N", ".salesdag-probe-N") that a killed salesdag left in
+// dir. A writer holds a shared lock on dir (flock) while it writes; the
+// cleanup runs only when an exclusive lock can be had, that is when no
+// other salesdag is writing there, so a concurrent run's files are never
+// touched.
+func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []string, formats []Format, stale []string) ([]Written, error) {
 	want := make(map[Format]bool, len(formats))
 	for _, f := range formats {
 		if err := f.validate(); err != nil {
@@ -129,6 +147,11 @@ func WriteAll(ctx context.Context, dir string, results map[string]any, nodes []s
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("output: files not written: %w", err)
 	}
+	for _, name := range stale {
+		if err := checkNodeName(name); err != nil {
+			return nil, err
+		}
+	}
 	if err := CheckDir(dir); err != nil {
 		return nil, err
 	}
@@ -136,6 +159,8 @@ func WriteAll(ctx context.Context, dir string, results map[string]any, nodes []s
 	if err != nil {
 		return nil, fmt.Errorf("output: resolve output directory %q: %w", dir, err)
 	}
+	unlock := lockDir(abs, func() { removeLeftovers(abs, leftoverMinAge) })
+	defer unlock()
 
 	stagedFiles, err := stageAll(ctx, abs, jobs)
 	if err != nil {
@@ -170,37 +195,149 @@ func WriteAll(ctx context.Context, dir string, results map[string]any, nodes []s
 			}
 		}
 	}
+	// rollback puts back the first n committed files; it returns the
+	// names it could not restore.
+	rollback := func(n int) []string {
+		var lost []string
+		for k := range n {
+			final := stagedFiles[k].final
+			switch {
+			case backups[k] != "":
+				if os.Rename(backups[k], final) == nil {
+					backups[k] = ""
+					continue
+				}
+			case !existed[k]:
+				if os.Remove(final) == nil {
+					continue
+				}
+			}
+			lost = append(lost, filepath.Base(final))
+		}
+		return lost
+	}
+	fail := func(err error, lost []string) ([]Written, error) {
+		dropBackups()
+		if len(lost) > 0 {
+			err = fmt.Errorf("%w (could not restore: %s)", err, strings.Join(lost, ", "))
+		}
+		return nil, err
+	}
 	for i, st := range stagedFiles {
 		if err := st.commit(); err != nil {
 			for _, rest := range stagedFiles[i+1:] {
 				rest.discard()
 			}
+			return fail(err, rollback(i))
+		}
+	}
+	// Then the files of the old set that the new one does not have.
+	writing := make(map[string]bool, len(jobs))
+	for _, j := range jobs {
+		writing[j.file] = true
+	}
+	type removed struct{ path, backup string }
+	var gone []removed
+	for _, name := range stale {
+		path := filepath.Join(abs, name)
+		if writing[name] {
+			continue
+		}
+		if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+			continue // nothing there, or not a file salesdag wrote
+		}
+		b := keepOld(path)
+		if err := removeFile(path); err != nil {
+			if b != "" {
+				os.Remove(b)
+			}
 			var lost []string
-			for k := range i {
-				final := stagedFiles[k].final
-				switch {
-				case backups[k] != "":
-					if os.Rename(backups[k], final) == nil {
-						backups[k] = ""
-						continue
-					}
-				case !existed[k]:
-					if os.Remove(final) == nil {
-						continue
-					}
+			for _, g := range gone {
+				if g.backup == "" || os.Rename(g.backup, g.path) != nil {
+					lost = append(lost, filepath.Base(g.path))
 				}
-				lost = append(lost, filepath.Base(final))
 			}
-			dropBackups()
-			if len(lost) > 0 {
-				err = fmt.Errorf("%w (could not restore: %s)", err, strings.Join(lost, ", "))
-			}
-			return nil, err
+			return fail(fmt.Errorf("output: remove %s of an earlier run: %w", path, err), append(lost, rollback(len(stagedFiles))...))
+		}
+		gone = append(gone, removed{path, b})
+	}
+	for _, g := range gone {
+		if g.backup != "" {
+			os.Remove(g.backup)
 		}
 	}
 	dropBackups()
 	syncDir(abs)
 	return out, nil
+}
+
+// removeFile is os.Remove (tests make it fail).
+var removeFile = os.Remove
+
+// leftoverMinAge is how old a leftover temporary file must be before it
+// is removed; zero where the directory lock proves it stale.
+var leftoverMinAge time.Duration = lockedLeftoverAge
+
+// isLeftover reports whether name is one of the temporary names salesdag
+// gives files in an output directory: ".<file>.tmp-N" (a file being
+// written), ".<file>.old-N" (the file it replaces, kept until the set is
+// in place) and ".salesdag-probe-N" (CheckDir).
+func isLeftover(name string) bool {
+	if digitsAfter(name, ".salesdag-probe-") {
+		return true
+	}
+	if !strings.HasPrefix(name, ".") {
+		return false
+	}
+	for _, mark := range []string{".tmp-", ".old-"} {
+		i := strings.LastIndex(name, mark)
+		if i < 0 || !digitsAfter(name[i:], mark) {
+			continue
+		}
+		base := name[1:i]
+		for _, ext := range []string{".csv", ".json", ".parquet"} {
+			if strings.HasSuffix(base, ext) && len(base) > len(ext) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// digitsAfter reports whether s is prefix followed by one or more digits.
+func digitsAfter(s, prefix string) bool {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok || rest == "" {
+		return false
+	}
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// removeLeftovers removes salesdag's temporary files in dir that are at
+// least minAge old. Failures are ignored: they cost nothing but space.
+func removeLeftovers(dir string, minAge time.Duration) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !isLeftover(e.Name()) {
+			continue
+		}
+		if minAge > 0 {
+			info, err := e.Info()
+			if err != nil || now.Sub(info.ModTime()) < minAge {
+				continue
+			}
+		}
+		_ = os.Remove(filepath.Join(dir, e.Name()))
+	}
 }
 
 // maxParallelWrites bounds how many files are written at once.
@@ -285,7 +422,7 @@ func CheckDir(dir string) error {
 	}
 	name := probe.Name()
 	probe.Close()
-	if err := os.Remove(name); err != nil {
+	if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("output directory %s: cannot remove probe file %s: %w", dir, name, err)
 	}
 	return nil
