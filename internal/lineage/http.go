@@ -99,6 +99,11 @@ func NewHTTPTransport(cfg HTTPConfig) (*HTTPTransport, error) {
 		t.client = &http.Client{Transport: tr}
 		t.ownsConn = true
 	}
+	if t.client.CheckRedirect == nil {
+		c := *t.client
+		c.CheckRedirect = sameOriginRedirects
+		t.client = &c
+	}
 	return t, nil
 }
 
@@ -183,6 +188,9 @@ func (t *HTTPTransport) Send(ctx context.Context, event []byte) error {
 		Transport: t.String(),
 		Status:    resp.StatusCode,
 		Detail:    t.redact(firstLine(head, resp.Status)),
+	}
+	if d, ok := redirectDetail(resp); ok {
+		de.Detail = t.redact(d)
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode >= 500:
