@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/lineage"
@@ -84,4 +85,22 @@ func (g *guardedSink) panicked() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.err
+}
+
+// guardProgress wraps a progress callback (a side path): one that panics
+// is not called again, with a warning, and the run goes on.
+func guardProgress(log *slog.Logger, f func(n, rows int64)) func(n, rows int64) {
+	var broken atomic.Bool
+	return func(n, rows int64) {
+		if broken.Load() {
+			return
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				broken.Store(true)
+				sideBug(log, "progress display", Recovered(v))
+			}
+		}()
+		f(n, rows)
+	}
 }

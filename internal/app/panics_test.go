@@ -102,8 +102,8 @@ func TestPanicAnywhereFailsTheRun(t *testing.T) {
 	}
 }
 
-// TestSidePanicsKeepTheRun: the input's statistics and the output facets
-// are side computations. When they fail (an error or a panic: a bug),
+// TestSidePanicsKeepTheRun: the input's statistics, the output facets and
+// the progress display are side computations. When they fail (an error or a panic: a bug),
 // the run completes with the same outputs, a warning asks to report the
 // bug, and the input is described unmeasured rather than as 0 rows.
 func TestSidePanicsKeepTheRun(t *testing.T) {
@@ -111,15 +111,17 @@ func TestSidePanicsKeepTheRun(t *testing.T) {
 	require.NoError(t, err)
 
 	cases := []struct {
-		name    string
-		profile func(*pipeline.RawSales) (pipeline.InputProfile, error)
-		facets  func(w any)
+		name     string
+		profile  func(*pipeline.RawSales) (pipeline.InputProfile, error)
+		facets   func(w any)
+		progress func(done, total, rows int64)
 	}{
 		{name: "profile error", profile: func(*pipeline.RawSales) (pipeline.InputProfile, error) {
 			return pipeline.InputProfile{}, &dag.PanicError{Value: "profile broke", Stack: []byte("stack of the profile")}
 		}},
 		{name: "profile panic", profile: func(*pipeline.RawSales) (pipeline.InputProfile, error) { panic("profile broke") }},
 		{name: "output facets panic", facets: func(any) { panic("facets broke") }},
+		{name: "progress panic", progress: func(int64, int64, int64) { panic("progress broke") }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,7 +135,7 @@ func TestSidePanicsKeepTheRun(t *testing.T) {
 			require.NoError(t, err)
 			rec := &recorder{}
 			var logs bytes.Buffer
-			o := RunOptions{OutputDir: t.TempDir(), Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			o := RunOptions{OutputDir: t.TempDir(), Progress: tc.progress, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 			lo := LineageOptions{Sink: rec, Namespace: "test", Version: "test"}
 			if tc.facets != nil {
 				lo.OutputFacets = func(w output.Written, _ *lineage.OutputDataset) { tc.facets(w) }

@@ -133,7 +133,7 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers}
 	if o.Progress != nil {
 		total := src.Size
-		popts.Progress = func(n, rows int64) { o.Progress(n, total, rows) }
+		popts.Progress = guardProgress(log, func(n, rows int64) { o.Progress(n, total, rows) })
 	}
 	tm := &timer{}
 	hooks := append([]dag.Hooks{tm.hooks()}, o.Hooks...)
