@@ -55,6 +55,8 @@ type lineageSession struct {
 	flags   *lineageFlags
 	stderr  io.Writer
 	log     *slog.Logger
+	runID   uuid.UUID       // the root run's id (every log line carries it)
+	report  *lineage.Report // event delivery, once the run is over
 }
 
 // outboxDir is where undelivered events wait for `salesdag lineage flush`.
@@ -125,7 +127,7 @@ const interruptedGrace = time.Second
 // the grace period ends it at once (the events are in the outbox already);
 // it never stops the history from recording the run's end.
 func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app.RunOptions) (*app.RunResult, error) {
-	lo := app.LineageOptions{Namespace: s.cfg.Namespace, Parent: s.parent, Version: version}
+	lo := app.LineageOptions{Namespace: s.cfg.Namespace, Parent: s.parent, Version: version, RunID: s.runID}
 	switch {
 	case s.emitter != nil && s.history != nil:
 		lo.Sink = lineage.Tee(s.emitter, s.history)
@@ -156,6 +158,7 @@ func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app
 		dctx, cancel := deliveryContext(ctx)
 		rep = s.emitter.Close(dctx)
 		cancel()
+		s.report = &rep
 		s.log.Debug("lineage delivery ended", "sent", rep.Sent, "emitted", rep.Emitted, "outboxed", rep.Outboxed, "took", rep.Elapsed)
 		if w := rep.Warning(); w != "" {
 			fmt.Fprintf(s.stderr, "salesdag: warning: %s\n", w)

@@ -33,6 +33,7 @@ type runFlags struct {
 	maxLoss   float64
 	lineage   lineageFlags
 	cache     cacheFlags
+	ops       opsFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -77,6 +78,7 @@ events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress, summary or warnings on stderr (errors only)")
 	addLineageFlags(fl, &f.lineage)
 	addCacheFlags(fl, &f.cache)
+	addOpsFlags(fl, &f.ops)
 	return cmd
 }
 
@@ -103,6 +105,10 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 		level = "error" // --quiet: only what made the run fail
 	}
 	log, err := newLogger(stderr, level, f.logFormat)
+	if err != nil {
+		return err
+	}
+	ops, log, err := startOps(&f.ops, log)
 	if err != nil {
 		return err
 	}
@@ -164,10 +170,12 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 	if err != nil {
 		return err
 	}
+	session.runID = ops.runID
 	res, runErr := session.run(ctx, d, plan, opts)
 	if opts.Progress != nil {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
+	runErr = ops.finish(ctx, cmd.OutOrStdout(), res, runErr, opts.Checks, session)
 	if runErr == nil && !f.quiet {
 		printSummary(stderr, res)
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/google/uuid"
+
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/frame"
@@ -24,6 +26,8 @@ type LineageOptions struct {
 	Namespace string
 	Parent    *lineage.ParentContext
 	Version   string
+	// RunID of the root run; default a fresh one.
+	RunID uuid.UUID
 	// OnNodeEvent lets callers add facets to node events (after ours).
 	OnNodeEvent func(lineage.NodeEvent)
 	// OutputFacets lets callers add facets to each written output dataset.
@@ -116,7 +120,7 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 	var cacheRun *cache.Run
 	o.onCacheRun = func(r *cache.Run) { cacheRun = r }
 	tr, err := lineage.NewTracker(lineage.TrackerConfig{
-		Sink: lo.Sink, Namespace: lo.Namespace, Parent: lo.Parent, Version: lo.Version,
+		Sink: lo.Sink, Namespace: lo.Namespace, Parent: lo.Parent, Version: lo.Version, RunID: lo.RunID,
 		Description: "salesdag sales-analytics pipeline",
 		OnNodeEvent: func(ne lineage.NodeEvent) {
 			if measure && ne.Node.Name == pipeline.NodeRaw && ne.Result != nil && ne.Result.Err == nil {
