@@ -61,12 +61,12 @@ func Registry(s *summary.Summary, p Process, lastSuccess time.Time) *prometheus.
 	}
 	g("salesdag_run_duration_seconds", "Wall-clock time of the last run.", s.DurationSeconds)
 	g("salesdag_run_success", "1 if the last run succeeded, 0 otherwise.", success)
-	g("salesdag_run_exit_code", "Exit code of the last run (0 ok, 1 failed, 3 checks failed, 130/143 interrupted).", float64(s.ExitCode))
+	g("salesdag_run_exit_code", "Exit code of the last run (0 ok, 1 failed, 3 checks failed, 4 lineage not delivered, 130/143 interrupted).", float64(s.ExitCode))
 	g("salesdag_run_start_timestamp_seconds", "Start of the last run, in seconds since the Unix epoch.", unix(s.StartedAt))
 	g("salesdag_run_end_timestamp_seconds", "End of the last run, in seconds since the Unix epoch.", unix(s.EndedAt))
 	status := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "salesdag_run_status",
 		Help: "Status of the last run: 1 for the status it ended with, 0 for the others."}, []string{"status"})
-	for _, st := range []string{summary.StatusSucceeded, summary.StatusChecksFailed, summary.StatusFailed, summary.StatusInterrupted} {
+	for _, st := range []string{summary.StatusSucceeded, summary.StatusChecksFailed, summary.StatusFailed, summary.StatusLineage, summary.StatusInterrupted} {
 		status.WithLabelValues(st).Set(b2f(st == s.Status))
 	}
 	reg.MustRegister(status)

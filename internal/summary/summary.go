@@ -33,10 +33,11 @@ const SchemaURL = "https://github.com/salesdag/salesdag/blob/main/docs/schemas/r
 
 // Run statuses.
 const (
-	StatusSucceeded    = "succeeded"     // exit 0
-	StatusChecksFailed = "checks_failed" // exit 3: only data-quality checks failed
-	StatusFailed       = "failed"        // exit 1 (or 2)
-	StatusInterrupted  = "interrupted"   // exit 130 / 143
+	StatusSucceeded    = "succeeded"      // exit 0
+	StatusChecksFailed = "checks_failed"  // exit 3: only data-quality checks failed
+	StatusFailed       = "failed"         // exit 1 (or 2)
+	StatusInterrupted  = "interrupted"    // exit 130 / 143
+	StatusLineage      = "lineage_failed" // exit 4: results written, events not delivered (--lineage-strict)
 )
 
 // Node statuses.
@@ -224,6 +225,8 @@ func StatusOf(code int) string {
 		return StatusSucceeded
 	case 3:
 		return StatusChecksFailed
+	case 4:
+		return StatusLineage
 	case 130, 143:
 		return StatusInterrupted
 	}
