@@ -51,7 +51,7 @@ of importance "fail" failed, 4 (--lineage-strict) results written but lineage
 events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 		Example: `  salesdag run
   salesdag run sales.csv --max-data-loss 5%
-  salesdag run --input data/sales.csv --output-dir out --format csv,json,parquet
+  salesdag run --input data/sales.csv --output-dir out --format csv,parquet
   salesdag run --outputs trend_analysis,weekly_aggregation --workers 2
   salesdag run --input dirty.csv --on-bad-rows=skip        # bad rows -> rejected_rows.csv
   OPENLINEAGE_URL=http://localhost:5000 salesdag run --quiet`,
@@ -69,7 +69,7 @@ events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 	fl.StringVarP(&f.input, "input", "i", "", "input CSV `FILE`, also given as the argument (default: the sample embedded in the binary)")
 	fl.StringSliceVarP(&f.outputs, "outputs", "o", nil, "outputs to compute, comma-separated (default: the six standard results)")
 	fl.StringVar(&f.outputDir, "output-dir", "output", "directory for the results")
-	fl.StringSliceVar(&f.formats, "format", []string{"csv", "json"}, "result formats: csv, json, parquet (tables as CSV/Parquet, objects as JSON)")
+	fl.StringSliceVar(&f.formats, "format", []string{"csv"}, "file formats for tables, comma-separated: csv, json (array of records), parquet; objects and lists are always JSON")
 	fl.IntVarP(&f.workers, "workers", "w", 0, "worker goroutines for parsing and independent nodes (default: number of CPUs)")
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")

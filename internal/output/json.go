@@ -1,18 +1,25 @@
 package output
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"unicode/utf8"
+
+	"github.com/salesdag/salesdag/internal/frame"
 )
 
 // WriteJSON writes v as Python's json.dump(v, f, indent=2) does with its
 // default options: two-space indent, "key": value, "," at line ends, no
-// trailing newline, no HTML escaping of <, > and &, and every non-ASCII
+// HTML escaping of <, > and &, and every non-ASCII
 // character (and DEL) escaped as \uXXXX (ensure_ascii=True), with surrogate
-// pairs above U+FFFF.
+// pairs above U+FFFF. Unlike json.dump, the file ends with a newline, as
+// text files on a terminal should.
 //
 // Values are encoded by encoding/json, so floats that must look like
 // Python's (8001.0 rather than 8001) or may be NaN (null) should be
@@ -26,8 +33,7 @@ func WriteJSON(w io.Writer, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("output: encode JSON (%T): %w; use frame.Float or frame.NullFloat for values that may be NaN or infinite", v, err)
 	}
-	b := bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}) // Encode adds one; json.dump does not
-	b = asciiEscape(b)
+	b := asciiEscape(buf.Bytes()) // Encode ends it with a newline
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("output: write JSON: %w", err)
 	}
@@ -70,4 +76,105 @@ func asciiEscape(b []byte) []byte {
 		u(r)
 	}
 	return out
+}
+
+// WriteJSONRecords writes a table as a JSON array of records, one object
+// per row with the columns in order, laid out as WriteJSON lays out a
+// slice of structs (pandas' to_dict(orient="records") through json.dump
+// with indent=2, plus a final newline): floats in repr form, null for a
+// null cell or NaN, dates as YYYY-MM-DD, booleans true/false.
+func WriteJSONRecords(w io.Writer, f *frame.Frame) error {
+	if f == nil {
+		return errors.New("output: write JSON: frame is nil")
+	}
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("output: write JSON: %w", err)
+	}
+	bw := bufio.NewWriterSize(w, csvBufSize)
+	rows := f.Rows()
+	if rows == 0 {
+		bw.WriteString("[]\n")
+		return flushJSON(bw)
+	}
+	// Keys are the same on every row: encode them once.
+	keys := make([][]byte, len(f.Columns))
+	for i := range f.Columns {
+		keys[i] = append(appendJSONString([]byte("    "), f.Columns[i].Name), ": "...)
+	}
+	line := make([]byte, 0, 256)
+	bw.WriteString("[\n")
+	for r := range rows {
+		line = append(line[:0], "  {"...)
+		for i := range f.Columns {
+			if i > 0 {
+				line = append(line, ',')
+			}
+			line = append(line, '\n')
+			line = append(line, keys[i]...)
+			line = appendJSONCell(line, &f.Columns[i], r)
+		}
+		if len(f.Columns) > 0 {
+			line = append(line, "\n  "...)
+		}
+		line = append(line, '}')
+		if r < rows-1 {
+			line = append(line, ',')
+		}
+		line = append(line, '\n')
+		if _, err := bw.Write(line); err != nil {
+			return fmt.Errorf("output: write JSON row %d: %w", r+1, err)
+		}
+	}
+	bw.WriteString("]\n")
+	return flushJSON(bw)
+}
+
+func flushJSON(bw *bufio.Writer) error {
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("output: write JSON: %w", err)
+	}
+	return nil
+}
+
+// appendJSONCell appends row r of column c as a JSON value.
+func appendJSONCell(b []byte, c *frame.Column, r int) []byte {
+	if c.IsNull(r) {
+		return append(b, "null"...)
+	}
+	switch c.Kind {
+	case frame.KindFloat:
+		v := c.Floats[r]
+		if math.IsInf(v, 0) {
+			return append(b, "null"...) // as frame.Float: JSON has no infinity
+		}
+		return appendPyFloat(b, v)
+	case frame.KindInt:
+		return strconv.AppendInt(b, c.Ints[r], 10)
+	case frame.KindString:
+		return appendJSONString(b, c.Strings[r])
+	case frame.KindBool:
+		return strconv.AppendBool(b, c.Bools[r])
+	case frame.KindDate:
+		b = append(b, '"')
+		return append(appendDate(b, c.Dates[r]), '"')
+	}
+	return append(b, "null"...) // unreachable: Validate rejected unknown kinds
+}
+
+// appendJSONString appends s as WriteJSON encodes a string: no HTML
+// escaping, non-ASCII as \uXXXX.
+func appendJSONString(b []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < 0x7F && c != '"' && c != '\\'
+	}
+	if plain {
+		return append(append(append(b, '"'), s...), '"')
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(b, asciiEscape(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))...)
 }

@@ -94,8 +94,9 @@ func TestWriteJSONMatchesReferenceFiles(t *testing.T) {
 			// The same values: the reference's dates carry a time of day.
 			require.JSONEq(t, ref, isoDate.ReplaceAllString(got, `"$1 00:00:00"`), "values differ from the reference")
 			// And the same bytes once the documented date quirk is applied,
-			// which pins the layout: indent, separators, no final newline.
-			require.Equal(t, strings.ReplaceAll(ref, ` 00:00:00"`, `"`), got)
+			// which pins the layout: indent, separators; and unlike the
+			// reference (json.dump) the file ends with a newline (issue 10).
+			require.Equal(t, strings.ReplaceAll(ref, ` 00:00:00"`, `"`)+"\n", got)
 		})
 	}
 }
@@ -136,7 +137,7 @@ func TestWriteJSONMatchesPythonJSONDump(t *testing.T) {
 		Flag: true, EmptyList: []int{}, EmptyObj: map[string]int{},
 		Nested: []nested{{1, []int{1, 2}}, {2, []int{}}},
 	}
-	require.Equal(t, string(readTestdata(t, "python/json_dump.json")), jsonString(t, v))
+	require.Equal(t, string(readTestdata(t, "python/json_dump.json"))+"\n", jsonString(t, v), "json.dump's bytes plus a final newline")
 }
 
 func TestWriteJSONValues(t *testing.T) {
@@ -158,7 +159,7 @@ func TestWriteJSONValues(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := jsonString(t, c.v)
-			require.Equal(t, c.want, got)
+			require.Equal(t, c.want+"\n", got, "a JSON file ends with a newline")
 			require.True(t, json.Valid([]byte(got)))
 		})
 	}

@@ -4,16 +4,16 @@
 // only after all of them were written, so a failed or interrupted run leaves
 // earlier outputs untouched and no partial file behind.
 //
-// Which files a node gets (SPEC section 2):
-//   - a table (frame.Tabler or *frame.Frame) always gets <node>.csv, and
-//     <node>.parquet as well when FormatParquet is requested;
-//   - any other value always gets <node>.json.
+// Which files a node gets (SPEC section 2, as amended by issue 10: the
+// formats list exactly what is written):
+//   - a table (frame.Tabler or *frame.Frame) gets one file per requested
+//     format: <node>.csv, <node>.json (an array of records) and/or
+//     <node>.parquet;
+//   - any other value (an object or a list) gets <node>.json whatever the
+//     formats: JSON is its only form.
 //
-// So every requested output has exactly one base file whatever the formats
-// say: "csv" and "json" name those base forms (the default, csv,json, is
-// therefore the same as no formats at all) and "parquet" adds Parquet for
-// tables ("--format parquet writes DataFrame-like nodes as Parquet as
-// well"). Parquet for a non-table value is silently not applicable.
+// No formats at all means DefaultFormats, csv: tables as CSV, everything
+// else as JSON, as the reference writes them.
 package output
 
 import (
@@ -42,8 +42,12 @@ const (
 	FormatParquet Format = "parquet"
 )
 
-// DefaultFormats is what salesdag writes when no format is given.
-var DefaultFormats = []Format{FormatCSV, FormatJSON}
+// DefaultFormats is what salesdag writes when no format is given: tables
+// as CSV (objects and lists are always JSON).
+var DefaultFormats = []Format{FormatCSV}
+
+// tableFormats is the order of a table's files.
+var tableFormats = []Format{FormatCSV, FormatJSON, FormatParquet}
 
 // ParseFormats parses a comma-separated list such as "csv,json,parquet"
 // (case-insensitive, spaces allowed, duplicates ignored). An empty string
@@ -117,6 +121,9 @@ func WriteAll(ctx context.Context, dir string, results map[string]any, nodes []s
 // other salesdag is writing there, so a concurrent run's files are never
 // touched.
 func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []string, formats []Format, stale []string) ([]Written, error) {
+	if len(formats) == 0 {
+		formats = DefaultFormats
+	}
 	want := make(map[Format]bool, len(formats))
 	for _, f := range formats {
 		if err := f.validate(); err != nil {
@@ -450,11 +457,16 @@ func jobsFor(node string, v any, want map[Format]bool) ([]job, error) {
 			return nil, fmt.Errorf("output: node %q: %w", node, err)
 		}
 		rows, schema := int64(f.Rows()), f.Schema()
-		js := []job{{node: node, file: node + ".csv", format: FormatCSV, rows: rows, schema: schema,
-			write: func(w io.Writer) error { return WriteCSV(w, f) }}}
-		if want[FormatParquet] {
-			js = append(js, job{node: node, file: node + ".parquet", format: FormatParquet, rows: rows, schema: schema,
-				write: func(w io.Writer) error { return WriteParquet(w, f) }})
+		write := map[Format]func(io.Writer) error{
+			FormatCSV:     func(w io.Writer) error { return WriteCSV(w, f) },
+			FormatJSON:    func(w io.Writer) error { return WriteJSONRecords(w, f) },
+			FormatParquet: func(w io.Writer) error { return WriteParquet(w, f) },
+		}
+		var js []job
+		for _, format := range tableFormats {
+			if want[format] {
+				js = append(js, job{node: node, file: node + "." + string(format), format: format, rows: rows, schema: schema, write: write[format]})
+			}
 		}
 		return js, nil
 	}

@@ -1,8 +1,11 @@
 package output
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
@@ -73,6 +76,9 @@ func TestWriteAllSampleRun(t *testing.T) {
 		got, err := os.ReadFile(filepath.Join(dir, name))
 		require.NoError(t, err)
 		want := strings.ReplaceAll(string(readTestdata(t, "reference/"+name)), ` 00:00:00"`, `"`)
+		if strings.HasSuffix(name, ".json") {
+			want += "\n" // issue 10: our JSON files end with a newline; the reference's do not
+		}
 		require.Equal(t, want, string(got), name)
 	}
 
@@ -100,12 +106,12 @@ func TestWriteAllParquet(t *testing.T) {
 	ws, err := WriteAll(context.Background(), dir, sampleResults(t), []string{"weekly_aggregation", "trend_analysis"},
 		[]Format{FormatParquet})
 	require.NoError(t, err)
-	require.Equal(t, []string{"trend_analysis.json", "weekly_aggregation.csv", "weekly_aggregation.parquet"}, dirEntries(t, dir),
-		"parquet is added for tables; every node keeps its base file")
-	require.Len(t, ws, 3)
-	require.Equal(t, "parquet", ws[1].Format)
-	require.EqualValues(t, 3, ws[1].Rows)
-	data, err := os.ReadFile(ws[1].Path)
+	require.Equal(t, []string{"trend_analysis.json", "weekly_aggregation.parquet"}, dirEntries(t, dir),
+		"parquet only: no CSV for tables; an object has no Parquet form and stays JSON")
+	require.Len(t, ws, 2)
+	require.Equal(t, "parquet", ws[0].Format)
+	require.EqualValues(t, 3, ws[0].Rows)
+	data, err := os.ReadFile(ws[0].Path)
 	require.NoError(t, err)
 	rows, cols := readParquet(t, data)
 	require.EqualValues(t, 3, rows)
@@ -620,4 +626,75 @@ func withoutField(fs []frame.Field, name string) []frame.Field {
 		}
 	}
 	return out
+}
+
+// TestFormatsListExactlyWhatIsWritten: --format names the files a table
+// gets; objects and lists are always JSON (issue 10).
+func TestFormatsListExactlyWhatIsWritten(t *testing.T) {
+	nodes := []string{"weekly_aggregation", "trend_analysis", "top_performing_days"}
+	cases := []struct {
+		formats []Format
+		want    []string
+	}{
+		{nil, []string{"top_performing_days.json", "trend_analysis.json", "weekly_aggregation.csv"}},
+		{DefaultFormats, []string{"top_performing_days.json", "trend_analysis.json", "weekly_aggregation.csv"}},
+		{[]Format{FormatJSON}, []string{"top_performing_days.json", "trend_analysis.json", "weekly_aggregation.json"}},
+		{[]Format{FormatParquet}, []string{"top_performing_days.json", "trend_analysis.json", "weekly_aggregation.parquet"}},
+		{[]Format{FormatCSV, FormatJSON}, []string{"top_performing_days.json", "trend_analysis.json", "weekly_aggregation.csv", "weekly_aggregation.json"}},
+		{[]Format{FormatParquet, FormatJSON, FormatCSV}, []string{"top_performing_days.json", "trend_analysis.json",
+			"weekly_aggregation.csv", "weekly_aggregation.json", "weekly_aggregation.parquet"}},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprint(c.formats), func(t *testing.T) {
+			dir := t.TempDir()
+			ws, err := WriteAll(context.Background(), dir, sampleResults(t), nodes, c.formats)
+			require.NoError(t, err)
+			require.Equal(t, c.want, dirEntries(t, dir))
+			require.Len(t, ws, len(c.want))
+			for _, w := range ws {
+				require.Equal(t, w.Format, strings.TrimPrefix(filepath.Ext(w.Path), "."), "Format names the file's format")
+			}
+		})
+	}
+}
+
+// TestWriteJSONRecords: a table as JSON is laid out exactly as the same
+// rows written as a slice of structs, and reads back to the same values.
+func TestWriteJSONRecords(t *testing.T) {
+	top := topSample()
+	f := &frame.Frame{Columns: []frame.Column{
+		{Name: "date", Kind: frame.KindDate}, {Name: "total_amount", Kind: frame.KindFloat},
+		{Name: "transaction_count", Kind: frame.KindInt}, {Name: "day_of_week", Kind: frame.KindString},
+		{Name: "is_weekend", Kind: frame.KindBool},
+	}}
+	for _, d := range top {
+		f.Columns[0].Dates = append(f.Columns[0].Dates, d.Date)
+		f.Columns[1].Floats = append(f.Columns[1].Floats, float64(d.TotalAmount))
+		f.Columns[2].Ints = append(f.Columns[2].Ints, int64(d.TransactionCount))
+		f.Columns[3].Strings = append(f.Columns[3].Strings, d.DayOfWeek)
+		f.Columns[4].Bools = append(f.Columns[4].Bools, d.IsWeekend)
+	}
+	var got bytes.Buffer
+	require.NoError(t, WriteJSONRecords(&got, f))
+	require.Equal(t, jsonString(t, top), got.String())
+	require.True(t, strings.HasSuffix(got.String(), "}\n]\n"))
+
+	// Nulls, NaN, infinities and strings that need escaping.
+	f = &frame.Frame{Columns: []frame.Column{
+		{Name: "x", Kind: frame.KindFloat, Floats: []float64{1, math.NaN(), math.Inf(1), 2.5}, Valid: []bool{false, true, true, true}},
+		{Name: "s<é>", Kind: frame.KindString, Strings: []string{`a"b\c`, "<&>", "café", `\u003c`}},
+	}}
+	got.Reset()
+	require.NoError(t, WriteJSONRecords(&got, f))
+	var back []map[string]any
+	require.NoError(t, json.Unmarshal(got.Bytes(), &back), got.String())
+	require.Equal(t, []map[string]any{
+		{"x": nil, "s<é>": `a"b\c`}, {"x": nil, "s<é>": "<&>"}, {"x": nil, "s<é>": "café"}, {"x": 2.5, "s<é>": `\u003c`},
+	}, back)
+	require.Contains(t, got.String(), `"s<\u00e9>": "caf\u00e9"`, "escaped as WriteJSON escapes")
+
+	got.Reset()
+	require.NoError(t, WriteJSONRecords(&got, &frame.Frame{Columns: []frame.Column{{Name: "x", Kind: frame.KindInt}}}))
+	require.Equal(t, "[]\n", got.String())
+	require.Error(t, WriteJSONRecords(&got, nil))
 }
