@@ -252,8 +252,9 @@ func TestGraphDotRendersWithGraphviz(t *testing.T) {
 func TestGraphTextAndMermaid(t *testing.T) {
 	r := run(t, t.TempDir(), nil, "graph", "--outputs", "trend_analysis")
 	require.Equal(t, 0, r.code, r.stderr)
-	require.Contains(t, r.stdout, "* trend_analysis")
-	require.Contains(t, r.stdout, "  weekly_aggregation")
+	require.Contains(t, r.stdout, "* └─ raw_sales_data")
+	require.Contains(t, r.stdout, "├─ trend_analysis")
+	require.Contains(t, r.stdout, "\n        │     ├─ weekly_aggregation", "off the path: no mark")
 	r = run(t, t.TempDir(), nil, "graph", "--format", "mermaid", "--upstream", "weekly_aggregation")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.True(t, strings.HasPrefix(r.stdout, "graph LR\n"))

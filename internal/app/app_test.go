@@ -314,8 +314,8 @@ func TestRenderGraph(t *testing.T) {
 		want   []string
 		not    []string
 	}{
-		{"text", GraphView{}, []string{"raw_sales_data (node)", "source (input)", "<- cleaned_sales_data"}, []string{"* "}},
-		{"text", GraphView{Outputs: []string{"trend_analysis"}}, []string{"* trend_analysis", "* raw_sales_data", "  weekly_aggregation"}, nil},
+		{"text", GraphView{}, []string{"source, options (inputs)\n└─ raw_sales_data ", "   └─ cleaned_sales_data ", "(also uses raw_sales_data)"}, []string{"* "}},
+		{"text", GraphView{Outputs: []string{"trend_analysis"}}, []string{"├─ trend_analysis", "* └─ raw_sales_data", "\n  ", "weekly_aggregation"}, nil},
 		{"dot", GraphView{Outputs: []string{"weekly_aggregation"}}, []string{"digraph salesdag", `"enriched_daily_summary" -> "weekly_aggregation" [penwidth=2`}, nil},
 		{"mermaid", GraphView{Outputs: []string{"top_performing_days"}}, []string{"graph LR", "daily_sales_summary --> enriched_daily_summary", "class ", "onpath"}, nil},
 		{"text", GraphView{Upstream: "daily_sales_summary"}, []string{"cleaned_sales_data", "source"}, []string{"trend_analysis", "data_quality_metrics"}},

@@ -2,9 +2,11 @@ package app
 
 import (
 	"fmt"
+	"html"
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/pipeline"
@@ -97,50 +99,9 @@ func RenderGraph(w io.Writer, d *dag.DAG, format string, v GraphView) error {
 	var b strings.Builder
 	switch format {
 	case "", "text":
-		for _, n := range nodes {
-			mark := " "
-			if onPath[n.Name] {
-				mark = "*"
-			}
-			kind := "node"
-			if n.IsInput {
-				kind = "input"
-			}
-			fmt.Fprintf(&b, "%s %s (%s) : %s\n", mark, n.Name, kind, typeName(n))
-			for _, dep := range n.Deps {
-				if shown[dep] {
-					fmt.Fprintf(&b, "    <- %s\n", dep)
-				}
-			}
-		}
-		if len(onPath) > 0 {
-			b.WriteString("(* = on the execution path of the requested outputs)\n")
-		}
+		writeTextTree(&b, nodes, shown, onPath)
 	case "dot":
-		b.WriteString("digraph salesdag {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\"];\n")
-		for _, n := range nodes {
-			attrs := []string{fmt.Sprintf("label=%q", n.Name+"\\n"+typeName(n))}
-			if n.IsInput {
-				attrs = append(attrs, "shape=ellipse")
-			}
-			if onPath[n.Name] {
-				attrs = append(attrs, "fillcolor=\"#ffe08a\"", "penwidth=2")
-			}
-			fmt.Fprintf(&b, "  %q [%s];\n", n.Name, strings.Join(attrs, ", "))
-		}
-		for _, n := range nodes {
-			for _, dep := range n.Deps {
-				if !shown[dep] {
-					continue
-				}
-				attr := ""
-				if onPath[n.Name] && onPath[dep] {
-					attr = " [penwidth=2, color=\"#b07d00\"]"
-				}
-				fmt.Fprintf(&b, "  %q -> %q%s;\n", dep, n.Name, attr)
-			}
-		}
-		b.WriteString("}\n")
+		writeDot(&b, nodes, shown, onPath)
 	case "mermaid":
 		b.WriteString("graph LR\n")
 		for _, n := range nodes {
@@ -172,6 +133,150 @@ func RenderGraph(w io.Writer, d *dag.DAG, format string, v GraphView) error {
 	}
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// writeTextTree draws the DAG as a tree: every node once, under the
+// dependency that comes last in topological order, with any other
+// dependency named after it; the nodes without dependencies head it. With
+// --outputs, a gutter marks the execution path with "*".
+func writeTextTree(b *strings.Builder, nodes []*dag.Node, shown, onPath map[string]bool) {
+	index := map[string]int{}
+	for i, n := range nodes {
+		index[n.Name] = i
+	}
+	isRoot := func(n *dag.Node) bool {
+		for _, dep := range n.Deps {
+			if shown[dep] {
+				return false
+			}
+		}
+		return true
+	}
+	var roots []*dag.Node
+	children := map[string][]*dag.Node{} // "" is the head line
+	also := map[string][]string{}
+	for _, n := range nodes {
+		if isRoot(n) {
+			roots = append(roots, n)
+			continue
+		}
+		// Under the last non-root dependency; under the head line when
+		// every dependency heads the tree.
+		parent := ""
+		for _, dep := range n.Deps {
+			if shown[dep] && !isRoot(nodes[index[dep]]) && (parent == "" || index[dep] > index[parent]) {
+				parent = dep
+			}
+		}
+		for _, dep := range n.Deps {
+			if shown[dep] && dep != parent && (parent != "" || !isRoot(nodes[index[dep]])) {
+				also[n.Name] = append(also[n.Name], dep)
+			}
+		}
+		children[parent] = append(children[parent], n)
+	}
+	type line struct {
+		tree, name, typ, note string
+		path                  bool // on the execution path
+	}
+	var lines []line
+	var walk func(parent, prefix string)
+	walk = func(parent, prefix string) {
+		kids := children[parent]
+		for i, n := range kids {
+			branch, next := "├─ ", "│  "
+			if i == len(kids)-1 {
+				branch, next = "└─ ", "   "
+			}
+			note := ""
+			if len(also[n.Name]) > 0 {
+				note = "(also uses " + strings.Join(also[n.Name], ", ") + ")"
+			}
+			lines = append(lines, line{prefix + branch, n.Name, typeName(n), note, onPath[n.Name]})
+			walk(n.Name, prefix+next)
+		}
+	}
+	if len(roots) == 1 {
+		r := roots[0]
+		lines = append(lines, line{name: r.Name, typ: typeName(r), path: onPath[r.Name]})
+	} else {
+		var names []string
+		inputs, path := true, false
+		for _, r := range roots {
+			names = append(names, r.Name)
+			inputs = inputs && r.IsInput
+			path = path || onPath[r.Name]
+		}
+		head := strings.Join(names, ", ")
+		if inputs {
+			head += " (inputs)"
+		}
+		lines = append(lines, line{name: head, path: path})
+	}
+	walk("", "")
+	width := 0
+	for _, l := range lines[1:] {
+		width = max(width, utf8.RuneCountInString(l.tree+l.name))
+	}
+	for _, l := range lines {
+		if len(onPath) > 0 {
+			mark := "  "
+			if l.path {
+				mark = "* "
+			}
+			b.WriteString(mark)
+		}
+		text := l.tree + l.name
+		if l.typ != "" {
+			text += strings.Repeat(" ", max(width-utf8.RuneCountInString(text), 0)+2) + l.typ
+		}
+		if l.note != "" {
+			text += "  " + l.note
+		}
+		b.WriteString(text + "\n")
+	}
+	if len(onPath) > 0 {
+		b.WriteString("(* = on the execution path of the requested outputs)\n")
+	}
+}
+
+// writeDot draws the DAG top-down, one rank per step, with HTML labels
+// (the node in bold, its Go type below in grey); inputs are ellipses.
+func writeDot(b *strings.Builder, nodes []*dag.Node, shown, onPath map[string]bool) {
+	b.WriteString("digraph salesdag {\n")
+	b.WriteString("  rankdir=TB;\n  nodesep=0.3;\n  ranksep=0.45;\n")
+	b.WriteString("  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\", fontsize=12, margin=\"0.15,0.06\"];\n")
+	b.WriteString("  edge [color=\"#666666\", arrowsize=0.7];\n")
+	for _, n := range nodes {
+		label := fmt.Sprintf(`<<b>%s</b><br/><font point-size="9" color="#555555">%s</font>>`, html.EscapeString(n.Name), html.EscapeString(typeName(n)))
+		attrs := []string{"label=" + label}
+		fill := ""
+		if n.IsInput {
+			attrs = append(attrs, "shape=ellipse")
+			fill = "#eeeeee"
+		}
+		if onPath[n.Name] {
+			attrs = append(attrs, "penwidth=2")
+			fill = "#ffe08a"
+		}
+		if fill != "" {
+			attrs = append(attrs, fmt.Sprintf("fillcolor=%q", fill))
+		}
+		fmt.Fprintf(b, "  %q [%s];\n", n.Name, strings.Join(attrs, ", "))
+	}
+	for _, n := range nodes {
+		for _, dep := range n.Deps {
+			if !shown[dep] {
+				continue
+			}
+			attr := ""
+			if onPath[n.Name] && onPath[dep] {
+				attr = " [penwidth=2, color=\"#b07d00\"]"
+			}
+			fmt.Fprintf(b, "  %q -> %q%s;\n", dep, n.Name, attr)
+		}
+	}
+	b.WriteString("}\n")
 }
 
 func mermaidEscape(s string) string {
