@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,7 +35,7 @@ type lineageFlags struct {
 }
 
 func addLineageFlags(fl *pflag.FlagSet, f *lineageFlags) {
-	fl.StringVar(&f.transport, "lineage", "", "lineage transport: console, http, file or none (default: from openlineage.yml / OPENLINEAGE_* or console)")
+	fl.StringVar(&f.transport, "lineage", "", "lineage transport: console, http, file or none (default: from openlineage.yml / OPENLINEAGE_*; with none of them, the local history only)")
 	fl.StringVar(&f.url, "lineage-url", "", "OpenLineage HTTP base `URL` (implies --lineage http)")
 	fl.StringVar(&f.endpoint, "lineage-endpoint", "", "OpenLineage HTTP endpoint (default api/v1/lineage)")
 	fl.StringVar(&f.apiKey, "lineage-api-key", "", "Bearer API key for the HTTP transport (prefer OPENLINEAGE_API_KEY)")
@@ -57,6 +58,13 @@ type lineageSession struct {
 	log     *slog.Logger
 	runID   uuid.UUID       // the root run's id (every log line carries it)
 	report  *lineage.Report // event delivery, once the run is over
+
+	// historyOnly: no transport is configured anywhere, so events go to
+	// the local history only (no JSON on the terminal).
+	historyOnly bool
+	// delivering, if set, shows the wait for delivery until stop is called.
+	delivering func(grace time.Duration) (stop func())
+	events     atomic.Int64 // events recorded, for the summary
 }
 
 // outboxDir is where undelivered events wait for `salesdag lineage flush`.
@@ -89,7 +97,10 @@ func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *s
 			s.history = nil
 		}
 	}
-	if cfg.Disabled {
+	// Nothing configured (no flag, file or OPENLINEAGE_* variable): like
+	// the OpenLineage clients, print nothing; the summary says how to send.
+	s.historyOnly = cfg.Source == "default" && !cfg.Disabled
+	if cfg.Disabled || s.historyOnly {
 		return s, nil
 	}
 	tr, err := cfg.NewTransport(cmd.OutOrStdout())
@@ -138,7 +149,10 @@ func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app
 	}
 	var root rootRun
 	if lo.Sink != nil {
-		lo.Sink = lineage.Tee(root.sink(), lo.Sink)
+		lo.Sink = lineage.Tee(root.sink(), lineage.SinkFunc(func(*lineage.RunEvent) error {
+			s.events.Add(1)
+			return nil
+		}), lo.Sink)
 	}
 	res, runErr := app.Execute(ctx, d, p, o, lo)
 	if res != nil && res.LineageErr != nil {
@@ -156,7 +170,12 @@ func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app
 	var rep lineage.Report
 	if s.emitter != nil {
 		dctx, cancel := deliveryContext(ctx)
+		stop := func() {}
+		if s.delivering != nil {
+			stop = s.delivering(s.flags.timeout)
+		}
 		rep = s.emitter.Close(dctx)
+		stop()
 		cancel()
 		s.report = &rep
 		s.log.Debug("lineage delivery ended", "sent", rep.Sent, "emitted", rep.Emitted, "outboxed", rep.Outboxed, "took", rep.Elapsed)

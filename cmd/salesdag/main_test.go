@@ -133,10 +133,27 @@ func TestRunSampleDefault(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(dir, "output", "weekly_aggregation.csv"))
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(got))
-	// stdout carries only lineage events (console transport by default).
-	require.Equal(t, []string{"START", "COMPLETE"}, eventTypes(t, r.stdout))
+	// Nothing configured: no events on stdout; the history has them and
+	// the summary ends with where they went, the status and the next step.
+	require.Empty(t, r.stdout)
 	require.Contains(t, r.stderr, "read 45 rows")
 	require.Contains(t, r.stderr, "kept 43")
+	require.Contains(t, r.stderr, "1 row ", "singular for one row")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	require.GreaterOrEqual(t, len(lines), 3, r.stderr)
+	require.Equal(t, "lineage: 18 events in the local history only (set OPENLINEAGE_URL to send them, --lineage console to print them)", lines[len(lines)-3])
+	require.Regexp(t, `^PASS  all \d+ checks passed$`, lines[len(lines)-2])
+	id, ok := strings.CutPrefix(lines[len(lines)-1], "next: salesdag lineage show ")
+	require.True(t, ok, r.stderr)
+	show := run(t, dir, nil, "lineage", "show", id)
+	require.Equal(t, 0, show.code, show.stderr)
+	require.Contains(t, show.stdout, "COMPLETE")
+
+	// --lineage console still prints them, and the hint goes away.
+	r = run(t, dir, nil, "run", "--lineage", "console")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, []string{"START", "COMPLETE"}, eventTypes(t, r.stdout))
+	require.NotContains(t, r.stderr, "lineage:")
 }
 
 func TestRunOnlyRequestedOutput(t *testing.T) {
@@ -392,16 +409,7 @@ func TestInterruptAbortsWithoutPartialOutput(t *testing.T) {
 	}
 }
 
-func TestProgressLine(t *testing.T) {
-	var b bytes.Buffer
-	p := newProgress(&b)
-	p(50<<20, 100<<20, 1_500_000)
-	require.Contains(t, b.String(), "read 50.0 MiB (50%), 1500000 rows")
-	require.Contains(t, b.String(), "rows/s")
-	b.Reset()
-	p(60<<20, 100<<20, 1_800_000) // within 100 ms of the last redraw: skipped
-	require.Empty(t, b.String())
-}
+
 
 func TestCacheHitsOnRerunAndCacheCommands(t *testing.T) {
 	dir := t.TempDir()
@@ -416,7 +424,8 @@ func TestCacheHitsOnRerunAndCacheCommands(t *testing.T) {
 	second := run(t, dir, env, "run", "--cache", "--lineage", "file", "--lineage-file", "events2.jsonl")
 	require.Equal(t, 0, second.code, second.stderr)
 	require.Contains(t, second.stderr, "cache: 6 hit, 2 skipped")
-	require.Contains(t, second.stderr, "read 45 rows", "row counts survive a fully cached run")
+	require.Contains(t, second.stderr, "salesdag: 45 rows from cache, kept 43;", "row counts survive a fully cached run, which reads nothing")
+	require.NotContains(t, second.stderr, "read 45 rows")
 	got, err := os.ReadFile(filepath.Join(dir, "output", "trend_analysis.json"))
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(got))
@@ -535,7 +544,7 @@ func TestPipeInputIsReadOnceAndNotCached(t *testing.T) {
 
 func TestClosedStdoutDoesNotKillTheRun(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(binPath, "run")
+	cmd := exec.Command(binPath, "run", "--lineage", "console")
 	cmd.Dir = dir
 	cmd.Env = cleanEnv()
 	var errb bytes.Buffer

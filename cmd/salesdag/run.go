@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/pipeline"
-	"github.com/salesdag/salesdag/internal/units"
 )
 
 // maxWorkers bounds --workers; the reader uses at most pipeline.MaxWorkers.
@@ -98,8 +96,18 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
+	start := time.Now()
 	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
+	// On a terminal, stderr becomes the screen: every log line and warning
+	// clears the progress line first.
+	var scr *screen
+	if !f.quiet && isTerminal(stderr) && os.Getenv("CI") == "" {
+		scr = newScreen(stderr)
+		stderr = scr
+		cmd.SetErr(scr)
+		defer scr.clear()
+	}
 	level := f.logLevel
 	if f.quiet && !cmd.Flags().Changed("log-level") {
 		level = "error" // --quiet: only what made the run fail
@@ -112,6 +120,8 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 	if err != nil {
 		return err
 	}
+	warnings := &warnCounter{}
+	log = slog.New(warnings.wrap(log.Handler()))
 	defer func() {
 		// A bug: the stack goes to the debug log only (Main prints the
 		// one-line message).
@@ -163,21 +173,32 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 	if faultHooks != nil {
 		opts.Hooks = append(opts.Hooks, faultHooks()...)
 	}
-	if !f.quiet && isTerminal(stderr) && os.Getenv("CI") == "" {
-		opts.Progress = newProgress(stderr)
-	}
 	session, err := startLineage(ctx, cmd, &f.lineage, log)
 	if err != nil {
 		return err
 	}
+	if scr != nil {
+		p := newProgress(scr, f.input)
+		opts.Progress, opts.Writing = p.read, p.writing
+		opts.Hooks = append(opts.Hooks, p.hooks())
+		session.delivering = p.delivering
+	}
 	session.runID = ops.runID
 	res, runErr := session.run(ctx, d, plan, opts)
-	if opts.Progress != nil {
-		fmt.Fprint(stderr, "\r\033[K")
+	if scr != nil {
+		scr.clear()
 	}
 	runErr = ops.finish(ctx, cmd.OutOrStdout(), res, runErr, opts.Checks, session)
-	if runErr == nil && !f.quiet {
-		printSummary(stderr, res)
+	if !f.quiet && res != nil {
+		sum := screenSummary{res: res, took: time.Since(start), session: session, checks: opts.Checks, warnings: warnings.count()}
+		switch {
+		case runErr == nil:
+			io.WriteString(stderr, sum.String())
+		case !app.IsInterrupted(runErr) && res.RowsRead > 0:
+			// The run got past reading: say FAIL and where to look; the
+			// error itself follows on the last line.
+			io.WriteString(stderr, sum.status(runErr))
+		}
 	}
 	return runErr
 }
@@ -185,60 +206,4 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// newProgress returns a callback that redraws one status line at most
-// ten times a second.
-func newProgress(w io.Writer) func(done, total, rows int64) {
-	start := time.Now()
-	var last time.Time
-	return func(done, total, rows int64) {
-		now := time.Now()
-		if now.Sub(last) < 100*time.Millisecond {
-			return
-		}
-		last = now
-		secs := now.Sub(start).Seconds()
-		rate, rowRate := 0.0, 0.0
-		if secs > 0 {
-			rate, rowRate = float64(done)/secs/1e6, float64(rows)/secs
-		}
-		pct := ""
-		if total > 0 {
-			pct = fmt.Sprintf(" (%d%%)", done*100/total)
-		}
-		fmt.Fprintf(w, "\r\033[Kread %s%s, %d rows, %.0f MB/s, %.0f rows/s", units.Bytes(done), pct, rows, rate, rowRate)
-	}
-}
-
-func printSummary(w io.Writer, r *app.RunResult) {
-	var b strings.Builder
-	src := r.Source.Name
-	fmt.Fprintf(&b, "salesdag: read %d rows from %s, kept %d", r.RowsRead, src, r.RowsKept)
-	if r.Rejected > 0 {
-		fmt.Fprintf(&b, ", rejected %d", r.Rejected)
-	}
-	fmt.Fprintf(&b, "; wrote %d files in %s\n", len(r.Written), r.Duration.Round(time.Microsecond))
-	wd, _ := os.Getwd()
-	for _, wr := range r.Written {
-		path := wr.Path
-		if rel, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(rel, "..") {
-			path = rel
-		}
-		fmt.Fprintf(&b, "  %-40s %8d rows %10s\n", path, wr.Rows, units.Bytes(wr.Bytes))
-	}
-	b.WriteString("  node timings:\n")
-	for _, n := range r.Nodes {
-		status := ""
-		if r.Cache != nil {
-			if st, ok := r.Cache.State(n.Node); ok {
-				status = "  cache " + string(st.Status)
-			}
-		}
-		fmt.Fprintf(&b, "    %-26s %12s%s\n", n.Node, n.Duration.Round(time.Microsecond), status)
-	}
-	if r.Cache != nil {
-		fmt.Fprintf(&b, "  cache: %s\n", r.Cache.Summary())
-	}
-	io.WriteString(w, b.String())
 }

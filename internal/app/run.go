@@ -35,6 +35,7 @@ type RunOptions struct {
 	Workers   int
 	OnBadRows pipeline.BadRowPolicy
 	Progress  func(bytesRead, totalBytes, rows int64) // nil: no progress
+	Writing   func()                                  // called once before the outputs are written; nil: none
 	Hooks     []dag.Hooks                             // extra hooks (lineage, cache, ...)
 	Checks    *checks.Runner                          // data-quality checks; nil: none
 	Cache     *cache.Cache                            // per-node result cache; nil: none
@@ -202,7 +203,10 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 	}
 	// A run that sets no rows aside (or not in every format) removes the
 	// rejected rows of an earlier run, as part of the same set of files.
-	stale := []string{RejectedRowsName + ".csv", RejectedRowsName + ".parquet"}
+	stale := []string{RejectedRowsName + ".csv", RejectedRowsName + ".json", RejectedRowsName + ".parquet"}
+	if o.Writing != nil {
+		o.Writing()
+	}
 	written, err := output.WriteSet(ctx, o.OutputDir, toWrite, names, formats, stale)
 	res.Written = written
 	res.Duration = time.Since(start)

@@ -137,6 +137,9 @@ func (r *Runner) Evaluate(node string, v any) []Result {
 	return append([]Result(nil), st.results...)
 }
 
+// FailedMessage is the log message of a failed check.
+const FailedMessage = "data-quality check failed"
+
 func (r *Runner) logResults(res []Result) {
 	ctx := context.Background()
 	for _, x := range res {
@@ -145,9 +148,9 @@ func (r *Runner) logResults(res []Result) {
 		case x.Success:
 			r.log.DebugContext(ctx, "data-quality check passed", attrs...)
 		case x.Importance == Fail:
-			r.log.ErrorContext(ctx, "data-quality check failed", attrs...)
+			r.log.ErrorContext(ctx, FailedMessage, attrs...)
 		default:
-			r.log.WarnContext(ctx, "data-quality check failed", attrs...)
+			r.log.WarnContext(ctx, FailedMessage, attrs...)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package units
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,5 +26,29 @@ func TestBytes(t *testing.T) {
 	}
 	for _, c := range cases {
 		require.Equal(t, c.want, Bytes(c.n), "Bytes(%d)", c.n)
+	}
+}
+
+func TestCountAndPlural(t *testing.T) {
+	counts := []struct {
+		n    int64
+		want string
+	}{
+		{0, "0"}, {7, "7"}, {999, "999"}, {1000, "1,000"}, {12345, "12,345"}, {999999, "999,999"},
+		{1000000, "1,000,000"}, {5000000, "5,000,000"}, {-1234, "-1,234"}, {-999, "-999"},
+		{math.MaxInt64, "9,223,372,036,854,775,807"}, {math.MinInt64, "-9,223,372,036,854,775,808"},
+	}
+	for _, c := range counts {
+		require.Equal(t, c.want, Count(c.n), "Count(%d)", c.n)
+	}
+	plurals := []struct {
+		n          int64
+		noun, want string
+	}{
+		{1, "row", "1 row"}, {0, "row", "0 rows"}, {2, "file", "2 files"}, {1, "file", "1 file"},
+		{5000000, "row", "5,000,000 rows"}, {-1, "row", "-1 rows"},
+	}
+	for _, c := range plurals {
+		require.Equal(t, c.want, Plural(c.n, c.noun), "Plural(%d, %q)", c.n, c.noun)
 	}
 }

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/salesdag/salesdag/internal/app"
+	"github.com/salesdag/salesdag/internal/checks"
+	"github.com/salesdag/salesdag/internal/pipeline"
+	"github.com/salesdag/salesdag/internal/units"
+)
+
+// screenSummary is what `salesdag run` tells a person at the end: what was read
+// and written, node timings, where the lineage went, then one status line
+// (PASS, WARN with the failed checks, FAIL) and the next step.
+type screenSummary struct {
+	res      *app.RunResult
+	took     time.Duration // the whole run, lineage delivery included
+	session  *lineageSession
+	checks   *checks.Runner
+	warnings int // warnings logged, besides failed checks
+}
+
+func (s screenSummary) String() string {
+	var b strings.Builder
+	r := s.res
+	if fromCache(r) {
+		fmt.Fprintf(&b, "salesdag: %s from cache, kept %s", units.Plural(r.RowsRead, "row"), units.Count(r.RowsKept))
+	} else {
+		fmt.Fprintf(&b, "salesdag: read %s from %s, kept %s", units.Plural(r.RowsRead, "row"), r.Source.Name, units.Count(r.RowsKept))
+	}
+	if r.Rejected > 0 {
+		fmt.Fprintf(&b, ", rejected %s", units.Count(r.Rejected))
+	}
+	fmt.Fprintf(&b, "; wrote %s in %s\n", units.Plural(int64(len(r.Written)), "file"), roundDuration(s.took))
+	wd, _ := os.Getwd()
+	for _, wr := range r.Written {
+		path := wr.Path
+		if rel, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(rel, "..") {
+			path = rel
+		}
+		fmt.Fprintf(&b, "  %-40s %14s %10s\n", path, units.Plural(wr.Rows, "row"), units.Bytes(wr.Bytes))
+	}
+	b.WriteString("  node timings:\n")
+	for _, n := range r.Nodes {
+		status := ""
+		if r.Cache != nil {
+			if st, ok := r.Cache.State(n.Node); ok {
+				status = "  cache " + string(st.Status)
+			}
+		}
+		fmt.Fprintf(&b, "    %-26s %12s%s\n", n.Node, roundDuration(n.Duration), status)
+	}
+	if r.Cache != nil {
+		fmt.Fprintf(&b, "  cache: %s\n", r.Cache.Summary())
+	}
+	if s.session != nil && s.session.historyOnly {
+		if s.session.history != nil {
+			fmt.Fprintf(&b, "lineage: %s in the local history only (set OPENLINEAGE_URL to send them, --lineage console to print them)\n",
+				units.Plural(s.session.events.Load(), "event"))
+		} else {
+			b.WriteString("lineage: not sent and not recorded (set OPENLINEAGE_URL to send, --lineage console to print)\n")
+		}
+	}
+	b.WriteString(s.status(nil))
+	return b.String()
+}
+
+// status is the status line and the next step, e.g.
+// "PASS  all 32 checks passed\nnext: salesdag lineage show 01a2...\n".
+func (s screenSummary) status(runErr error) string {
+	var results []checks.Result
+	if s.checks != nil {
+		results = s.checks.Results()
+	}
+	var failed []string
+	for _, r := range results {
+		if !r.Success {
+			failed = append(failed, checkText(r))
+		}
+	}
+	var b strings.Builder
+	var fe *checks.FailedError
+	switch {
+	case runErr != nil && errors.As(runErr, &fe):
+		fmt.Fprintf(&b, "FAIL  %d of %s failed", len(failed), units.Plural(int64(len(results)), "check"))
+	case runErr != nil:
+		b.WriteString("FAIL  the run failed")
+	default:
+		undelivered := s.session != nil && s.session.report != nil && !s.session.report.OK()
+		var parts []string
+		if len(failed) > 0 {
+			parts = append(parts, fmt.Sprintf("%d of %s failed: %s", len(failed), units.Plural(int64(len(results)), "check"), strings.Join(failed, "; ")))
+		}
+		if undelivered {
+			parts = append(parts, "lineage events not delivered (saved to the outbox)")
+		}
+		if s.warnings > 0 {
+			parts = append(parts, units.Plural(int64(s.warnings), "warning")+" above")
+		}
+		switch {
+		case len(parts) > 0:
+			b.WriteString("WARN  " + strings.Join(parts, "; "))
+		case len(results) > 0:
+			fmt.Fprintf(&b, "PASS  all %s passed", units.Plural(int64(len(results)), "check"))
+		default:
+			b.WriteString("PASS")
+		}
+	}
+	b.WriteString("\n")
+	if s.session != nil && s.session.history != nil && s.session.runID != uuid.Nil {
+		fmt.Fprintf(&b, "next: salesdag lineage show %s\n", s.session.runID)
+	}
+	return b.String()
+}
+
+// checkText names a failed check briefly:
+// "data_quality_metrics.no_duplicate_rows: duplicate_count expected <= 0, got 1494".
+func checkText(r checks.Result) string {
+	t := r.Node + "." + r.Name + ": "
+	if r.Column != "" {
+		t += r.Column + " "
+	}
+	return t + "expected " + r.Expected + ", got " + r.Actual
+}
+
+// fromCache reports whether the input was not read at all: every result
+// came from the cache.
+func fromCache(r *app.RunResult) bool {
+	return r.Cache != nil && !slices.Contains(r.Cache.Computed(), pipeline.NodeRaw)
+}
+
+// roundDuration keeps three significant digits or so: 712ms, 1.24s, 38µs.
+func roundDuration(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= 10*time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	case d >= 10*time.Microsecond:
+		return d.Round(time.Microsecond).String()
+	}
+	return d.String()
+}
+
+// warnCounter counts the warnings (and errors) logged during a run, other
+// than failed data-quality checks, which the status line lists itself.
+type warnCounter struct{ n atomic.Int64 }
+
+func (w *warnCounter) count() int { return int(w.n.Load()) }
+
+func (w *warnCounter) wrap(h slog.Handler) slog.Handler { return countingHandler{h, w} }
+
+type countingHandler struct {
+	slog.Handler
+	c *warnCounter
+}
+
+func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn && r.Message != checks.FailedMessage {
+		h.c.n.Add(1)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h countingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return countingHandler{h.Handler.WithAttrs(as), h.c}
+}
+
+func (h countingHandler) WithGroup(name string) slog.Handler {
+	return countingHandler{h.Handler.WithGroup(name), h.c}
+}
