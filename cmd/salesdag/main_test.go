@@ -409,8 +409,6 @@ func TestInterruptAbortsWithoutPartialOutput(t *testing.T) {
 	}
 }
 
-
-
 func TestCacheHitsOnRerunAndCacheCommands(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"SALESDAG_HOME=" + filepath.Join(dir, "home")}
