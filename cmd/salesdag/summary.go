@@ -149,6 +149,8 @@ func roundDuration(d time.Duration) string {
 		return d.Round(10 * time.Millisecond).String()
 	case d >= 10*time.Millisecond:
 		return d.Round(time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
 	case d >= 10*time.Microsecond:
 		return d.Round(time.Microsecond).String()
 	}
