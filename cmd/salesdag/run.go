@@ -106,6 +106,9 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 		scr = newScreen(stderr)
 		stderr = scr
 		cmd.SetErr(scr)
+		if stdout := cmd.OutOrStdout(); isTerminal(stdout) {
+			cmd.SetOut(scr.also(stdout)) // console lineage events
+		}
 		defer scr.clear()
 	}
 	level := f.logLevel

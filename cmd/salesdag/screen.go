@@ -40,6 +40,25 @@ func (s *screen) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// also returns a writer to w (stdout on the same terminal, say) that
+// clears the status line first, as Write does.
+func (s *screen) also(w io.Writer) io.Writer { return alsoWriter{s, w} }
+
+type alsoWriter struct {
+	s *screen
+	w io.Writer
+}
+
+func (a alsoWriter) Write(p []byte) (int, error) {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	if a.s.shown {
+		io.WriteString(a.s.w, clearLine)
+		a.s.shown = false
+	}
+	return a.w.Write(p)
+}
+
 // status replaces the status line with text.
 func (s *screen) status(text string) {
 	s.mu.Lock()

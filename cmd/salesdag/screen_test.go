@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creack/pty"
 	"github.com/google/uuid"
@@ -44,14 +46,14 @@ func terminal(raw string) []string {
 			lines = append(lines, string(cur))
 			cur, col = nil, 0
 		default:
-			r := []rune(raw[i:])[0]
+			r, size := utf8.DecodeRuneInString(raw[i:])
 			if col < len(cur) {
 				cur[col] = r
 			} else {
 				cur = append(cur, r)
 			}
 			col++
-			i += len(string(r))
+			i += size
 			continue
 		}
 		i++
@@ -257,4 +259,38 @@ func TestSummary(t *testing.T) {
 			require.Equal(t, tc.want, screenSummary{res: res, session: tc.session, warnings: tc.warnings}.status(tc.err))
 		})
 	}
+}
+
+// TestScreenWithConsoleEvents: asked for, console events share the
+// terminal with the progress line; each event is a line of its own.
+func TestScreenWithConsoleEvents(t *testing.T) {
+	raw, code := runOnTerminal(t, t.TempDir(), nil, "run", "--lineage", "console")
+	require.Equal(t, 0, code, raw)
+	require.Contains(t, raw, "computing ", "the progress line was shown")
+	events := 0
+	for _, l := range terminal(raw) {
+		if i := strings.Index(l, `{"eventType"`); i >= 0 {
+			require.Zero(t, i, "an event glued to something: %.120q", l)
+			require.True(t, json.Valid([]byte(l)), "%.120q", l)
+			events++
+			continue
+		}
+		require.NotRegexp(t, `reading|computing|writing the results`, l)
+	}
+	require.Equal(t, 18, events)
+}
+
+// TestConfiguredLineageStillPrints: a configuration (file or variables)
+// that names the console transport prints the events, as before.
+func TestConfiguredLineageStillPrints(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "openlineage.yml"), []byte("transport:\n  type: console\n"), 0o644))
+	r := run(t, dir, nil, "run")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, []string{"START", "COMPLETE"}, eventTypes(t, r.stdout))
+	require.NotContains(t, r.stderr, "local history only")
+
+	r = run(t, t.TempDir(), []string{"OPENLINEAGE__TRANSPORT__TYPE=console"}, "run")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, []string{"START", "COMPLETE"}, eventTypes(t, r.stdout))
 }
