@@ -195,8 +195,10 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 	if !f.quiet && res != nil {
 		sum := screenSummary{res: res, took: time.Since(start), session: session, checks: opts.Checks, warnings: warnings.count()}
 		switch {
-		case runErr == nil:
-			io.WriteString(stderr, sum.String())
+		case runErr == nil || len(res.Written) > 0:
+			// Written results (--lineage-strict failing too) get the
+			// whole summary.
+			io.WriteString(stderr, sum.String(runErr))
 		case !app.IsInterrupted(runErr) && res.RowsRead > 0:
 			// The run got past reading: say FAIL and where to look; the
 			// error itself follows on the last line.

@@ -233,7 +233,7 @@ func TestSummary(t *testing.T) {
 	}
 	recorded := &lineageSession{historyOnly: true, runID: uuid.MustParse("01a244d2-6847-7a2f-a8b7-70107e4b07d1")}
 	recorded.events.Store(18)
-	got := screenSummary{res: res, took: 1234567 * time.Microsecond, session: recorded}.String()
+	got := screenSummary{res: res, took: 1234567 * time.Microsecond, session: recorded}.String(nil)
 	require.Contains(t, got, "salesdag: read 5,000,000 rows from sales.csv, kept 4,950,001, rejected 1; wrote 2 files in 1.23s\n")
 	require.Regexp(t, `/elsewhere/daily_sales_summary\.csv +365 rows +13\.7 KiB\n`, got)
 	require.Regexp(t, `/elsewhere/trend_analysis\.json +1 row +291 B\n`, got)
@@ -253,6 +253,8 @@ func TestSummary(t *testing.T) {
 		{"delivered", &lineageSession{report: &lineage.Report{Emitted: 18, Sent: 18}}, 0, nil, "PASS\n"},
 		{"failed checks", &lineageSession{}, 0, &checks.FailedError{}, "FAIL  0 of 0 checks failed\n"},
 		{"failed", &lineageSession{}, 0, errors.New("disk full"), "FAIL  the run failed\n"},
+		{"strict", &lineageSession{report: &lineage.Report{Emitted: 18, Sent: 3}}, 0, &exitError{code: exitLineage, err: errors.New("x")},
+			"FAIL  lineage events not delivered (--lineage-strict); the results were written\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,7 +31,9 @@ type screenSummary struct {
 	warnings int // warnings logged, besides failed checks
 }
 
-func (s screenSummary) String() string {
+// String is the whole summary of a run that wrote its results; runErr is
+// nil, or what still failed it (--lineage-strict).
+func (s screenSummary) String(runErr error) string {
 	var b strings.Builder
 	r := s.res
 	if fromCache(r) {
@@ -72,7 +74,7 @@ func (s screenSummary) String() string {
 			b.WriteString("lineage: not sent and not recorded (set OPENLINEAGE_URL to send, --lineage console to print)\n")
 		}
 	}
-	b.WriteString(s.status(nil))
+	b.WriteString(s.status(runErr))
 	return b.String()
 }
 
@@ -91,7 +93,10 @@ func (s screenSummary) status(runErr error) string {
 	}
 	var b strings.Builder
 	var fe *checks.FailedError
+	var ee *exitError
 	switch {
+	case errors.As(runErr, &ee) && ee.code == exitLineage:
+		b.WriteString("FAIL  lineage events not delivered (--lineage-strict); the results were written")
 	case runErr != nil && errors.As(runErr, &fe):
 		fmt.Fprintf(&b, "FAIL  %d of %s failed", len(failed), units.Plural(int64(len(results)), "check"))
 	case runErr != nil:
