@@ -422,7 +422,7 @@ func TestCacheHitsOnRerunAndCacheCommands(t *testing.T) {
 	second := run(t, dir, env, "run", "--cache", "--lineage", "file", "--lineage-file", "events2.jsonl")
 	require.Equal(t, 0, second.code, second.stderr)
 	require.Contains(t, second.stderr, "cache: 6 hit, 2 skipped")
-	require.Contains(t, second.stderr, "salesdag: 45 rows from cache, kept 43;", "row counts survive a fully cached run, which reads nothing")
+	require.Contains(t, second.stderr, "salesdag: from cache (45 rows from sample/sales_raw.csv (embedded), kept 43);", "row counts survive a fully cached run, which reads nothing")
 	require.NotContains(t, second.stderr, "read 45 rows")
 	got, err := os.ReadFile(filepath.Join(dir, "output", "trend_analysis.json"))
 	require.NoError(t, err)

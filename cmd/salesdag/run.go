@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/salesdag/salesdag/internal/app"
+	"github.com/salesdag/salesdag/internal/checks"
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
 
@@ -199,9 +201,10 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 			// Written results (--lineage-strict failing too) get the
 			// whole summary.
 			io.WriteString(stderr, sum.String(runErr))
-		case !app.IsInterrupted(runErr) && res.RowsRead > 0:
-			// The run got past reading: say FAIL and where to look; the
-			// error itself follows on the last line.
+		case errors.As(runErr, new(*checks.FailedError)):
+			// Failed data-quality checks: FAIL and where to see them; the
+			// error itself follows on the last line. Other failures are
+			// that one line only.
 			io.WriteString(stderr, sum.status(runErr))
 		}
 	}

@@ -37,7 +37,7 @@ func (s screenSummary) String(runErr error) string {
 	var b strings.Builder
 	r := s.res
 	if fromCache(r) {
-		fmt.Fprintf(&b, "salesdag: %s from cache, kept %s", units.Plural(r.RowsRead, "row"), units.Count(r.RowsKept))
+		fmt.Fprintf(&b, "salesdag: from cache (%s from %s, kept %s)", units.Plural(r.RowsRead, "row"), r.Source.Name, units.Count(r.RowsKept))
 	} else {
 		fmt.Fprintf(&b, "salesdag: read %s from %s, kept %s", units.Plural(r.RowsRead, "row"), r.Source.Name, units.Count(r.RowsKept))
 	}
