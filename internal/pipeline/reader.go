@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -203,7 +205,7 @@ func readHeader(name string, buf []byte, n int, line int64) (*layout, int, int64
 				word = "columns"
 			}
 			return nil, 0, 0, fmt.Errorf("%s:%d: missing required %s %s (header has: %s; need %s)", name, line,
-				word, strings.Join(missing, ", "), strings.Join(lay.names, ","), strings.Join(ColumnNames[:], ","))
+				word, strings.Join(missing, ", "), quoteHeader(lay.names), strings.Join(ColumnNames[:], ","))
 		}
 		return lay, t.next, line + int64(t.lines), nil
 	}
@@ -225,6 +227,20 @@ func looksLikeHeader(fields []string) bool {
 		}
 	}
 	return false
+}
+
+// quoteHeader renders header fields for a message: as they are, joined
+// by commas, except that a field with a control character (a line break
+// in a quoted field, say) is Go-quoted, so the message stays on one line.
+func quoteHeader(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n
+		if strings.ContainsFunc(n, unicode.IsControl) {
+			out[i] = strconv.Quote(n)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // job is one chunk on its way through the workers.

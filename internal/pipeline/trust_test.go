@@ -224,3 +224,12 @@ func TestShiftedColumnsNeverQuoteAnId(t *testing.T) {
 		require.NotContains(t, rr.Reason, "CUSTSECRET")
 	}
 }
+
+// TestQuotedHeaderStaysOneLine: a header quoted in a message keeps it on
+// one line even when a quoted field holds a line break or a CR.
+func TestQuotedHeaderStaysOneLine(t *testing.T) {
+	_, err := read(t, "date,\"product\nid\",amount,\"customer_id\r\"\n2024-01-01,P1,5.00,C1\n", Options{})
+	require.EqualError(t, err, `in.csv:1: missing required columns product_id, customer_id (header has: date,"product\nid",amount,"customer_id\r"; need date,product_id,amount,customer_id)`)
+	require.NotContains(t, err.Error(), "\n")
+	require.NotContains(t, err.Error(), "\r")
+}
