@@ -219,3 +219,26 @@ func TestInputChangedFailsTheRun(t *testing.T) {
 	require.Contains(t, ev.Run.Facets.ErrorMessage.Message, "input changed while it was being read")
 	require.False(t, errors.Is(err, context.Canceled))
 }
+
+// TestSinkPanicAtTheFinalEvent: when the history panics on the root run's
+// last event, the outputs are already in place and the other sinks have
+// the event; the run still fails (exit 1 in the CLI), as a bug, so that
+// a run the history could not record never passes silently.
+func TestSinkPanicAtTheFinalEvent(t *testing.T) {
+	d, err := Build()
+	require.NoError(t, err)
+	p, err := Prepare(d, nil)
+	require.NoError(t, err)
+	rec := &recorder{}
+	sink := lineage.Tee(rec, lineage.SinkFunc(func(ev *lineage.RunEvent) error {
+		if ev.EventType == lineage.EventComplete && ev.Job.Name == "sales_data_pipeline" {
+			panic("history broke")
+		}
+		return nil
+	}))
+	res, err := Execute(context.Background(), d, p, RunOptions{OutputDir: t.TempDir()}, LineageOptions{Sink: sink, Namespace: "test", Version: "test"})
+	require.True(t, IsBug(err), "%v", err)
+	require.ErrorContains(t, err, "recording lineage: panic: history broke")
+	require.NotEmpty(t, res.Written)
+	require.Equal(t, lineage.EventComplete, lastEvent(t, rec).EventType)
+}
