@@ -253,14 +253,16 @@ func (e *Emitter) spillNew() {
 			items = append(items, it)
 		}
 	}
-	e.spillNext = e.emitted
+	next := e.emitted
 	e.mu.Unlock()
-	if len(items) == 0 {
-		return
+	if len(items) > 0 {
+		if err := e.spill.add(e.opts.OutboxDir, e.opts.OutboxName, lines(items)); err != nil {
+			// Not advancing spillNext: the next try writes these too.
+			e.logf("lineage: cannot save undelivered events to the outbox yet: %v", err)
+			return
+		}
 	}
-	if err := e.spill.add(e.opts.OutboxDir, e.opts.OutboxName, lines(items)); err != nil {
-		e.logf("lineage: cannot save undelivered events to the outbox yet: %v", err)
-	}
+	e.spillNext = next
 }
 
 // undelivered returns, in order, the events some lane has not delivered

@@ -13,10 +13,12 @@ import (
 )
 
 // The outbox is a directory of JSON-lines files, one per run that left
-// events undelivered, named so that they sort in the order runs ended.
-// Writers append whole batches under a directory lock and fsync; Flush
-// rewrites a file atomically (temporary file, fsync, rename) and keeps
-// whatever was not accepted, in order.
+// events undelivered, named so that they sort in the order runs began.
+// An emitter owns its file while it runs (spill.go: appended in whole
+// batches, fsynced, locked so that Flush skips it) and leaves in it
+// exactly what it could not deliver. Flush rewrites a file atomically
+// (temporary file, fsync, rename) and keeps whatever was not accepted, in
+// order.
 
 const (
 	outboxExt     = ".jsonl"
@@ -26,46 +28,6 @@ const (
 )
 
 func outboxFile(dir, name string) string { return filepath.Join(dir, name+outboxExt) }
-
-// appendOutbox appends lines to path, durably.
-func appendOutbox(dir, path string, lines [][]byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create outbox directory %s: %w", dir, err)
-	}
-	unlock, err := lockPath(filepath.Join(dir, outboxLock), false)
-	if err != nil {
-		return fmt.Errorf("lock outbox %s: %w", dir, err)
-	}
-	defer unlock()
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, os.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("open outbox %s: %w", path, err)
-	}
-	var buf bytes.Buffer
-	for _, l := range lines {
-		buf.Write(l)
-		buf.WriteByte('\n')
-	}
-	// One write: a crash leaves at most one torn last line, which Flush
-	// sets aside.
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		f.Close()
-		return fmt.Errorf("write outbox %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync outbox %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close outbox %s: %w", path, err)
-	}
-	if created {
-		syncDir(dir)
-	}
-	return nil
-}
 
 // syncDir makes a new or renamed directory entry durable. Not every
 // platform can sync a directory; the data itself is already synced.

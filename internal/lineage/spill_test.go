@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,4 +203,25 @@ func TestPersistWritesWhatIsUndelivered(t *testing.T) {
 	require.Equal(t, []string{string(b)}, asStrings(readOutbox(t, em.OutboxPath())))
 	require.Equal(t, 1, em.Close(context.Background()).Outboxed)
 	require.Equal(t, []string{string(b)}, asStrings(readOutbox(t, em.OutboxPath())), "written once")
+}
+
+// TestSpillRetriesWhatItCouldNotWrite: when the outbox cannot be written
+// at first, the events are not forgotten: the next write includes them.
+func TestSpillRetriesWhatItCouldNotWrite(t *testing.T) {
+	hang := lineagetest.NewServer(t, func(int, *http.Request) lineagetest.Fault { return lineagetest.Fault{Delay: time.Minute} })
+	tr, err := lineage.NewHTTPTransport(lineage.HTTPConfig{URL: hang.URL, Timeout: time.Minute})
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "outbox")
+	require.NoError(t, os.WriteFile(dir, nil, 0o644)) // a file where the directory should be
+	logs := &logCapture{}
+	em := lineage.NewEmitter(lineage.EmitterOptions{Transport: tr, OutboxDir: dir, Grace: 100 * time.Millisecond, SpillAfter: 20 * time.Millisecond, Logf: logs.logf})
+	a := testEvent(t, "a")
+	require.NoError(t, em.EmitJSON(a))
+	waitFor(t, "a failed write", func() bool { return strings.Contains(logs.text(), "cannot save undelivered events") })
+	require.NoError(t, os.Remove(dir))
+	b := testEvent(t, "b")
+	require.NoError(t, em.EmitJSON(b))
+	waitFor(t, "the events to be spilled", func() bool { return len(readOutbox(t, em.OutboxPath())) == 2 })
+	require.Equal(t, []string{string(a), string(b)}, asStrings(readOutbox(t, em.OutboxPath())))
+	require.Equal(t, 2, em.Close(context.Background()).Outboxed)
 }
