@@ -101,10 +101,10 @@ type EmitterOptions struct {
 	// SpillAfter is how long an event may wait for delivery before it,
 	// with every other undelivered event, is appended to the emitter's
 	// outbox file (one write, fsynced, in the background: Emit never
-	// waits for the disk). Close first does the same for everything
+	// waits for the disk; checked every SpillAfter/2). Close first does the same for everything
 	// undelivered, then leaves in the file exactly what was not delivered.
 	// So a process killed at any time (SIGKILL) loses at most the events
-	// of the last SpillAfter, and none once Close has begun; an event
+	// of the last 1.5 SpillAfter, and none once Close has begun; an event
 	// delivered after it was written may be sent again by a later flush
 	// if the process is killed before Close ends (at-least-once).
 	SpillAfter time.Duration
@@ -179,6 +179,9 @@ func NewEmitter(opts EmitterOptions) *Emitter {
 		e.lanes = append(e.lanes, l)
 		go l.run(e)
 	}
+	if opts.OutboxDir != "" {
+		go e.watch()
+	}
 	return e
 }
 
@@ -207,11 +210,8 @@ func (e *Emitter) EmitJSON(data []byte) error {
 	if e.closed {
 		return ErrClosed
 	}
-	it := &item{seq: e.emitted, data: data}
+	it := &item{seq: e.emitted, data: data, at: time.Now()}
 	e.emitted++
-	if e.opts.OutboxDir != "" {
-		time.AfterFunc(e.opts.SpillAfter, func() { e.spillIfPending(it.seq) })
-	}
 	// Under e.mu, so every lane sees the same order.
 	for _, l := range e.lanes {
 		l.push(it)
@@ -219,25 +219,43 @@ func (e *Emitter) EmitJSON(data []byte) error {
 	return nil
 }
 
-// spillIfPending writes the undelivered events to the outbox when event
-// seq is still undelivered and not on disk yet.
-func (e *Emitter) spillIfPending(seq int) {
-	e.spillMu.Lock()
-	defer e.spillMu.Unlock()
-	if e.finished || seq < e.spillNext {
-		return
+// watch writes the undelivered events to the outbox once the oldest of
+// those not on disk yet has waited SpillAfter; it checks every half
+// SpillAfter until Close begins (Close writes everything itself).
+func (e *Emitter) watch() {
+	t := time.NewTicker(max(e.opts.SpillAfter/2, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-e.closing:
+			return
+		case <-t.C:
+		}
+		e.spillMu.Lock()
+		e.mu.Lock()
+		oldest := e.oldestFrom(e.spillNext)
+		e.mu.Unlock()
+		if oldest != nil && time.Since(oldest.at) >= e.opts.SpillAfter {
+			e.spillNew()
+		}
+		e.spillMu.Unlock()
 	}
-	e.mu.Lock()
-	behind := false
+}
+
+// oldestFrom is the first undelivered event from seq from on, or nil.
+func (e *Emitter) oldestFrom(from int) *item {
+	var oldest *item
 	for _, l := range e.lanes {
 		l.mu.Lock()
-		behind = behind || len(l.rejected) > 0 || (len(l.queue) > 0 && l.queue[0].seq <= seq)
+		for _, list := range [][]*item{l.queue, l.rejected} {
+			i := sort.Search(len(list), func(i int) bool { return list[i].seq >= from })
+			if i < len(list) && (oldest == nil || list[i].seq < oldest.seq) {
+				oldest = list[i]
+			}
+		}
 		l.mu.Unlock()
 	}
-	e.mu.Unlock()
-	if behind {
-		e.spillNew()
-	}
+	return oldest
 }
 
 // spillNew appends to the emitter's outbox file every undelivered event
@@ -247,12 +265,7 @@ func (e *Emitter) spillNew() {
 		return
 	}
 	e.mu.Lock()
-	var items []*item
-	for _, it := range e.undelivered() {
-		if it.seq >= e.spillNext {
-			items = append(items, it)
-		}
-	}
+	items := e.undeliveredFrom(e.spillNext)
 	next := e.emitted
 	e.mu.Unlock()
 	if len(items) > 0 {
@@ -267,14 +280,21 @@ func (e *Emitter) spillNew() {
 
 // undelivered returns, in order, the events some lane has not delivered
 // (queued or refused). Lane locks are taken after e.mu, as in EmitJSON.
-func (e *Emitter) undelivered() []*item {
+func (e *Emitter) undelivered() []*item { return e.undeliveredFrom(0) }
+
+// undeliveredFrom is undelivered from event seq from on. Queues and
+// refused lists are in emit order, so only their tails are looked at.
+func (e *Emitter) undeliveredFrom(from int) []*item {
+	tail := func(items []*item) []*item {
+		return items[sort.Search(len(items), func(i int) bool { return items[i].seq >= from }):]
+	}
 	missed := map[int]*item{}
 	for _, l := range e.lanes {
 		l.mu.Lock()
-		for _, it := range l.queue {
+		for _, it := range tail(l.queue) {
 			missed[it.seq] = it
 		}
-		for _, it := range l.rejected {
+		for _, it := range tail(l.rejected) {
 			missed[it.seq] = it
 		}
 		l.mu.Unlock()
@@ -507,6 +527,7 @@ func oneLine(s string) string {
 type item struct {
 	seq  int
 	data []byte
+	at   time.Time // when it was emitted
 }
 
 type lane struct {
