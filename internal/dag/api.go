@@ -61,5 +61,8 @@ type Hooks struct {
 	AfterGraph  func(ctx context.Context, p *Plan, err error)
 	BeforeNode  func(ctx context.Context, n *Node)
 	AfterNode   func(ctx context.Context, n *Node, r NodeResult)
-	Around      func(ctx context.Context, n *Node, inputs []any, next Compute) (any, error)
+	// SkipNode is told of each node a KeepGoing run skips, with the
+	// reason ("upstream X failed"). It is called from the scheduler.
+	SkipNode func(ctx context.Context, n *Node, reason string)
+	Around   func(ctx context.Context, n *Node, inputs []any, next Compute) (any, error)
 }

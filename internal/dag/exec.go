@@ -9,12 +9,14 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 )
 
 type execConfig struct {
-	workers int
-	hooks   []Hooks
+	workers   int
+	hooks     []Hooks
+	keepGoing bool
 }
 
 // Option configures one Execute call.
@@ -27,6 +29,43 @@ func Workers(n int) Option { return func(c *execConfig) { c.workers = n } }
 // WithHooks adds hooks, called in the order given (Around: first is
 // outermost). It may be passed several times.
 func WithHooks(h ...Hooks) Option { return func(c *execConfig) { c.hooks = append(c.hooks, h...) } }
+
+// KeepGoing makes a failing node stop only the nodes that depend on it
+// (as make -k): every other node still runs. The dependants are skipped,
+// each reported to the SkipNode hooks, and Execute returns a
+// *PartialError once nothing else can run.
+func KeepGoing() Option { return func(c *execConfig) { c.keepGoing = true } }
+
+// PartialError is the error of a KeepGoing run in which nodes failed.
+// It does not unwrap: callers read Failed and Skipped.
+type PartialError struct {
+	Failed  []*NodeError // in the order they failed
+	Skipped []Skip       // in topological order
+}
+
+// Skip is a node a KeepGoing run did not run because a node it depends
+// on (directly or not) failed.
+type Skip struct {
+	Node     string
+	Upstream string // the failed node
+}
+
+// Reason says why the node was skipped.
+func (s Skip) Reason() string { return "upstream " + s.Upstream + " failed" }
+
+func (e *PartialError) Error() string {
+	var b strings.Builder
+	for i, f := range e.Failed {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Error())
+	}
+	if len(e.Skipped) > 0 {
+		fmt.Fprintf(&b, " (%d dependent node(s) skipped)", len(e.Skipped))
+	}
+	return b.String()
+}
 
 // Results maps node names to the values they computed.
 type Results map[string]any
@@ -234,6 +273,8 @@ func (d *DAG) run(parent context.Context, p *Plan, vals []any, res Results, cfg 
 
 	running, finished := 0, 0
 	var failed error
+	var partial *PartialError
+	skipped := map[string]bool{}
 	for {
 		for failed == nil && ctx.Err() == nil && running < cfg.workers && ready.Len() > 0 {
 			e := d.order[heap.Pop(&ready).(int)]
@@ -252,6 +293,21 @@ func (d *DAG) run(parent context.Context, p *Plan, vals []any, res Results, cfg 
 		}
 		r := <-done
 		running--
+		if r.err != nil && cfg.keepGoing && ctx.Err() == nil {
+			if partial == nil {
+				partial = &PartialError{}
+			}
+			partial.Failed = append(partial.Failed, &NodeError{Node: r.e.Name, Err: r.err})
+			for _, s := range d.dependants(p, r.e, skipped) {
+				partial.Skipped = append(partial.Skipped, Skip{Node: s.Name, Upstream: r.e.Name})
+				for _, h := range cfg.hooks {
+					if h.SkipNode != nil {
+						h.SkipNode(ctx, &s.Node, "upstream "+r.e.Name+" failed")
+					}
+				}
+			}
+			continue
+		}
 		if r.err != nil {
 			if failed == nil {
 				failed = &NodeError{Node: r.e.Name, Err: r.err}
@@ -273,6 +329,9 @@ func (d *DAG) run(parent context.Context, p *Plan, vals []any, res Results, cfg 
 	if failed != nil {
 		return failed
 	}
+	if partial != nil {
+		finished += len(partial.Failed) + len(partial.Skipped)
+	}
 	if finished < total {
 		err := parent.Err()
 		if cause := context.Cause(parent); cause != nil && cause != err {
@@ -280,7 +339,30 @@ func (d *DAG) run(parent context.Context, p *Plan, vals []any, res Results, cfg 
 		}
 		return fmt.Errorf("run stopped after %d of %d nodes: %w", finished, total, err)
 	}
+	if partial != nil {
+		slices.SortFunc(partial.Skipped, func(a, b Skip) int { return d.byName[a.Node].topo - d.byName[b.Node].topo })
+		return partial
+	}
 	return nil
+}
+
+// dependants returns the nodes of p that depend on e, directly or not,
+// and are not in seen yet; it adds them to seen.
+func (d *DAG) dependants(p *Plan, e *entry, seen map[string]bool) []*entry {
+	var out []*entry
+	queue := []*entry{e}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, c := range cur.children {
+			if p.has[c.Name] && !seen[c.Name] {
+				seen[c.Name] = true
+				out = append(out, c)
+				queue = append(queue, c)
+			}
+		}
+	}
+	return out
 }
 
 // runNode calls the hooks and the node's function. It turns any panic, in
