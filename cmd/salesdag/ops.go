@@ -30,6 +30,7 @@ type opsFlags struct {
 	metricsPush    string
 	metricsStrict  bool
 	metricsTimeout time.Duration
+	keepGoing      bool
 }
 
 func addOpsFlags(fl *pflag.FlagSet, f *opsFlags) {
@@ -37,6 +38,7 @@ func addOpsFlags(fl *pflag.FlagSet, f *opsFlags) {
 	fl.StringVar(&f.metricsFile, "metrics-file", "", "write the run's Prometheus metrics to `FILE` (text format, atomic; for node_exporter's textfile collector)")
 	fl.StringVar(&f.metricsPush, "metrics-push", "", "push the run's Prometheus metrics to the Pushgateway at `URL` (job salesdag)")
 	fl.BoolVar(&f.metricsStrict, "metrics-strict", false, "fail the run (exit 1) when the metrics cannot be written or pushed")
+	fl.BoolVar(&f.keepGoing, "keep-going", false, "when a node fails (or a check of importance fail), still run the nodes that do not depend on it and write their outputs (exit 3 if only checks failed, else 1)")
 	fl.DurationVar(&f.metricsTimeout, "metrics-timeout", 5*time.Second, "how long to wait for the Pushgateway")
 }
 

@@ -323,3 +323,38 @@ func TestMetricsTargetDownNeverFailsTheRun(t *testing.T) {
 		})
 	}
 }
+
+// The issue's example: a failed check of importance fail under
+// --keep-going costs only its node's output.
+func TestKeepGoingOnFailedCheck(t *testing.T) {
+	dir := t.TempDir()
+	r := run(t, dir, nil, "run", "--keep-going", "--max-data-loss", "1", "--lineage", "none", "--summary-json", "run.json")
+	require.Equal(t, 3, r.code, r.stderr)
+	entries, err := os.ReadDir(filepath.Join(dir, "output"))
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	require.ElementsMatch(t, []string{"daily_sales_summary.csv", "enriched_daily_summary.csv", "weekly_aggregation.csv",
+		"trend_analysis.json", "top_performing_days.json"}, names)
+
+	data, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	require.NoError(t, err)
+	s := readSummary(t, data)
+	require.Equal(t, "checks_failed", s.Status)
+	require.Len(t, s.Outputs, 5)
+	for _, n := range s.Nodes {
+		want := "succeeded"
+		if n.Name == "data_quality_metrics" {
+			want = "failed"
+			require.Contains(t, n.Error, "max_data_loss")
+		}
+		require.Equal(t, want, n.Status, n.Name)
+	}
+
+	r = run(t, dir, nil, "lineage", "show")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Regexp(t, `(?m)^data_quality_metrics\s+FAIL\b`, r.stdout)
+	require.Regexp(t, `(?m)^trend_analysis\s+COMPLETE\b`, r.stdout)
+}

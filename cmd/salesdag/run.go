@@ -163,7 +163,7 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 	}
 	opts := app.RunOptions{
 		Input: f.input, Outputs: plan.Outputs, OutputDir: f.outputDir, Formats: formats,
-		Workers: f.workers, OnBadRows: policy, Log: log,
+		Workers: f.workers, OnBadRows: policy, Log: log, KeepGoing: f.ops.keepGoing,
 	}
 	var co pipeline.CheckOptions
 	if cmd.Flags().Changed("max-data-loss") {

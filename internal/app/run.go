@@ -39,6 +39,9 @@ type RunOptions struct {
 	Hooks     []dag.Hooks                             // extra hooks (lineage, cache, ...)
 	Checks    *checks.Runner                          // data-quality checks; nil: none
 	Cache     *cache.Cache                            // per-node result cache; nil: none
+	// KeepGoing: a failing node (or a failed check of importance fail)
+	// skips only its dependants; the other outputs are written (keepgoing.go).
+	KeepGoing bool
 
 	// onCacheRun is told the cache's plan before any node runs (lineage
 	// reads each node's cache state from it).
@@ -71,6 +74,8 @@ type RunResult struct {
 	Cache *cache.Run
 	// LineageErr is a problem recording lineage; it never fails the run.
 	LineageErr error
+	// Skipped: node -> why it did not run (--keep-going).
+	Skipped map[string]string
 }
 
 // ParseFormats turns the values of --format ("csv", "json,parquet", ...)
@@ -140,6 +145,13 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 	hooks := append([]dag.Hooks{tm.hooks()}, o.Hooks...)
 	inputs := map[string]any{pipeline.InputSource: src, pipeline.InputOptions: popts}
 	want := p.Outputs
+	execOpts := []dag.Option{dag.Workers(o.Workers)}
+	if o.KeepGoing {
+		execOpts = append(execOpts, dag.KeepGoing())
+		if o.Checks != nil {
+			hooks = append(hooks, checksGate(o.Checks))
+		}
+	}
 	if o.Cache != nil {
 		if o.OnBadRows == pipeline.SkipBadRows && !slices.Contains(p.Outputs, pipeline.NodeRaw) {
 			// rejected_rows.csv comes from raw_sales_data, which the cache
@@ -160,13 +172,17 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 		hooks = cr.Hooks(hooks...)
 	}
 	log.Debug("executing plan", "outputs", p.Outputs, "nodes", len(p.Nodes), "workers", o.Workers)
-	results, err := d.Execute(ctx, p, inputs, dag.Workers(o.Workers), dag.WithHooks(hooks...))
+	results, err := d.Execute(ctx, p, inputs, append(execOpts, dag.WithHooks(hooks...))...)
 	if res.Cache != nil {
 		results = res.Cache.Results(results)
 		log.Info("cache", "result", res.Cache.Summary())
 	}
 	res.Results = results
-	if err == nil && o.Checks != nil {
+	var failure error // --keep-going: returned once the rest is written
+	if o.KeepGoing {
+		want, failure, err = keepGoing(res, want, err, o.Checks)
+	}
+	if err == nil && o.Checks != nil && !o.KeepGoing {
 		err = o.Checks.Err() // a failed check of importance fail: nothing is written
 	}
 	if err == nil && o.beforeWrite != nil {
@@ -213,7 +229,7 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 	if err != nil {
 		return res, fmt.Errorf("writing outputs: %w", err)
 	}
-	return res, nil
+	return res, failure
 }
 
 // RejectedRowsName is the output that holds rows set aside by --on-bad-rows=skip.

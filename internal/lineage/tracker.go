@@ -165,6 +165,7 @@ func (t *Tracker) Hooks() dag.Hooks {
 		},
 		BeforeNode: t.beforeNode,
 		AfterNode:  t.afterNode,
+		SkipNode:   t.skipNode,
 	}
 }
 
@@ -286,6 +287,13 @@ func (t *Tracker) afterNode(ctx context.Context, n *dag.Node, r dag.NodeResult) 
 		typ = EventFail
 	}
 	t.endNode(n, &r, typ, r.Err)
+}
+
+// skipNode records a node that a --keep-going run did not run because a
+// node it depends on failed: its run is started and aborted at once, with
+// the reason as the errorMessage ("upstream X failed").
+func (t *Tracker) skipNode(_ context.Context, n *dag.Node, reason string) {
+	t.endNode(n, nil, EventAbort, errors.New("skipped: "+reason))
 }
 
 func (t *Tracker) endNode(n *dag.Node, r *dag.NodeResult, typ EventType, err error) {

@@ -155,7 +155,6 @@ type Params struct {
 	Result   *app.RunResult  // nil when the run never started
 	Checks   *checks.Runner  // nil: no checks
 	Lineage  *lineage.Report // nil: lineage disabled
-	Skipped  map[string]string
 	Warnings []string
 }
 
@@ -175,7 +174,7 @@ func New(p Params) *Summary {
 		s.Error = p.Err.Error()
 	}
 	if r := p.Result; r != nil {
-		s.addNodes(r, p.Skipped)
+		s.addNodes(r, r.Skipped)
 		s.addInput(r)
 		for _, w := range r.Written {
 			o := Output{Node: w.Node, Path: w.Path, Format: w.Format, Rows: w.Rows, Bytes: w.Bytes}
