@@ -21,9 +21,9 @@ import (
 // Only what SPEC section 1 and the README's dialect call valid is
 // written, within the range where the pandas reference reads the same
 // values: dates between 1950 and 2110 (pandas timestamps end in 2262),
-// amounts with at most 15 significant digits and small exponents (so that
-// pandas' float parser rounds them correctly), no whitespace-only lines,
-// and at least one row that survives cleaning.
+// amounts with at most 15 significant digits (17 for a duplicate spelled
+// with a trailing zero) and small exponents, and at least one row that
+// survives cleaning.
 func GenerateRandom(w io.Writer, seed int64, rows int) error {
 	r := &rng{s: uint64(seed)*0x2545F4914F6CDD1D + 0x1234567}
 	s := drawShape(r)
@@ -65,7 +65,7 @@ type shape struct {
 	crlf      bool
 	bom       bool
 	lastNL    bool // the last line ends with a newline
-	blank     int  // per mille of blank lines
+	blank     int  // per mille of blank (or whitespace-only) lines
 	quote     int  // per mille of fields quoted
 	oddText   int  // per mille of ids with commas, quotes, newlines, spaces, non-ASCII
 	emptyRows int  // per mille of ",,," rows
@@ -190,7 +190,8 @@ func (s *shape) write(w *bufio.Writer, r *rng) error {
 	var line []byte
 	for _, row := range rows {
 		w.WriteString(nl)
-		if r.intn(1000) < s.blank {
+		if r.intn(1000) < s.blank { // blank and whitespace-only lines are skipped
+			w.WriteString([]string{"", "", " ", "\t ", "   "}[r.intn(5)])
 			w.WriteString(nl)
 		}
 		line = line[:0]

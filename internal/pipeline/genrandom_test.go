@@ -41,6 +41,7 @@ func TestGenerateRandomIsValidAndVaried(t *testing.T) {
 		"extra column":      regexp.MustCompile(`^(\x{FEFF})?[^\n]*region`),
 		"other order":       regexp.MustCompile(`^(\x{FEFF})?(product_id|amount|customer_id)`),
 		"blank line":        regexp.MustCompile(`\n\r?\n`),
+		"space line":        regexp.MustCompile(`\n[ \t]+\r?\n`),
 		"empty row":         regexp.MustCompile(`\n,,,+\r?\n`),
 		"no final line end": regexp.MustCompile(`[^\n]$`),
 	}
