@@ -459,3 +459,27 @@ func TestNodeChecksFacet(t *testing.T) {
 	ev.Run.Facets.SetCustom(ChecksFacetKey, func() {})
 	require.Nil(t, nodeChecks(ev, "daily"))
 }
+
+// A panic in the background writer (here: the caller's Logf, reached when
+// a batch fails) must not end the process: the events are reported as not
+// recorded, and later ones are dropped at once.
+func TestWriterPanicDropsEvents(t *testing.T) {
+	path := storePath(t)
+	rec, err := OpenRecorder(path, RecorderOptions{
+		LockTimeout: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+		Logf: func(string, ...any) { panic("logger exploded") },
+	})
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.Mkdir(path, 0o755))
+	runAt(t, rec, idN(1), baseTime, StatusComplete)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = rec.Sync(ctx)
+	require.ErrorContains(t, err, "not recorded")
+	require.ErrorContains(t, err, "panicked")
+	require.ErrorContains(t, err, "logger exploded")
+	runAt(t, rec, idN(2), baseTime, StatusComplete) // dropped at once
+	err = rec.Close(ctx)
+	require.ErrorContains(t, err, "8 event(s) not recorded")
+}

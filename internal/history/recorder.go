@@ -246,6 +246,17 @@ func (r *Recorder) pendingErr(cause error) error {
 func (r *Recorder) loop() {
 	defer close(r.done)
 	defer r.notify()
+	defer func() {
+		// A bug in the writer must not take the run down: what is not
+		// recorded is dropped and reported by Sync and Close.
+		if v := recover(); v != nil {
+			r.mu.Lock()
+			r.dropped += len(r.queue)
+			r.queue = nil
+			r.broken = fmt.Errorf("the history writer panicked (this is a bug in salesdag: please report it): %v", v)
+			r.mu.Unlock()
+		}
+	}()
 	for {
 		r.mu.Lock()
 		n := min(len(r.queue), maxBatch)

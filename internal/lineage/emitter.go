@@ -231,15 +231,33 @@ func (e *Emitter) watch() {
 			return
 		case <-t.C:
 		}
-		e.spillMu.Lock()
-		e.mu.Lock()
-		oldest := e.oldestFrom(e.spillNext)
-		e.mu.Unlock()
-		if oldest != nil && time.Since(oldest.at) >= e.opts.SpillAfter {
-			e.spillNew()
+		if err := e.spillLagging(); err != nil {
+			// A bug: stop spilling early; Close still saves what is left.
+			if e.opts.Logf != nil {
+				e.opts.Logf("lineage: %v", err)
+			}
+			return
 		}
-		e.spillMu.Unlock()
 	}
+}
+
+// spillLagging writes the undelivered events to the outbox once the oldest
+// of them has waited SpillAfter. A panic is returned as an error.
+func (e *Emitter) spillLagging() (err error) {
+	e.spillMu.Lock()
+	defer e.spillMu.Unlock()
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("saving events to the outbox panicked (this is a bug in salesdag: please report it): %v", v)
+		}
+	}()
+	e.mu.Lock()
+	oldest := e.oldestFrom(e.spillNext)
+	e.mu.Unlock()
+	if oldest != nil && time.Since(oldest.at) >= e.opts.SpillAfter {
+		e.spillNew()
+	}
+	return nil
 }
 
 // oldestFrom is the first undelivered event from seq from on, or nil.
@@ -617,7 +635,14 @@ func (l *lane) run(e *Emitter) {
 			return
 		}
 		closing := e.isClosing()
-		err := l.t.Send(e.sendCtx, it.data)
+		err := sendGuarded(e.sendCtx, l.t, it.data)
+		if pe, ok := err.(*transportPanic); ok {
+			// A bug, not a backend problem: stop this lane; what it has
+			// not delivered goes to the outbox like any undelivered event.
+			l.noteErr(pe)
+			l.logf(e, "lineage: %v", pe)
+			return
+		}
 		if err == nil {
 			l.pop(false)
 			attempts, closingAttempts = 0, 0
@@ -652,6 +677,23 @@ func (l *lane) run(e *Emitter) {
 			return
 		}
 	}
+}
+
+// transportPanic is a panic inside a transport's Send, turned into an
+// error so that a bug in delivery never takes the process down.
+type transportPanic struct{ v any }
+
+func (p *transportPanic) Error() string {
+	return fmt.Sprintf("the transport panicked (this is a bug in salesdag: please report it): %v", p.v)
+}
+
+func sendGuarded(ctx context.Context, t Transport, data []byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &transportPanic{v: v}
+		}
+	}()
+	return t.Send(ctx, data)
 }
 
 func (l *lane) logf(e *Emitter, format string, args ...any) {
