@@ -6,12 +6,16 @@ ROWS      ?= 1000000
 DATA_DIR  ?= testdata/gen
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test race cover bench bench-go bench-e2e lint fmt vet fuzz fuzz-run difftest data clean
+.PHONY: all build install run test race cover bench bench-go bench-e2e lint fmt vet fuzz fuzz-run difftest data clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/salesdag
+
+# salesdag and gensales into $(go env GOBIN), else $(go env GOPATH)/bin.
+install:
+	$(GO) install -trimpath -ldflags "-X main.version=$(VERSION)" ./cmd/salesdag ./cmd/gensales
 
 # Main job on the sample embedded in the binary; results go to output/.
 run: build
