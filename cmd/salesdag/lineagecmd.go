@@ -27,7 +27,9 @@ func newLineageCmd() *cobra.Command {
 		Use:   "lineage",
 		Short: "Query the local run history; re-send undelivered lineage events",
 		Long: `Every salesdag run records its OpenLineage events in a local history store,
-$SALESDAG_HOME/history.db (default .salesdag/history.db). These commands query it:
+.salesdag/history.db in the nearest .salesdag directory of the working directory or
+its parents (as git finds .git), else ./.salesdag; $SALESDAG_HOME overrides. These
+commands query it:
 the runs, one run's node timeline, a column's journey from the input file to the
 outputs, and a node's upstream and downstream impact. Run ids may be shortened to
 any unique prefix, like git hashes, or given as "latest". Every query has --json.`,
