@@ -75,7 +75,15 @@ func runOnTerminal(t *testing.T, dir string, env []string, args ...string) (stri
 	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = dir
-	cmd.Env = append(cleanEnv(), env...)
+	// A person at a terminal: CI (set where these tests run in CI) hides
+	// the progress line, so the child does not inherit it.
+	var base []string
+	for _, kv := range cleanEnv() {
+		if !strings.HasPrefix(kv, "CI=") {
+			base = append(base, kv)
+		}
+	}
+	cmd.Env = append(base, env...)
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 80})
 	require.NoError(t, err)
 	defer tty.Close()
