@@ -28,6 +28,7 @@ import (
 //
 //	<!-- readme-test: setup -->        makes the example files (runs first)
 //	<!-- readme-test: skip REASON -->  not run (REASON says why)
+//	<!-- readme-test: script exits N --> the block runs as one bash script
 //
 // A ```sh block's commands must each exit 0, unless the command's comment
 // says "exit N". In a transcript's expected output, a line "..." stands for
@@ -157,6 +158,17 @@ func readmeBlocks(path string) ([]readmeBlock, error) {
 				}
 				blk.commands = append(blk.commands, c)
 			}
+			if rest, ok := strings.CutPrefix(blk.marker, "script"); ok {
+				// One script: shell state (variables, if ... fi) carries
+				// from line to line; "script exits N" expects exit code N.
+				c := readmeCommand{line: start + 2, text: strings.Join(body, "\n")}
+				if m := regexp.MustCompile(`^\s*exits?\s+(\d+)\s*$`).FindStringSubmatch(rest); m != nil {
+					fmt.Sscan(m[1], &c.exit)
+				} else if strings.TrimSpace(rest) != "" {
+					return nil, fmt.Errorf("README line %d: want <!-- readme-test: script [exits N] -->", start)
+				}
+				blk.commands = []readmeCommand{c}
+			}
 		case (lang == "" || lang == "console") && len(body) > 0 && strings.HasPrefix(body[0], "$ "):
 			blk.transcript = true
 			for j, bl := range body {
@@ -172,7 +184,7 @@ func readmeBlocks(path string) ([]readmeBlock, error) {
 		}
 		for _, c := range blk.commands {
 			for _, tool := range []string{"dot", "jq"} {
-				if regexp.MustCompile(`\|\s*` + tool + `\b`).MatchString(c.text) {
+				if regexp.MustCompile(`(^|\||\$\(|\n)\s*` + tool + `\b`).MatchString(c.text) {
 					blk.tools = append(blk.tools, tool)
 				}
 			}
@@ -363,4 +375,24 @@ func TestREADMEHarness(t *testing.T) {
 	} {
 		require.Equal(t, tc.ok, matchLines(norm(tc.want), norm(tc.got), map[[2]int]bool{}), "want %q got %q", tc.want, tc.got)
 	}
+}
+
+// A script block runs as one bash script, so shell state carries from line
+// to line; its marker names the exit code.
+func TestREADMEScriptBlocks(t *testing.T) {
+	md := "<!-- readme-test: script exits 1 -->\n```sh\nx=$(echo 1)\nif [ \"$x\" = 1 ]; then\n  jq -n 1 >/dev/null 2>&1 || true\n  exit 1\nfi\n```\n"
+	p := filepath.Join(t.TempDir(), "README.md")
+	require.NoError(t, os.WriteFile(p, []byte(md), 0o644))
+	blocks, err := readmeBlocks(p)
+	require.NoError(t, err)
+	require.Len(t, blocks, 1)
+	require.Len(t, blocks[0].commands, 1)
+	c := blocks[0].commands[0]
+	require.Equal(t, 1, c.exit)
+	require.Equal(t, []string{"jq"}, blocks[0].tools)
+	require.Equal(t, 1, runShell(t, t.TempDir(), os.Environ(), c.text).code, "the variable set on line 1 is seen on line 2")
+
+	require.NoError(t, os.WriteFile(p, []byte("<!-- readme-test: script twice -->\n```sh\ntrue\n```\n"), 0o644))
+	_, err = readmeBlocks(p)
+	require.ErrorContains(t, err, "script [exits N]")
 }
