@@ -28,7 +28,8 @@ import (
 //
 //	<!-- readme-test: setup -->        makes the example files (runs first)
 //	<!-- readme-test: skip REASON -->  not run (REASON says why)
-//	<!-- readme-test: script exits N --> the block runs as one bash script
+//	<!-- readme-test: script [exits N] [prints TEXT] -->  the block runs as
+//	                                   one bash script, exits N, prints TEXT
 //
 // A ```sh block's commands must each exit 0, unless the command's comment
 // says "exit N". In a transcript's expected output, a line "..." stands for
@@ -84,6 +85,9 @@ func TestREADMEExamples(t *testing.T) {
 					continue
 				}
 				require.Equal(t, c.exit, res.code, "README line %d: %s exited %d, want %d:\n%s", c.line, c.text, res.code, c.exit, shorten(res.out))
+				if c.output != "" { // a script block's "prints TEXT"
+					require.Contains(t, res.out, c.output, "README line %d: the script does not print what its marker says", c.line)
+				}
 			}
 		})
 		ran++
@@ -162,11 +166,14 @@ func readmeBlocks(path string) ([]readmeBlock, error) {
 				// One script: shell state (variables, if ... fi) carries
 				// from line to line; "script exits N" expects exit code N.
 				c := readmeCommand{line: start + 2, text: strings.Join(body, "\n")}
-				if m := regexp.MustCompile(`^\s*exits?\s+(\d+)\s*$`).FindStringSubmatch(rest); m != nil {
-					fmt.Sscan(m[1], &c.exit)
-				} else if strings.TrimSpace(rest) != "" {
-					return nil, fmt.Errorf("README line %d: want <!-- readme-test: script [exits N] -->", start)
+				m := regexp.MustCompile(`^\s*(?:exits?\s+(\d+))?\s*(?:prints\s+(.+?))?\s*$`).FindStringSubmatch(rest)
+				if m == nil {
+					return nil, fmt.Errorf("README line %d: want <!-- readme-test: script [exits N] [prints TEXT] -->", start)
 				}
+				if m[1] != "" {
+					fmt.Sscan(m[1], &c.exit)
+				}
+				c.output = m[2]
 				blk.commands = []readmeCommand{c}
 			}
 		case (lang == "" || lang == "console") && len(body) > 0 && strings.HasPrefix(body[0], "$ "):
@@ -380,7 +387,7 @@ func TestREADMEHarness(t *testing.T) {
 // A script block runs as one bash script, so shell state carries from line
 // to line; its marker names the exit code.
 func TestREADMEScriptBlocks(t *testing.T) {
-	md := "<!-- readme-test: script exits 1 -->\n```sh\nx=$(echo 1)\nif [ \"$x\" = 1 ]; then\n  jq -n 1 >/dev/null 2>&1 || true\n  exit 1\nfi\n```\n"
+	md := "<!-- readme-test: script exits 1 prints the end -->\n```sh\nx=$(echo 1)\nif [ \"$x\" = 1 ]; then\n  jq -n 1 >/dev/null 2>&1 || true\n  exit 1\nfi\n```\n"
 	p := filepath.Join(t.TempDir(), "README.md")
 	require.NoError(t, os.WriteFile(p, []byte(md), 0o644))
 	blocks, err := readmeBlocks(p)
@@ -389,10 +396,11 @@ func TestREADMEScriptBlocks(t *testing.T) {
 	require.Len(t, blocks[0].commands, 1)
 	c := blocks[0].commands[0]
 	require.Equal(t, 1, c.exit)
+	require.Equal(t, "the end", c.output)
 	require.Equal(t, []string{"jq"}, blocks[0].tools)
 	require.Equal(t, 1, runShell(t, t.TempDir(), os.Environ(), c.text).code, "the variable set on line 1 is seen on line 2")
 
 	require.NoError(t, os.WriteFile(p, []byte("<!-- readme-test: script twice -->\n```sh\ntrue\n```\n"), 0o644))
 	_, err = readmeBlocks(p)
-	require.ErrorContains(t, err, "script [exits N]")
+	require.ErrorContains(t, err, "script [exits N] [prints TEXT]")
 }
