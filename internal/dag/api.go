@@ -40,6 +40,7 @@ type NodeResult struct {
 	Err      error
 	Start    time.Time
 	Duration time.Duration
+	Given    bool // the node is given (Plan.Given): Value was known, nothing ran
 }
 
 // Hooks attach behaviour to an execution. Every field is optional. Node
@@ -52,9 +53,10 @@ type NodeResult struct {
 // BeforeGraph hooks run in order; the first error aborts the run before
 // any node starts. AfterGraph runs for every hook once Execute has checked
 // its plan and inputs, even when a BeforeGraph failed, with the error
-// Execute returns. Node hooks fire only for computed nodes, never for
-// inputs; a panic in a node hook fails that node like a panic in its
-// function. A panic in a graph hook fails the run (a *PanicError) like a
+// Execute returns. Node hooks fire for computed and given nodes, never for
+// inputs: a given node gets BeforeNode and AfterNode (with Given set and
+// its known value, Duration 0) but no Around, since nothing runs. A panic
+// in a node hook fails that node like a panic in its function. A panic in a graph hook fails the run (a *PanicError) like a
 // BeforeGraph error; the other AfterGraph hooks still run.
 type Hooks struct {
 	BeforeGraph func(ctx context.Context, p *Plan) error

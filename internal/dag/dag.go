@@ -3,6 +3,7 @@ package dag
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -71,15 +72,23 @@ func (d *DAG) lookup(name, role string) (*entry, error) {
 // Plan is the set of nodes that produce the requested outputs.
 type Plan struct {
 	Outputs []string // requested, deduplicated, in request order
-	Nodes   []*Node  // the outputs and all their ancestors (inputs included), topological order
+	// Nodes are the outputs and the ancestors they need (inputs
+	// included), in topological order: all ancestors, unless some nodes
+	// are given (see Given).
+	Nodes []*Node
 
 	dag     *DAG
-	entries []*entry // same as Nodes
-	has     map[string]bool
+	entries []*entry        // same as Nodes
+	has     map[string]bool // names of Nodes
+	given   map[string]bool // names passed to Given, in Nodes or not
 }
 
 // Has reports whether the plan contains the node called name.
 func (p *Plan) Has(name string) bool { return p.has[name] }
+
+// IsGiven reports whether the node called name is given: its value is
+// known before the run (see Given).
+func (p *Plan) IsGiven(name string) bool { return p.given[name] }
 
 // Plan returns the nodes needed to compute outputs: the outputs and their
 // ancestors, nothing else. Unknown names are reported together, each with
@@ -108,50 +117,90 @@ func (d *DAG) Plan(outputs ...string) (*Plan, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	in := d.ancestors(want, true)
-	for _, e := range d.order {
+	p.fill(want)
+	return p, nil
+}
+
+// Given returns a plan for the same outputs in which the named nodes are
+// given: their values are known before the run (say, loaded from a
+// cache). Execute takes a given node's value from its inputs map, as for
+// an Input node, and does not run its function; nodes that only given
+// nodes need are left out of the plan, and so are inputs that only they
+// read. A given node's node hooks still fire, without Around (see Hooks).
+// The names must be nodes of p that are not inputs; nodes given in p stay
+// given.
+func (p *Plan) Given(names ...string) (*Plan, error) {
+	q := &Plan{Outputs: p.Outputs, dag: p.dag, has: map[string]bool{}, given: maps.Clone(p.given)}
+	if q.given == nil {
+		q.given = map[string]bool{}
+	}
+	var errs []error
+	for _, name := range names {
+		e, err := p.dag.lookup(name, "node")
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case e.IsInput:
+			errs = append(errs, fmt.Errorf("given node %q is an input: pass its value to Execute", name))
+		case !p.has[name]:
+			errs = append(errs, fmt.Errorf("given node %q is not in the plan for %s", name, strings.Join(p.Outputs, ", ")))
+		default:
+			q.given[name] = true
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	want := make([]*entry, len(p.Outputs))
+	for i, name := range p.Outputs {
+		want[i] = p.dag.byName[name]
+	}
+	q.fill(want)
+	return q, nil
+}
+
+// fill adds the outputs and the ancestors they need: the walk does not go
+// past a given node.
+func (p *Plan) fill(outputs []*entry) {
+	in := map[*entry]bool{}
+	var walk func(e *entry)
+	walk = func(e *entry) {
+		if in[e] {
+			return
+		}
+		in[e] = true
+		if p.given[e.Name] {
+			return
+		}
+		for _, dep := range e.deps {
+			walk(dep)
+		}
+	}
+	for _, e := range outputs {
+		walk(e)
+	}
+	for _, e := range p.dag.order {
 		if in[e] {
 			p.entries = append(p.entries, e)
 			p.Nodes = append(p.Nodes, &e.Node)
 			p.has[e.Name] = true
 		}
 	}
-	return p, nil
-}
-
-// ancestors marks everything the given entries depend on, transitively,
-// and the entries themselves when self is true.
-func (d *DAG) ancestors(from []*entry, self bool) map[*entry]bool {
-	seen := map[*entry]bool{}
-	var walk func(e *entry)
-	walk = func(e *entry) {
-		for _, dep := range e.deps {
-			if !seen[dep] {
-				seen[dep] = true
-				walk(dep)
-			}
-		}
-	}
-	for _, e := range from {
-		if self {
-			seen[e] = true
-		}
-		walk(e)
-	}
-	return seen
 }
 
 // Upstream returns every ancestor of name, in topological order.
 func (d *DAG) Upstream(name string) ([]string, error) {
-	e, err := d.lookup(name, "node")
-	if err != nil {
-		return nil, err
-	}
-	return d.inOrder(d.ancestors([]*entry{e}, false)), nil
+	return d.reach(name, func(e *entry) []*entry { return e.deps })
 }
 
 // Downstream returns every descendant of name, in topological order.
 func (d *DAG) Downstream(name string) ([]string, error) {
+	return d.reach(name, func(e *entry) []*entry { return e.children })
+}
+
+// reach returns the nodes reachable from name along next, in topological
+// order.
+func (d *DAG) reach(name string, next func(*entry) []*entry) ([]string, error) {
 	e, err := d.lookup(name, "node")
 	if err != nil {
 		return nil, err
@@ -159,25 +208,21 @@ func (d *DAG) Downstream(name string) ([]string, error) {
 	seen := map[*entry]bool{}
 	var walk func(e *entry)
 	walk = func(e *entry) {
-		for _, c := range e.children {
-			if !seen[c] {
-				seen[c] = true
-				walk(c)
+		for _, n := range next(e) {
+			if !seen[n] {
+				seen[n] = true
+				walk(n)
 			}
 		}
 	}
 	walk(e)
-	return d.inOrder(seen), nil
-}
-
-func (d *DAG) inOrder(set map[*entry]bool) []string {
 	out := []string{}
 	for _, e := range d.order {
-		if set[e] {
+		if seen[e] {
 			out = append(out, e.Name)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // Path returns a shortest chain of nodes along which data flows from

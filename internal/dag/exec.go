@@ -67,7 +67,7 @@ func (e *PartialError) Error() string {
 	return b.String()
 }
 
-// Results maps node names to the values they computed.
+// Results maps node names to their values: computed or given.
 type Results map[string]any
 
 // Get returns the value of node name as a T.
@@ -123,8 +123,9 @@ func (e *InputError) Error() string { return e.msg }
 
 // Execute computes the nodes of p in dependency order, running independent
 // nodes concurrently on at most Workers goroutines, and returns the value
-// of every computed node. inputs holds a value for each Input node of the
-// plan; all are checked before anything runs.
+// of every computed and given node. inputs holds a value for each Input
+// node and each given node of the plan; all are checked before anything
+// runs.
 //
 // The first node to fail stops the run: no further node starts, running
 // ones see their context cancelled, and the error is a *NodeError. When
@@ -199,7 +200,7 @@ func (d *DAG) bindInputs(p *Plan, inputs map[string]any, vals []any) error {
 	}
 	slices.Sort(given)
 	for _, name := range given {
-		if e, ok := d.byName[name]; !ok || !e.IsInput {
+		if e, ok := d.byName[name]; (!ok || !e.IsInput) && !p.given[name] {
 			var inputNames []string
 			for _, e := range d.order {
 				if e.IsInput {
@@ -211,20 +212,24 @@ func (d *DAG) bindInputs(p *Plan, inputs map[string]any, vals []any) error {
 		}
 	}
 	for _, e := range p.entries {
-		if !e.IsInput {
+		what := "input"
+		switch {
+		case p.given[e.Name]:
+			what = "given node"
+		case !e.IsInput:
 			continue
 		}
 		v, ok := inputs[e.Name]
 		switch {
 		case !ok:
 			errs = append(errs, &InputError{Name: e.Name, Want: e.Out,
-				msg: fmt.Sprintf("input %q is missing: want a value of type %s", e.Name, e.Out)})
+				msg: fmt.Sprintf("%s %q is missing: want a value of type %s", what, e.Name, e.Out)})
 		case v == nil && !nillable(e.Out):
 			errs = append(errs, &InputError{Name: e.Name, Want: e.Out,
-				msg: fmt.Sprintf("input %q is nil: want a value of type %s", e.Name, e.Out)})
+				msg: fmt.Sprintf("%s %q is nil: want a value of type %s", what, e.Name, e.Out)})
 		case v != nil && !reflect.TypeOf(v).AssignableTo(e.Out):
 			errs = append(errs, &InputError{Name: e.Name, Want: e.Out, Got: reflect.TypeOf(v),
-				msg: fmt.Sprintf("input %q has type %T: want a value of type %s", e.Name, v, e.Out)})
+				msg: fmt.Sprintf("%s %q has type %T: want a value of type %s", what, e.Name, v, e.Out)})
 		default:
 			vals[e.topo] = v
 		}
@@ -261,7 +266,7 @@ func (d *DAG) run(parent context.Context, p *Plan, vals []any, res Results, cfg 
 		}
 		total++
 		for _, dep := range e.deps {
-			if !dep.IsInput {
+			if !dep.IsInput && !p.given[e.Name] { // a given node waits for nothing
 				pending[e.topo]++
 			}
 		}
@@ -278,13 +283,17 @@ func (d *DAG) run(parent context.Context, p *Plan, vals []any, res Results, cfg 
 	for {
 		for failed == nil && ctx.Err() == nil && running < cfg.workers && ready.Len() > 0 {
 			e := d.order[heap.Pop(&ready).(int)]
-			args := make([]any, len(e.args))
-			for i, a := range e.args {
-				args[i] = vals[a.topo]
+			given := p.given[e.Name]
+			args := []any{vals[e.topo]} // a given node's known value
+			if !given {
+				args = make([]any, len(e.args))
+				for i, a := range e.args {
+					args[i] = vals[a.topo]
+				}
 			}
 			running++
 			go func() {
-				v, err := runNode(ctx, e, args, cfg.hooks)
+				v, err := runNode(ctx, e, args, cfg.hooks, given)
 				done <- result{e, v, err}
 			}()
 		}
@@ -365,32 +374,38 @@ func (d *DAG) dependants(p *Plan, e *entry, seen map[string]bool) []*entry {
 	return out
 }
 
-// runNode calls the hooks and the node's function. It turns any panic, in
-// the function or in a hook, into a *PanicError so that one bad node fails
-// the run instead of killing the process.
-func runNode(ctx context.Context, e *entry, args []any, hooks []Hooks) (v any, err error) {
+// runNode calls the hooks and the node's function; for a given node,
+// whose known value is args[0], it calls the node hooks only. It turns any
+// panic, in the function or in a hook, into a *PanicError so that one bad
+// node fails the run instead of killing the process.
+func runNode(ctx context.Context, e *entry, args []any, hooks []Hooks, given bool) (v any, err error) {
 	defer recoverTo(&v, &err)
 	for _, h := range hooks {
 		if h.BeforeNode != nil {
 			h.BeforeNode(ctx, &e.Node)
 		}
 	}
-	next := Compute(func(ctx context.Context) (any, error) { return e.call(ctx, args) })
-	for i := len(hooks) - 1; i >= 0; i-- {
-		if around := hooks[i].Around; around != nil {
-			inner := next
-			next = func(ctx context.Context) (any, error) { return around(ctx, &e.Node, args, inner) }
+	var r NodeResult
+	if given {
+		r = NodeResult{Value: args[0], Start: time.Now(), Given: true}
+	} else {
+		next := Compute(func(ctx context.Context) (any, error) { return e.call(ctx, args) })
+		for i := len(hooks) - 1; i >= 0; i-- {
+			if around := hooks[i].Around; around != nil {
+				inner := next
+				next = func(ctx context.Context) (any, error) { return around(ctx, &e.Node, args, inner) }
+			}
 		}
+		start := time.Now()
+		v, err := protect(ctx, next)
+		r = NodeResult{Value: v, Err: err, Start: start, Duration: time.Since(start)}
 	}
-	start := time.Now()
-	v, err = protect(ctx, next)
-	r := NodeResult{Value: v, Err: err, Start: start, Duration: time.Since(start)}
 	for _, h := range hooks {
 		if h.AfterNode != nil {
 			h.AfterNode(ctx, &e.Node, r)
 		}
 	}
-	return v, err
+	return r.Value, r.Err
 }
 
 // protect runs c, so that AfterNode hooks see a panic as an error.

@@ -371,6 +371,7 @@ func TestPanicRecovered(t *testing.T) {
 			wantMsg: "node p: panic: inner", isInner: true},
 		{name: "nil map write", fn: func(context.Context) (int, error) {
 			var m map[string]int
+			//lint:ignore SA5000 the test needs a runtime panic
 			m["x"] = 1
 			return 0, nil
 		}, wantMsg: "node p: panic: assignment to entry in nil map"},
