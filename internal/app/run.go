@@ -42,6 +42,9 @@ type RunOptions struct {
 	// KeepGoing: a failing node (or a failed check of importance fail)
 	// skips only its dependants; the other outputs are written (keepgoing.go).
 	KeepGoing bool
+	// NoWrite computes the outputs without writing any file (the library's
+	// Run without an output directory); OutputDir is then ignored.
+	NoWrite bool
 
 	// onCacheRun is told the cache's plan before any node runs (lineage
 	// reads each node's cache state from it).
@@ -220,6 +223,10 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 	// A run that sets no rows aside (or not in every format) removes the
 	// rejected rows of an earlier run, as part of the same set of files.
 	stale := []string{RejectedRowsName + ".csv", RejectedRowsName + ".json", RejectedRowsName + ".parquet"}
+	if o.NoWrite {
+		res.Duration = time.Since(start)
+		return res, failure
+	}
 	if o.Writing != nil {
 		o.Writing()
 	}

@@ -168,7 +168,9 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 		tr.SetInputs(in)
 	}
 	_, statErr := os.Stat(o.OutputDir)
-	if err := output.CheckDir(o.OutputDir); err != nil {
+	if o.NoWrite {
+		statErr = nil
+	} else if err := output.CheckDir(o.OutputDir); err != nil {
 		return fail(&RunResult{Source: src}, err)
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {

@@ -1,0 +1,216 @@
+package salesdag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/salesdag/salesdag/internal/app"
+	"github.com/salesdag/salesdag/internal/cache"
+	"github.com/salesdag/salesdag/internal/checks"
+	"github.com/salesdag/salesdag/internal/lineage"
+	"github.com/salesdag/salesdag/internal/pipeline"
+)
+
+// RunOptions configures one Run. The zero value computes the standard
+// outputs from the sample data embedded in the binary, writes no file
+// and records no lineage.
+type RunOptions struct {
+	// Input is the sales CSV (date,product_id,amount,customer_id); ""
+	// reads the embedded sample.
+	Input string
+	// Outputs are the nodes to compute; only they and the nodes they
+	// depend on run. None means DefaultOutputs.
+	Outputs []string
+	// OutputDir receives the outputs as files, written as one set
+	// (atomically); "" writes nothing: the results are only returned.
+	OutputDir string
+	// Formats of the table files: "csv", "json", "parquet"; none means
+	// csv. Results that are not tables are always JSON.
+	Formats []string
+	// Workers bounds the goroutines for parsing and for independent
+	// nodes; 0 means one per CPU. Results do not depend on it.
+	Workers int
+	// SkipBadRows sets rows that cannot be parsed aside (written as
+	// rejected_rows) instead of failing the run at the first.
+	SkipBadRows bool
+	// MaxDataLoss, when set, fails the run (an error wrapping
+	// ErrCheckFailed, nothing written) if cleaning drops more than this
+	// percentage of the raw rows.
+	MaxDataLoss *float64
+	// KeepGoing: a failing node stops only the nodes that depend on it;
+	// the other outputs are still computed and written.
+	KeepGoing bool
+	// CacheDir holds the per-node result cache; "" runs without it. A
+	// rerun on unchanged input loads results instead of computing them.
+	CacheDir string
+	// Lineage receives the run's OpenLineage events, one JSON object per
+	// line: the run, and a child run for every node computed, added
+	// nodes included. nil records no lineage.
+	Lineage io.Writer
+	// Namespace of the OpenLineage jobs; "" means "default".
+	Namespace string
+	// Log receives warnings (a cache that could not be used, ...); nil
+	// discards them.
+	Log *slog.Logger
+}
+
+// ErrCheckFailed is wrapped by the error of a run stopped by a failed
+// data-quality check (MaxDataLoss, or the pipeline's own checks).
+var ErrCheckFailed = errors.New("data-quality check failed")
+
+// Result is what a run computed and wrote.
+type Result struct {
+	// Outputs are the nodes asked for, in order.
+	Outputs []string
+	// Files are the files written, in the order of Outputs.
+	Files []File
+	// RowsRead, RowsKept and RowsRejected count the input's data rows,
+	// those left after cleaning and those set aside (SkipBadRows).
+	RowsRead, RowsKept, RowsRejected int64
+	// Skipped maps each node a KeepGoing run did not run to the reason.
+	Skipped map[string]string
+	// RunID is the OpenLineage run id of the run.
+	RunID string
+
+	values map[string]any
+}
+
+// File is one file a run wrote.
+type File struct {
+	Node   string
+	Path   string // absolute
+	Format string // "csv", "json" or "parquet"
+	Rows   int64
+	Bytes  int64
+}
+
+// Get returns the result of node name, which the run computed, as a T:
+// *Table for a table, TrendAnalysis, QualityMetrics, []TopDay, or the
+// type an added node returns.
+func Get[T any](r *Result, name string) (T, error) {
+	v, ok := r.values[name]
+	if !ok {
+		var zero T
+		known := slices.Sorted(func(yield func(string) bool) {
+			for k := range r.values {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+		return zero, fmt.Errorf("salesdag: no result for %q; the run computed %v (name it in RunOptions.Outputs)", name, known)
+	}
+	return as[T](v, fmt.Sprintf("salesdag: result %q", name))
+}
+
+// Run computes opts.Outputs and, with an OutputDir, writes them. It stops
+// when ctx is cancelled (the error then wraps ctx.Err()). On error the
+// Result says what was done before the stop.
+func (d *Driver) Run(ctx context.Context, opts RunOptions) (*Result, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	formats, err := app.ParseFormats(opts.Formats)
+	if err != nil {
+		return nil, err
+	}
+	outputs := opts.Outputs
+	if len(outputs) == 0 {
+		outputs = pipeline.DefaultOutputs
+	}
+	plan, err := app.Prepare(d.dag, outputs)
+	if err != nil {
+		return nil, err
+	}
+	ro := app.RunOptions{
+		Input: opts.Input, Outputs: plan.Outputs, OutputDir: opts.OutputDir, NoWrite: opts.OutputDir == "",
+		Formats: formats, Workers: opts.Workers, KeepGoing: opts.KeepGoing, Log: log,
+	}
+	if opts.SkipBadRows {
+		ro.OnBadRows = pipeline.SkipBadRows
+	}
+	if ro.Checks, err = app.NewChecks(pipeline.CheckOptions{MaxDataLoss: opts.MaxDataLoss}, log); err != nil {
+		return nil, err
+	}
+	if opts.CacheDir != "" {
+		if ro.Cache, err = openCache(opts.CacheDir, opts.Input, log); err != nil {
+			return nil, err
+		}
+	}
+	lo := app.LineageOptions{Namespace: opts.Namespace, RunID: lineage.NewRunID()}
+	if opts.Lineage != nil {
+		lo.Sink = writerSink(opts.Lineage)
+	}
+	res, err := app.Execute(ctx, d.dag, plan, ro, lo)
+	out := &Result{Outputs: slices.Clone(plan.Outputs), RunID: lo.RunID.String(), values: map[string]any{}}
+	if res != nil {
+		for _, name := range plan.Outputs {
+			if v, ok := res.Results[name]; ok {
+				out.values[name] = v
+			}
+		}
+		for _, w := range res.Written {
+			out.Files = append(out.Files, File{Node: w.Node, Path: w.Path, Format: w.Format, Rows: w.Rows, Bytes: w.Bytes})
+		}
+		out.RowsRead, out.RowsKept, out.RowsRejected = res.RowsRead, res.RowsKept, res.Rejected
+		out.Skipped = res.Skipped
+	}
+	var failed *checks.FailedError
+	if errors.As(err, &failed) {
+		err = &checkError{err}
+	}
+	return out, err
+}
+
+// checkError keeps the message of a failed check and adds ErrCheckFailed.
+type checkError struct{ err error }
+
+func (e *checkError) Error() string   { return e.err.Error() }
+func (e *checkError) Unwrap() []error { return []error{e.err, ErrCheckFailed} }
+
+func openCache(dir, input string, log *slog.Logger) (*cache.Cache, error) {
+	store, err := cache.Open(dir)
+	if err != nil {
+		log.Warn("cache not used: running without it", "error", err)
+		return nil, nil
+	}
+	label := "(embedded sample)"
+	if input != "" {
+		label = input
+		if abs, err := filepath.Abs(input); err == nil {
+			label = abs
+		}
+	}
+	return cache.New(store, cache.Options{
+		Input:  label,
+		Policy: pipeline.CachePolicies(),
+		OnEvent: func(e cache.NodeEvent) {
+			if e.Err != nil {
+				log.Warn("cache", "node", e.Node, "error", e.Err)
+			}
+		},
+	}), nil
+}
+
+// writerSink writes each event as one JSON line; a write error is a
+// lineage problem, which never fails the run.
+func writerSink(w io.Writer) lineage.Sink {
+	var mu sync.Mutex
+	return lineage.SinkFunc(func(ev *lineage.RunEvent) error {
+		b, err := lineage.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		_, err = w.Write(append(b, '\n'))
+		return err
+	})
+}
