@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/salesdag/salesdag/internal/fsutil"
 )
 
 // FormatVersion is the version of the entry file layout. It is part of
@@ -492,7 +494,8 @@ func (s *Store) Clear() (PruneReport, error) {
 	return rep, nil
 }
 
-// writeAtomic writes b to path through a temporary file and a rename.
+// writeAtomic writes b to path through a temporary file and a rename,
+// synced when sync is set.
 func writeAtomic(path string, b []byte, sync bool) error {
 	return writeAtomicFunc(path, sync, func(w io.Writer) error {
 		_, err := w.Write(b)
@@ -500,46 +503,9 @@ func writeAtomic(path string, b []byte, sync bool) error {
 	})
 }
 
-func writeAtomicFunc(path string, sync bool, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, tmpPrefix+"*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if sync {
-		if err = f.Sync(); err != nil {
-			return err
-		}
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if sync {
-		syncDir(dir)
-	}
-	return nil
-}
-
-// syncDir makes a rename durable; some systems cannot, which only costs
-// durability.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
+func writeAtomicFunc(path string, sync bool, write func(io.Writer) error) error {
+	_, err := fsutil.WriteFile(path, fsutil.Options{Prefix: tmpPrefix, Perm: 0o600, NoSync: !sync}, write)
+	return err
 }
 
 func crc32Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

@@ -12,6 +12,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/salesdag/salesdag/internal/fsutil"
 )
 
 // Local state must never block work. bbolt trusts its file: on a damaged
@@ -215,10 +217,7 @@ func moveAside(path string, seen os.FileInfo) (string, error) {
 	if err := os.Rename(path, to); err != nil {
 		return "", fmt.Errorf("history: move damaged %s aside: %w", path, err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+	fsutil.SyncDir(filepath.Dir(path))
 	return to, nil
 }
 

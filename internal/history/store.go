@@ -1,6 +1,7 @@
 package history
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/salesdag/salesdag/internal/fsutil"
 	"github.com/salesdag/salesdag/internal/lineage"
 )
 
@@ -111,6 +113,24 @@ func lockPath(path string) func() {
 	mu := m.(*sync.Mutex)
 	mu.Lock()
 	return mu.Unlock
+}
+
+// lockFile takes the writers' lock of the store: an exclusive flock on
+// path+".lock", waited for in the kernel. bbolt's own lock is retried
+// only every 50 ms, so under steady contention a waiting process could
+// starve; a blocked flock is woken as soon as the holder lets go. The
+// wait ends with ctx. Where flock is not available, bbolt's own file lock
+// keeps writers apart.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	unlock, err = fsutil.Lock(ctx, path+".lock", false)
+	switch {
+	case err == nil:
+		return unlock, nil
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return nil, fmt.Errorf("history: another salesdag is writing %s (%w): %w", path, err, bolterrors.ErrTimeout)
+	default:
+		return nil, fmt.Errorf("history: %w", err)
+	}
 }
 
 // openWrite opens the database for one write transaction, creating it

@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/salesdag/salesdag/internal/fsutil"
 )
 
 // The outbox is a directory of JSON-lines files, one per run that left
@@ -28,15 +31,6 @@ const (
 )
 
 func outboxFile(dir, name string) string { return filepath.Join(dir, name+outboxExt) }
-
-// syncDir makes a new or renamed directory entry durable. Not every
-// platform can sync a directory; the data itself is already synced.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-}
 
 // FlushOptions tune Flush's retries; zero values take the Emitter's
 // defaults.
@@ -286,33 +280,31 @@ func rewriteOutbox(dir, path string, original []byte, keep, corrupt [][]byte) er
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("lineage: remove flushed outbox %s: %w", path, err)
 		}
-		syncDir(dir)
+		fsutil.SyncDir(dir)
 		return nil
 	}
 	if bytes.Equal(buf.Bytes(), now) {
 		return nil
 	}
-	tmp, err := os.CreateTemp(dir, ".flush-*.tmp")
-	if err != nil {
-		return fmt.Errorf("lineage: rewrite outbox %s: %w", path, err)
+	if err := writeOutbox(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("lineage: rewrite outbox: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("lineage: rewrite outbox %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("lineage: rewrite outbox %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("lineage: rewrite outbox %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("lineage: rewrite outbox %s: %w", path, err)
-	}
-	syncDir(dir)
 	return nil
+}
+
+// writeOutbox replaces path atomically with b (private to the owner, synced).
+func writeOutbox(path string, b []byte) error {
+	_, err := fsutil.WriteFile(path, fsutil.Options{Prefix: ".flush-", Perm: 0o600}, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+	return err
+}
+
+// lockPath takes the exclusive lock of a lock file, waiting for it or,
+// with try set, failing at once.
+func lockPath(path string, try bool) (unlock func(), err error) {
+	return fsutil.Lock(context.Background(), path, try)
 }
 
 func appendRaw(path string, b []byte) error {

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/salesdag/salesdag/internal/fsutil"
 )
 
 // errInUse marks an outbox file that a running emitter still owns.
@@ -44,7 +46,7 @@ func (s *spillState) create(dir, name string, lines [][]byte) error {
 	if err != nil {
 		return fmt.Errorf("open outbox %s: %w", path, err)
 	}
-	if err := lockFile(f); err != nil {
+	if err := fsutil.Flock(f, fsutil.Exclusive, false); err != nil {
 		f.Close()
 		os.Remove(path)
 		return fmt.Errorf("lock outbox %s: %w", path, err)
@@ -54,7 +56,7 @@ func (s *spillState) create(dir, name string, lines [][]byte) error {
 		s.dirty = true
 		return err
 	}
-	syncDir(dir)
+	fsutil.SyncDir(dir)
 	return nil
 }
 
@@ -107,7 +109,7 @@ func (s *spillState) settle(dir, name string, lines [][]byte) (string, error) {
 		if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("remove delivered events from outbox %s: %w", s.path, err)
 		}
-		syncDir(dir)
+		fsutil.SyncDir(dir)
 		return "", nil
 	}
 	var want bytes.Buffer
@@ -120,26 +122,9 @@ func (s *spillState) settle(dir, name string, lines [][]byte) (string, error) {
 	}
 	// Replace the file atomically: until the rename it still holds every
 	// undelivered event (and perhaps some delivered since).
-	tmp, err := os.CreateTemp(dir, ".spill-*.tmp")
-	if err != nil {
-		return "", fmt.Errorf("rewrite outbox %s: %w", s.path, err)
+	if err := writeOutbox(s.path, want.Bytes()); err != nil {
+		return "", fmt.Errorf("rewrite outbox: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(want.Bytes()); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("rewrite outbox %s: %w", s.path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("rewrite outbox %s: %w", s.path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("rewrite outbox %s: %w", s.path, err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return "", fmt.Errorf("rewrite outbox %s: %w", s.path, err)
-	}
-	syncDir(dir)
 	return s.path, nil
 }
 
@@ -164,7 +149,7 @@ func fileInUse(path string) bool {
 		return false
 	}
 	defer f.Close()
-	if err := tryLockFile(f); err != nil {
+	if err := fsutil.Flock(f, fsutil.Exclusive, false); err != nil {
 		return true
 	}
 	return false

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/salesdag/salesdag/internal/frame"
+	"github.com/salesdag/salesdag/internal/fsutil"
 )
 
 // Format names an output file format.
@@ -177,23 +178,23 @@ func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []s
 	// since a rename is quick and a half-renamed set is worse than a late stop.
 	if err := ctx.Err(); err != nil {
 		for _, st := range stagedFiles {
-			st.discard()
+			st.Discard()
 		}
 		return nil, fmt.Errorf("output: files not written: %w", err)
 	}
 	out := make([]Written, len(jobs))
 	for i, j := range jobs {
 		st := stagedFiles[i]
-		out[i] = Written{Node: j.node, Path: st.final, Format: string(j.format), Rows: j.rows, Bytes: st.bytes, Schema: j.schema}
+		out[i] = Written{Node: j.node, Path: st.Final, Format: string(j.format), Rows: j.rows, Bytes: st.Bytes, Schema: j.schema}
 	}
 	// Keep the files about to be replaced (as hard links), so that a
 	// rename failing halfway can put every earlier one back.
 	backups := make([]string, len(stagedFiles))
 	existed := make([]bool, len(stagedFiles))
 	for i, st := range stagedFiles {
-		_, err := os.Lstat(st.final)
+		_, err := os.Lstat(st.Final)
 		existed[i] = err == nil
-		backups[i] = keepOld(st.final)
+		backups[i] = keepOld(st.Final)
 	}
 	dropBackups := func() {
 		for _, b := range backups {
@@ -207,7 +208,7 @@ func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []s
 	rollback := func(n int) []string {
 		var lost []string
 		for k := range n {
-			final := stagedFiles[k].final
+			final := stagedFiles[k].Final
 			switch {
 			case backups[k] != "":
 				if os.Rename(backups[k], final) == nil {
@@ -231,9 +232,10 @@ func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []s
 		return nil, err
 	}
 	for i, st := range stagedFiles {
-		if err := st.commit(); err != nil {
+		if err := st.Commit(); err != nil {
+			err = fmt.Errorf("output: %w", err)
 			for _, rest := range stagedFiles[i+1:] {
-				rest.discard()
+				rest.Discard()
 			}
 			return fail(err, rollback(i))
 		}
@@ -274,7 +276,7 @@ func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []s
 		}
 	}
 	dropBackups()
-	syncDir(abs)
+	fsutil.SyncDir(abs)
 	return out, nil
 }
 
@@ -282,8 +284,14 @@ func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []s
 var removeFile = os.Remove
 
 // leftoverMinAge is how old a leftover temporary file must be before it
-// is removed; zero where the directory lock proves it stale.
-var leftoverMinAge time.Duration = lockedLeftoverAge
+// is removed: zero where the directory lock proves it stale; without
+// flock, a day (no run takes that long to write its files).
+var leftoverMinAge = func() time.Duration {
+	if fsutil.CanLock {
+		return 0
+	}
+	return 24 * time.Hour
+}()
 
 // isLeftover reports whether name is one of the temporary names salesdag
 // gives files in an output directory: ".<file>.tmp-N" (a file being
@@ -355,10 +363,10 @@ const maxParallelWrites = 8
 // writing takes. The first failure stops the others. On error every
 // temporary file is removed and the error of the earliest failing job (in
 // job order, so the message does not depend on scheduling) is returned.
-func stageAll(ctx context.Context, dir string, jobs []job) ([]*staged, error) {
+func stageAll(ctx context.Context, dir string, jobs []job) ([]*fsutil.Staged, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stagedFiles := make([]*staged, len(jobs))
+	stagedFiles := make([]*fsutil.Staged, len(jobs))
 	errs := make([]error, len(jobs))
 	sem := make(chan struct{}, maxParallelWrites)
 	var wg sync.WaitGroup
@@ -403,7 +411,7 @@ func stageAll(ctx context.Context, dir string, jobs []job) ([]*staged, error) {
 	if first != nil {
 		for _, st := range stagedFiles {
 			if st != nil {
-				st.discard()
+				st.Discard()
 			}
 		}
 		return nil, first

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -380,102 +378,6 @@ func TestWriteAllUnwritableDirectory(t *testing.T) {
 	})
 }
 
-func TestWriteFileAtomic(t *testing.T) {
-	t.Run("writes and counts", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "a.json")
-		n, err := WriteFileAtomic(path, func(w io.Writer) error { return WriteJSON(w, topSample()) })
-		require.NoError(t, err)
-		got, err := os.ReadFile(path)
-		require.NoError(t, err)
-		require.EqualValues(t, len(got), n)
-		require.Equal(t, []string{"a.json"}, dirEntries(t, dir))
-	})
-	t.Run("failure midway leaves no temp and the old file", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "a.csv")
-		require.NoError(t, os.WriteFile(path, []byte("old"), 0o600))
-		_, err := WriteFileAtomic(path, func(w io.Writer) error {
-			if _, err := w.Write([]byte("half a fi")); err != nil {
-				return err
-			}
-			return errDiskFull
-		})
-		require.ErrorIs(t, err, errDiskFull)
-		require.ErrorContains(t, err, "output: write "+path)
-		got, err := os.ReadFile(path)
-		require.NoError(t, err)
-		require.Equal(t, "old", string(got))
-		require.Equal(t, []string{"a.csv"}, dirEntries(t, dir))
-	})
-	t.Run("panic in writer leaves no temp", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "a.csv")
-		require.Panics(t, func() {
-			_, _ = WriteFileAtomic(path, func(w io.Writer) error { panic("bug") })
-		})
-		require.Empty(t, dirEntries(t, dir))
-	})
-	t.Run("replaced file keeps its permissions", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "a.csv")
-		require.NoError(t, os.WriteFile(path, []byte("old"), 0o600))
-		_, err := WriteFileAtomic(path, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err })
-		require.NoError(t, err)
-		fi, err := os.Stat(path)
-		require.NoError(t, err)
-		require.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
-	})
-	t.Run("new file is not private to the owner", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "a.csv")
-		_, err := WriteFileAtomic(path, func(w io.Writer) error { return nil })
-		require.NoError(t, err)
-		fi, err := os.Stat(path)
-		require.NoError(t, err)
-		// 0666 less the umask: never the 0600 of os.CreateTemp unless the
-		// umask asks for it.
-		require.Equal(t, fs.FileMode(0o666)&^umask(t), fi.Mode().Perm())
-	})
-	t.Run("missing directory", func(t *testing.T) {
-		_, err := WriteFileAtomic(filepath.Join(t.TempDir(), "no", "a.csv"), func(io.Writer) error { return nil })
-		require.ErrorContains(t, err, "create temporary file for")
-		require.ErrorIs(t, err, fs.ErrNotExist)
-	})
-	t.Run("rename onto a directory fails", func(t *testing.T) {
-		dir := t.TempDir()
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, "a.csv", "x"), 0o755))
-		_, err := WriteFileAtomic(filepath.Join(dir, "a.csv"), func(io.Writer) error { return nil })
-		require.ErrorContains(t, err, "replace ")
-		require.Equal(t, []string{"a.csv"}, dirEntries(t, dir))
-	})
-	t.Run("relative path", func(t *testing.T) {
-		t.Chdir(t.TempDir())
-		_, err := WriteFileAtomic("rel.csv", func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err })
-		require.NoError(t, err)
-		require.FileExists(t, "rel.csv")
-	})
-}
-
-// umask reads the process umask from a freshly created file.
-func umask(t *testing.T) fs.FileMode {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "m")
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
-	fi, err := os.Stat(p)
-	require.NoError(t, err)
-	return 0o666 &^ fi.Mode().Perm()
-}
-
-func TestCreateTempName(t *testing.T) {
-	dir := t.TempDir()
-	f, err := createTemp(filepath.Join(dir, "x.csv"))
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
-	require.True(t, strings.HasPrefix(filepath.Base(f.Name()), ".x.csv.tmp-"), f.Name())
-}
-
 func TestParseFormats(t *testing.T) {
 	fs, err := ParseFormats("")
 	require.NoError(t, err)
@@ -584,19 +486,6 @@ func TestJSONRows(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func TestCountingWriterStopsOnCancel(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var sink countWriter
-	w := &countingWriter{ctx: ctx, w: &sink}
-	_, err := w.Write([]byte("abc"))
-	require.NoError(t, err)
-	cancel()
-	_, err = w.Write([]byte("def"))
-	require.True(t, errors.Is(err, context.Canceled))
-	require.EqualValues(t, 3, w.n)
-	require.EqualValues(t, 3, sink.n)
-}
 
 func fld(name, typ string) frame.Field { return frame.Field{Name: name, Type: typ} }
 

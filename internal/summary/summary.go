@@ -19,6 +19,7 @@ import (
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/checks"
+	"github.com/salesdag/salesdag/internal/fsutil"
 	"github.com/salesdag/salesdag/internal/lineage"
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
@@ -312,27 +313,10 @@ func (s *Summary) Write(path string, stdout io.Writer) error {
 	return writeAtomic(path, append(b, '\n'))
 }
 
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+func writeAtomic(path string, data []byte) error {
+	_, err := fsutil.WriteFile(path, fsutil.Options{Perm: 0o644, NoSync: true}, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	})
+	return err
 }
