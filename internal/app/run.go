@@ -52,7 +52,10 @@ type RunOptions struct {
 	// beforeWrite, when set, can stop a run that computed everything from
 	// writing its outputs (a panic of the lineage sink).
 	beforeWrite func() error
-	Log         *slog.Logger
+	// measureInput: the input profile is wanted (lineage statistics), so
+	// raw_sales_data computes it while it reads.
+	measureInput bool
+	Log          *slog.Logger
 }
 
 // NodeTiming is how long one node took.
@@ -139,7 +142,9 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 		formats = output.DefaultFormats
 	}
 	res := &RunResult{Source: src, Plan: p}
-	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers}
+	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers, Profile: o.measureInput,
+		// Row-level tables are kept only when they are written.
+		KeepRows: slices.Contains(p.Outputs, pipeline.NodeRaw) || slices.Contains(p.Outputs, pipeline.NodeCleaned)}
 	if o.Progress != nil {
 		total := src.Size
 		popts.Progress = guardProgress(log, func(n, rows int64) { o.Progress(n, total, rows) })

@@ -97,6 +97,7 @@ func Execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o RunOptions, lo Line
 	sink := &guardedSink{inner: lo.Sink}
 	lo.Sink = sink
 	o.beforeWrite = sink.panicked
+	o.measureInput = measure
 	// The input's statistics, computed once whoever asks first.
 	var profOnce sync.Once
 	var prof *pipeline.InputProfile

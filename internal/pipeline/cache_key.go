@@ -19,11 +19,13 @@ func (s Source) CacheContent() (string, func() (io.ReadCloser, error)) {
 }
 
 // CacheKey is the cache key of the options: everything except what cannot
-// change results (worker count, chunk size, the progress callback), so a
+// change results (worker count, chunk size, the progress callback, whether
+// rows are kept or the profile computed during the read), so a
 // rerun with another --workers reuses the cache. Fields added later are
 // part of the key unless listed here.
 func (o Options) CacheKey(context.Context) (string, error) {
 	o.Workers, o.Progress, o.chunkSize, o.afterChunk = 0, nil, 0, nil
+	o.KeepRows, o.Profile = false, false // how the rows are held, not what they are
 	return cache.ValueKey(o)
 }
 

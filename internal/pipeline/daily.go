@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"github.com/salesdag/salesdag/internal/frame"
 )
@@ -33,6 +34,12 @@ func kept(s *segment, i int) bool {
 
 // CleanedSales is the cleaned_sales_data node.
 func CleanedSales(ctx context.Context, raw *RawSales) (*Sales, error) {
+	if raw.agg != nil {
+		if raw.agg.cleaned == 0 {
+			return nil, noCleanRows(raw)
+		}
+		return &Sales{raw: raw, n: raw.agg.cleaned}, ctx.Err()
+	}
 	counts := make([]int, len(raw.segs))
 	parallelFor(len(raw.segs), raw.workers, func(_, si int) {
 		s := &raw.segs[si]
@@ -49,13 +56,17 @@ func CleanedSales(ctx context.Context, raw *RawSales) (*Sales, error) {
 		n += c
 	}
 	if n == 0 {
-		msg := fmt.Sprintf("input %s: no valid rows after cleaning: all %d rows have a null field or an amount <= 0", raw.name, raw.n)
-		if len(raw.rejected) > 0 {
-			msg += fmt.Sprintf(" (and %d bad rows were skipped)", len(raw.rejected))
-		}
-		return nil, errors.New(msg)
+		return nil, noCleanRows(raw)
 	}
 	return &Sales{raw: raw, n: n}, ctx.Err()
+}
+
+func noCleanRows(raw *RawSales) error {
+	msg := fmt.Sprintf("input %s: no valid rows after cleaning: all %d rows have a null field or an amount <= 0", raw.name, raw.n)
+	if len(raw.rejected) > 0 {
+		msg += fmt.Sprintf(" (and %d bad rows were skipped)", len(raw.rejected))
+	}
+	return errors.New(msg)
 }
 
 // DailySummary is daily_sales_summary: one row per date, ascending.
@@ -163,6 +174,13 @@ func (ds *dateSlots) date(slot int) int32 {
 // merging.
 func DailySalesSummary(ctx context.Context, s *Sales) (*DailySummary, error) {
 	r := s.raw
+	if r.agg != nil {
+		d := r.agg.daily
+		return &DailySummary{
+			Date: slices.Clone(d.Date), TotalAmount: slices.Clone(d.TotalAmount), AvgAmount: slices.Clone(d.AvgAmount),
+			TransactionCount: slices.Clone(d.TransactionCount), UniqueProducts: slices.Clone(d.UniqueProducts),
+		}, ctx.Err()
+	}
 	ds := newDateSlots(r)
 	sums := make([]kahan, ds.n)
 	counts := make([]int64, ds.n)

@@ -64,7 +64,12 @@ func dictHash(b []byte, w uint64) uint64 {
 
 // intern returns the code of b, adding it when new; w must be word(b).
 func (d *dict) intern(b []byte, w uint64) uint32 {
-	i := dictHash(b, w) >> d.shift
+	return d.internHash(b, w, dictHash(b, w))
+}
+
+// internHash is intern with h = dictHash(b, w) computed by the caller.
+func (d *dict) internHash(b []byte, w, h uint64) uint32 {
+	i := h >> d.shift
 	mask := uint64(len(d.table) - 1)
 	n := uint32(len(b))
 	for {

@@ -114,9 +114,13 @@ func TestDuplicatesExact(t *testing.T) {
 			seen[key] = true
 		}
 		for _, w := range []int{1, 3} {
-			r, err := read(t, b.String(), Options{Workers: w, chunkSize: 4096})
-			require.NoError(t, err)
-			require.Equal(t, int64(want), countDuplicates(r), "round %d workers %d", round, w)
+			for _, keep := range []bool{false, true} { // streaming and rows mode
+				r, err := read(t, b.String(), Options{Workers: w, chunkSize: 4096, KeepRows: keep})
+				require.NoError(t, err)
+				got, err := r.duplicates()
+				require.NoError(t, err)
+				require.Equal(t, int64(want), got, "round %d workers %d keep rows %v", round, w, keep)
+			}
 		}
 	}
 }

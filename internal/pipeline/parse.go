@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -71,7 +72,8 @@ func (s *segment) len() int { return len(s.dates) }
 
 // chunkResult is what parsing one chunk produced.
 type chunkResult struct {
-	seg      segment
+	seg      segment  // rows mode
+	agg      chunkAgg // streaming mode
 	nulls    [4]int64
 	minDate  int32 // over non-null dates; minDate > maxDate when none
 	maxDate  int32
@@ -86,6 +88,10 @@ type parser struct {
 	skipBad      bool
 	prods, custs *dict
 	id           int
+
+	agg      *workerAgg // streaming mode: what the rows are reduced to
+	base     int64      // source offset of the chunk buffer's first byte
+	recStart int        // where the current record starts in the buffer
 
 	st, en  []int  // bounds of the current record's fields
 	scratch []byte // unescaped fields of a quoted record (padded)
@@ -164,9 +170,19 @@ func (p *parser) parse(buf []byte, off, n int, line int64, res *chunkResult) {
 	hasQuote := bytes.IndexByte(data[off:], '"') >= 0
 	ascii := isASCII(data[off:])
 	rows := bytes.Count(data[off:], []byte{'\n'}) + 1 // an upper bound
-	res.seg = segment{
-		dates: make([]int32, 0, rows), prods: make([]uint32, 0, rows),
-		custs: make([]uint64, 0, rows), amts: make([]float64, 0, rows), dict: p.id,
+	if p.agg == nil {
+		res.seg = segment{
+			dates: make([]int32, 0, rows), prods: make([]uint32, 0, rows),
+			custs: make([]uint64, 0, rows), amts: make([]float64, 0, rows), dict: p.id,
+		}
+	} else {
+		select { // reuse the lists of a chunk already merged
+		case b := <-p.agg.free:
+			res.agg.dates, res.agg.amts = b.dates, b.amts
+		default:
+		}
+		res.agg.dates = slices.Grow(res.agg.dates[:0], rows)
+		res.agg.amts = slices.Grow(res.agg.amts[:0], rows)
 	}
 	res.minDate, res.maxDate = math.MaxInt32, math.MinInt32
 	if !hasQuote {
@@ -259,6 +275,7 @@ func (p *parser) endPlain(buf []byte, rs, fs, e, nf int, line int64, ascii bool,
 	if nf+1 != p.lay.nfields {
 		return p.bad(line, fmt.Sprintf("expected %d fields, found %d", p.lay.nfields, nf+1), buf[rs:e], res)
 	}
+	p.recStart = rs
 	return p.row(buf, line, buf[rs:e], res)
 }
 
@@ -280,6 +297,7 @@ func (p *parser) quotedRecord(buf []byte, n, s int, line int64, ascii bool, res 
 		return t.next, t.lines, p.bad(line, fmt.Sprintf("expected %d fields, found %d", p.lay.nfields, t.nfields), raw, res)
 	}
 	p.scratch = append(p.scratch, make([]byte, pad)...)[:len(p.scratch)]
+	p.recStart = s
 	return t.next, t.lines, p.row(p.scratch[:cap(p.scratch)], line, raw, res)
 }
 
@@ -399,7 +417,6 @@ func (p *parser) bad(line int64, reason string, raw []byte, res *chunkResult) bo
 // row converts the fields whose bounds are in p.st/p.en (in fb, which has
 // pad readable bytes past every field) and appends them to the segment.
 func (p *parser) row(fb []byte, line int64, raw []byte, res *chunkResult) bool {
-	seg := &res.seg
 	c := &p.lay.col
 
 	// Date.
@@ -441,24 +458,23 @@ func (p *parser) row(fb []byte, line int64, raw []byte, res *chunkResult) bool {
 	// Ids: interned only once the row is known to be good, so that the
 	// dictionaries hold exactly the ids of accepted rows.
 	ps, pe := p.st[c[colProduct]], p.en[c[colProduct]]
-	prod := nullCode
+	prod, prodH := nullCode, uint64(nullProdHash)
 	if pw := fieldWord(fb, ps, pe); !isNA(pe-ps, pw) {
-		prod = p.prods.intern(fb[ps:pe], pw)
+		prodH = dictHash(fb[ps:pe], pw)
+		prod = p.prods.internHash(fb[ps:pe], pw, prodH)
 	}
 	cs, ce := p.st[c[colCustomer]], p.en[c[colCustomer]]
-	cust := nullCust
+	cust, custH := nullCust, uint64(nullCustHash)
 	if cw := fieldWord(fb, cs, ce); !isNA(ce-cs, cw) {
 		if ce-cs <= 7 {
 			cust = idKey(ce-cs, cw)
+			custH = cust
 		} else {
-			cust = longID | uint64(p.custs.intern(fb[cs:ce], cw))
+			custH = dictHash(fb[cs:ce], cw)
+			cust = longID | uint64(p.custs.internHash(fb[cs:ce], cw, custH))
 		}
 	}
 
-	seg.dates = append(seg.dates, date)
-	seg.prods = append(seg.prods, prod)
-	seg.custs = append(seg.custs, cust)
-	seg.amts = append(seg.amts, amt)
 	if date == nullDate {
 		res.nulls[colDate]++
 	} else {
@@ -474,6 +490,28 @@ func (p *parser) row(fb []byte, line int64, raw []byte, res *chunkResult) bool {
 	if cust == nullCust {
 		res.nulls[colCustomer]++
 	}
+	if a := p.agg; a != nil {
+		ca := &res.agg
+		ca.rows++
+		if date != nullDate && prod != nullCode && cust != nullCust && amt > 0 {
+			ca.cleaned++
+			ca.dates = append(ca.dates, date)
+			ca.amts = append(ca.amts, amt)
+			a.addProduct(date, prod)
+		}
+		if a.dups != nil {
+			a.dups.add(rowFingerprint(date, amountBits(amt), prodH, custH), p.base+int64(p.recStart))
+		}
+		if a.prof != nil {
+			a.prof.add(date, cust, amt)
+		}
+		return true
+	}
+	seg := &res.seg
+	seg.dates = append(seg.dates, date)
+	seg.prods = append(seg.prods, prod)
+	seg.custs = append(seg.custs, cust)
+	seg.amts = append(seg.amts, amt)
 	return true
 }
 

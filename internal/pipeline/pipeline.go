@@ -82,6 +82,18 @@ type Options struct {
 	// is parsed, with the bytes and rows parsed so far.
 	Progress func(bytesRead, rows int64)
 
+	// KeepRows keeps the row-level table in memory (for writing
+	// raw_sales_data or cleaned_sales_data); without it, a source that
+	// can be read again is reduced to aggregates while it is parsed and
+	// the rows are read again only when asked for. Results are the same.
+	KeepRows bool
+	// Profile computes the input profile (RawSales.Profile) during the
+	// read, for lineage statistics; without it, Profile reads the source
+	// again when called. Results are the same.
+	Profile bool
+
+	profileOnly bool // the read is for the profile alone
+
 	chunkSize int // bytes per chunk; 0 = defaultChunkSize (tests shrink it)
 	// afterChunk, when set (by tests), is called by the reading goroutine
 	// after each chunk read from the source, with the bytes read so far.

@@ -19,11 +19,15 @@ type QualityMetrics struct {
 
 // DataQualityMetrics is the data_quality_metrics node.
 func DataQualityMetrics(ctx context.Context, raw *RawSales, s *Sales) (QualityMetrics, error) {
+	dups, err := raw.duplicates()
+	if err != nil {
+		return QualityMetrics{}, err
+	}
 	q := QualityMetrics{
 		RawRecordCount:     int64(raw.n),
 		CleanedRecordCount: int64(s.n),
 		NullCount:          raw.nulls[0] + raw.nulls[1] + raw.nulls[2] + raw.nulls[3],
-		DuplicateCount:     countDuplicates(raw),
+		DuplicateCount:     dups,
 	}
 	if raw.n > 0 {
 		q.DataLossRate = frame.Float(float64(raw.n-s.n) / float64(raw.n) * 100)
@@ -33,6 +37,23 @@ func DataQualityMetrics(ctx context.Context, raw *RawSales, s *Sales) (QualityMe
 		q.RejectedRecordCount = &n
 	}
 	return q, ctx.Err()
+}
+
+// duplicates counts the rows equal to an earlier row (once per value).
+func (r *RawSales) duplicates() (int64, error) {
+	if r.agg == nil {
+		return countDuplicates(r), nil
+	}
+	r.dupOnce.Do(func() {
+		if r.n < 2 {
+			return
+		}
+		r.dupCount, r.dupErr = r.countStreamDuplicates()
+		if r.dupErr == nil {
+			r.agg.dups = nil // the entries are no longer needed
+		}
+	})
+	return r.dupCount, r.dupErr
 }
 
 // rowHash mixes a row's four typed values (nulls are sentinel values, so

@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"context"
+	"fmt"
+	"io/fs"
 	"math"
 	"math/big"
 	"math/bits"
@@ -39,10 +42,103 @@ type RawSales struct {
 	maxDate  int32
 	workers  int
 	skipMode bool
+	lay      *layout
+
+	// Streaming mode (see agg.go): agg is set and segs is empty.
+	agg      *streamAgg
+	src      Source
+	opts     Options
+	watch    *fileWatch // the file as it was read
+	rowsOnce sync.Once
+	rows     *RawSales // the rows read again on demand
+	rowsErr  error
+	dupOnce  sync.Once
+	dupCount int64
+	dupErr   error
 
 	profileOnce sync.Once
 	profile     InputProfile
 	profileErr  error
+}
+
+// streamAgg is what streaming mode keeps of the rows.
+type streamAgg struct {
+	cleaned int
+	daily   *DailySummary
+	dups    []*dupParts
+	prof    *profAgg // nil unless Options.Profile
+}
+
+// finishStream merges the per-worker parts of streaming mode.
+func (r *RawSales) finishStream(parsers []*parser, src Source, opts Options, watch *fileWatch, cleaned int, daily *dailyAcc) {
+	r.src, r.opts, r.watch = src, opts, watch
+	pd := make([]*dict, len(parsers))
+	cd := make([]*dict, len(parsers))
+	aggs := make([]*workerAgg, len(parsers))
+	for i, p := range parsers {
+		pd[i], cd[i], aggs[i] = p.prods, p.custs, p.agg
+	}
+	var pmap [][]uint32
+	if len(parsers) == 1 {
+		r.prods, r.custs = pd[0], cd[0]
+	} else {
+		r.prods, pmap = mergeDicts(pd)
+		r.custs, _ = mergeDicts(cd)
+	}
+	a := &streamAgg{cleaned: cleaned, daily: daily.summary(uniqueProducts(aggs, pmap))}
+	for _, w := range aggs {
+		if w.dups != nil {
+			a.dups = append(a.dups, w.dups)
+		}
+		if w.prof != nil {
+			if a.prof == nil {
+				a.prof = w.prof
+			} else {
+				a.prof.merge(w.prof)
+			}
+		}
+	}
+	r.agg = a
+}
+
+// sameFile checks that the source opened again as f is still the file
+// that was read (a regular file's size and modification time).
+func (r *RawSales) sameFile(f any) error {
+	if r.watch == nil {
+		return nil
+	}
+	w := *r.watch
+	if st, ok := f.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		w.f = st
+	}
+	return w.check(r.name, w.size, false)
+}
+
+// rowTable returns raw_sales_data with its rows: r itself in rows mode,
+// else the source read again in rows mode (once).
+func (r *RawSales) rowTable() *RawSales {
+	if r.agg == nil {
+		return r
+	}
+	r.rowsOnce.Do(func() {
+		o := r.opts
+		o.KeepRows, o.Profile, o.Progress = true, false, nil
+		rows, err := ReadSales(context.Background(), r.src, o)
+		switch {
+		case err != nil:
+			r.rowsErr = fmt.Errorf("reading %s again for its rows: %w", r.name, err)
+		case rows.n != r.n || len(rows.rejected) != len(r.rejected) || rows.nulls != r.nulls:
+			r.rowsErr = fmt.Errorf("%w: %s (reading it again for its rows gave other rows)", ErrInputChanged, r.name)
+		default:
+			r.rows = rows
+		}
+	})
+	if r.rowsErr != nil {
+		// Table has no error result; the engine and the writers turn
+		// this into the run's error.
+		panic(r.rowsErr)
+	}
+	return r.rows
 }
 
 // finish merges the per-worker dictionaries into one and rewrites the
@@ -129,10 +225,13 @@ func (r *RawSales) RejectedTable() *frame.Frame {
 // customer_id). It materialises strings: meant for writing the raw data out
 // on request, not for the pipeline itself.
 func (r *RawSales) Table() *frame.Frame {
-	return r.table(r.n, func(*segment, int) bool { return true })
+	return r.rowTable().table(r.n, func(*segment, int) bool { return true })
 }
 
 func (r *RawSales) table(rows int, keep func(*segment, int) bool) *frame.Frame {
+	if r.agg != nil {
+		return r.rowTable().table(rows, keep)
+	}
 	dates := make([]frame.Date, 0, rows)
 	dv := make([]bool, 0, rows)
 	prods := make([]string, 0, rows)
@@ -246,9 +345,33 @@ func (r *RawSales) Profile() (InputProfile, error) {
 		if profileFault != nil {
 			profileFault()
 		}
-		r.profile = r.computeProfile()
+		r.profile, r.profileErr = r.streamProfile()
+		if r.agg == nil {
+			r.profile = r.computeProfile()
+		}
 	})
 	return r.profile, r.profileErr
+}
+
+// streamProfile is the profile in streaming mode: from the read when it
+// computed one, else from reading the source again for it.
+func (r *RawSales) streamProfile() (InputProfile, error) {
+	if r.agg == nil {
+		return InputProfile{}, nil
+	}
+	if r.agg.prof != nil {
+		return r.agg.prof.profile(r), nil
+	}
+	o := r.opts
+	o.KeepRows, o.Profile, o.profileOnly, o.Progress = false, true, true, nil
+	again, err := ReadSales(context.Background(), r.src, o)
+	if err != nil {
+		return InputProfile{}, fmt.Errorf("reading %s again for its statistics: %w", r.name, err)
+	}
+	if again.n != r.n || len(again.rejected) != len(r.rejected) {
+		return InputProfile{}, fmt.Errorf("%w: %s", ErrInputChanged, r.name)
+	}
+	return again.agg.prof.profile(r), nil
 }
 
 // profileFault, when set by a test, runs before the profile is computed

@@ -43,6 +43,8 @@ type splitter struct {
 	started bool
 	read    int64
 	line    int64 // line number of the next chunk's first byte
+	pos     int64 // source offset of the next chunk's first byte
+	base    int64 // source offset of the chunk last returned
 }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -81,6 +83,7 @@ func (s *splitter) next(buf []byte) ([]byte, int, int64, error) {
 			s.started = true
 			if bytes.HasPrefix(buf[:n], bom) {
 				n = copy(buf, buf[len(bom):n])
+				s.pos += int64(len(bom))
 			}
 		}
 		cut := n
@@ -91,6 +94,7 @@ func (s *splitter) next(buf []byte) ([]byte, int, int64, error) {
 			s.carry = append(s.carry, buf[cut:n]...)
 			line := s.line
 			s.line += int64(bytes.Count(buf[:cut], []byte{'\n'}))
+			s.base, s.pos = s.pos, s.pos+int64(cut)
 			return buf, cut, line, nil
 		}
 		if n < len(buf)-pad {
@@ -248,6 +252,7 @@ type job struct {
 	buf    []byte
 	off, n int
 	line   int64
+	base   int64 // source offset of buf[0]
 	done   chan struct{}
 	res    chunkResult
 	err    error // a panic while parsing the chunk (a bug)
@@ -261,6 +266,7 @@ func parseJob(p *parser, j *job) {
 			j.err = newPanicError(v)
 		}
 	}()
+	p.base = j.base
 	p.parse(j.buf, j.off, j.n, j.line, &j.res)
 }
 
@@ -340,9 +346,19 @@ func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, er
 
 	workers := opts.workers()
 	skip := opts.OnBadRows == SkipBadRows
+	// Streaming mode needs a source it can read again (see agg.go).
+	stream := !opts.KeepRows && !src.Stream && src.Size < maxStreamSize
 	parsers := make([]*parser, workers)
+	aggFree := make(chan chunkAgg, 2*workers+2)
 	for w := range parsers {
 		parsers[w] = newParser(lay, skip, w)
+		if stream {
+			parsers[w].agg = newWorkerAgg(aggFree, !opts.profileOnly, opts.Profile || opts.profileOnly)
+		}
+	}
+	var daily *dailyAcc
+	if stream {
+		daily = newDailyAcc()
 	}
 
 	var (
@@ -378,10 +394,10 @@ func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, er
 				readErr = newPanicError(v)
 			}
 		}()
-		b, o, cn, ln := buf, off, n, line
+		b, o, cn, ln, bs := buf, off, n, line, sp.base
 		for {
 			if cn > o {
-				j := &job{buf: b, off: o, n: cn, line: ln, done: make(chan struct{})}
+				j := &job{buf: b, off: o, n: cn, line: ln, base: bs, done: make(chan struct{})}
 				order <- j
 				jobs <- j
 			} else {
@@ -397,7 +413,7 @@ func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, er
 			b = <-free
 			var err error
 			b, cn, ln, err = sp.next(b)
-			o = 0
+			o, bs = 0, sp.base
 			if opts.afterChunk != nil {
 				opts.afterChunk(sp.read)
 			}
@@ -412,7 +428,8 @@ func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, er
 		}
 	}()
 
-	raw := &RawSales{name: name, workers: workers, skipMode: skip, minDate: math.MaxInt32, maxDate: math.MinInt32}
+	raw := &RawSales{name: name, workers: workers, skipMode: skip, minDate: math.MaxInt32, maxDate: math.MinInt32, lay: lay}
+	var cleaned int
 	var firstErr error
 	var doneBytes, doneRows int64
 	for j := range order {
@@ -431,12 +448,23 @@ func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, er
 			stop.Store(true)
 			continue
 		}
-		if r.seg.len() > 0 {
+		rows := r.seg.len()
+		if stream {
+			rows = r.agg.rows
+			raw.n += rows
+			cleaned += r.agg.cleaned
+			daily.add(&r.agg)
+			select {
+			case aggFree <- chunkAgg{dates: r.agg.dates[:0], amts: r.agg.amts[:0]}:
+			default:
+			}
+			r.agg = chunkAgg{}
+		} else if rows > 0 {
 			raw.segs = append(raw.segs, r.seg)
 		}
 		if opts.Progress != nil {
 			doneBytes += int64(j.n - j.off)
-			doneRows += int64(r.seg.len())
+			doneRows += int64(rows)
 			opts.Progress(doneBytes, doneRows)
 		}
 		raw.rejected = append(raw.rejected, r.rejected...)
@@ -460,7 +488,11 @@ func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, er
 	if opts.Progress != nil {
 		opts.Progress(sp.read, doneRows) // exact totals at the end
 	}
-	raw.finish(parsers)
+	if stream {
+		raw.finishStream(parsers, src, opts, watch, cleaned, daily)
+	} else {
+		raw.finish(parsers)
+	}
 	if raw.n == 0 && len(raw.rejected) == 0 {
 		return nil, fmt.Errorf("input %s: no data rows, only a header", name)
 	}

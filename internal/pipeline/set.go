@@ -54,7 +54,7 @@ func (s *u64set) insert(k uint64) bool {
 		return !was
 	}
 	mask := uint64(len(s.slots) - 1)
-	for i := (k * dictHashMul) >> s.shift; ; i = (i + 1) & mask {
+	for i := setHash(k) >> s.shift; ; i = (i + 1) & mask {
 		switch s.slots[i] {
 		case k:
 			return false
@@ -74,7 +74,7 @@ func (s *u64set) has(k uint64) bool {
 		return s.hasZero
 	}
 	mask := uint64(len(s.slots) - 1)
-	for i := (k * dictHashMul) >> s.shift; ; i = (i + 1) & mask {
+	for i := setHash(k) >> s.shift; ; i = (i + 1) & mask {
 		switch s.slots[i] {
 		case k:
 			return true
@@ -172,4 +172,74 @@ func newPanicError(v any) *dag.PanicError {
 		return p
 	}
 	return &dag.PanicError{Value: v, Stack: debug.Stack()}
+}
+
+// setHash spreads a key over the table: a multiply alone leaves keys that
+// differ only in a few middle bytes (short ids) clustered.
+func setHash(k uint64) uint64 {
+	k ^= k >> 31
+	k *= 0xBF58476D1CE4E5B9
+	return (k ^ k>>29) * dictHashMul
+}
+
+// bufferedSet is a u64set split in 16 parts by hash, with the keys for each
+// part buffered and inserted in bursts: each burst works on one small
+// table that stays in cache, where one large table would cost a cache miss
+// per key (tens of thousands of customer ids, one lookup per row).
+type bufferedSet struct {
+	parts [16]*u64set
+	buf   [16][]uint64
+}
+
+const bufferedSetBurst = 256
+
+func newBufferedSet() *bufferedSet {
+	s := &bufferedSet{}
+	for i := range s.parts {
+		s.parts[i] = newU64Set(64)
+		s.buf[i] = make([]uint64, 0, bufferedSetBurst)
+	}
+	return s
+}
+
+func (s *bufferedSet) add(k uint64) {
+	p := setHash(k) & 15
+	b := append(s.buf[p], k)
+	if len(b) == bufferedSetBurst {
+		s.flushPart(int(p), b)
+		b = b[:0]
+	}
+	s.buf[p] = b
+}
+
+func (s *bufferedSet) flushPart(p int, b []uint64) {
+	set := s.parts[p]
+	for _, k := range b {
+		set.add(k)
+	}
+}
+
+func (s *bufferedSet) flush() {
+	for p, b := range s.buf {
+		s.flushPart(p, b)
+		s.buf[p] = b[:0]
+	}
+}
+
+// merge adds every key of o (both flushed or not).
+func (s *bufferedSet) merge(o *bufferedSet) {
+	s.flush()
+	o.flush()
+	for p, set := range o.parts {
+		set.each(s.parts[p].add)
+	}
+}
+
+func (s *bufferedSet) len() int {
+	s.flush()
+	n := 0
+	for _, set := range s.parts {
+		n += set.len()
+	}
+	return n
 }

@@ -1,0 +1,279 @@
+package pipeline
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+)
+
+// Duplicates in streaming mode. Each row leaves one 64-bit entry: the top
+// dupFragBits bits of a fingerprint of its values (below the bits that
+// name its partition) and its byte offset in the source. Equal rows have
+// equal fingerprints, so a row whose fingerprint is unique is distinct from
+// every other row; the few rows that share one (the duplicates, and rare
+// fingerprint collisions) are read again from the source at their offsets
+// and compared by value. The count is therefore exact and, as every step
+// is independent of how the rows were split, the same for any worker count
+// and chunk size.
+const (
+	dupPartBits = 8
+	dupNParts   = 1 << dupPartBits
+	dupOffBits  = 38 // sources up to 256 GiB; larger ones use rows mode
+	dupFragBits = 64 - dupOffBits
+	maxDupBlock = 1024
+	// maxStreamSize is the largest source streaming mode takes.
+	maxStreamSize = 1 << dupOffBits
+)
+
+// dupParts files the entries of one worker under partitions, in blocks
+// (no doubling, so no copies and little slack).
+type dupParts struct {
+	cur    [dupNParts][]uint64
+	blocks [dupNParts][][]uint64
+}
+
+func (d *dupParts) add(fp uint64, off int64) {
+	p := fp >> (64 - dupPartBits)
+	e := (fp<<dupPartBits)&^(1<<dupOffBits-1) | uint64(off)
+	c := d.cur[p]
+	if len(c) == cap(c) {
+		if cap(c) > 0 {
+			d.blocks[p] = append(d.blocks[p], c)
+		}
+		c = make([]uint64, 0, min(max(2*cap(c), 32), maxDupBlock))
+	}
+	d.cur[p] = append(c, e)
+}
+
+func (d *dupParts) count(p int) int {
+	n := len(d.cur[p])
+	for _, b := range d.blocks[p] {
+		n += len(b)
+	}
+	return n
+}
+
+func (d *dupParts) each(p int, fn func(e uint64)) {
+	for _, b := range d.blocks[p] {
+		for _, e := range b {
+			fn(e)
+		}
+	}
+	for _, e := range d.cur[p] {
+		fn(e)
+	}
+}
+
+// Fingerprint parts of null values (any fixed numbers do).
+const (
+	nullProdHash = 0x6E756C6C70726F64
+	nullCustHash = 0x6E756C6C63757374
+)
+
+// rowFingerprint mixes a row's values: date, amount key (amountKey's
+// folding), and hashes of the product and customer ids' bytes, so that it
+// does not depend on dictionary codes (which differ between workers).
+func rowFingerprint(date int32, amt uint64, prodH, custH uint64) uint64 {
+	h := (uint64(uint32(date)) ^ prodH) * 0x9E3779B97F4A7C15
+	h ^= (custH ^ h>>32) * 0xD6E8FEB86659FD93
+	h ^= (amt ^ h>>29) * 0xBF58476D1CE4E5B9
+	h ^= h >> 31
+	h *= 0x94D049BB133111EB
+	return h ^ h>>29
+}
+
+func amountBits(v float64) uint64 {
+	if v == 0 {
+		return 0
+	}
+	return math.Float64bits(v)
+}
+
+// countStreamDuplicates counts the rows equal to an earlier row in
+// streaming mode: rows minus distinct rows.
+func (r *RawSales) countStreamDuplicates() (int64, error) {
+	parts := r.agg.dups
+	workers := r.scanners()
+	// Entries whose fingerprint part occurs more than once, per partition.
+	cands := make([][]int64, dupNParts)
+	sets := make([]*u64set, workers)
+	for w := range sets {
+		sets[w] = newU64Set(64)
+	}
+	parallelFor(dupNParts, workers, func(w, p int) {
+		n := 0
+		for _, d := range parts {
+			n += d.count(p)
+		}
+		if n < 2 {
+			return
+		}
+		seen := sets[w]
+		seen.reset(n)
+		var rep *u64set
+		for _, d := range parts {
+			d.each(p, func(e uint64) {
+				if !seen.insert(e>>dupOffBits | 1<<63) { // never 0
+					if rep == nil {
+						rep = newU64Set(16)
+					}
+					rep.add(e>>dupOffBits | 1<<63)
+				}
+			})
+		}
+		if rep == nil {
+			return
+		}
+		for _, d := range parts {
+			d.each(p, func(e uint64) {
+				if rep.has(e>>dupOffBits | 1<<63) {
+					cands[p] = append(cands[p], int64(e&(1<<dupOffBits-1)))
+				}
+			})
+		}
+	})
+	var offs []int64
+	for _, c := range cands {
+		offs = append(offs, c...)
+	}
+	if len(offs) == 0 {
+		return 0, nil
+	}
+	slices.Sort(offs)
+	distinct, err := r.distinctRowsAt(offs)
+	if err != nil {
+		return 0, err
+	}
+	return int64(len(offs) - distinct), nil
+}
+
+// distinctRowsAt reads the records at the given offsets (sorted) from the
+// source again and counts their distinct values.
+func (r *RawSales) distinctRowsAt(offs []int64) (int, error) {
+	rc, err := r.src.Open()
+	if err != nil {
+		return 0, fmt.Errorf("input %s: cannot be opened again to compare rows: %w", r.name, err)
+	}
+	defer rc.Close()
+	if err := r.sameFile(rc); err != nil {
+		return 0, err
+	}
+	rr := &recordReader{r: rc, br: bufio.NewReaderSize(rc, 64<<10)}
+	if s, ok := rc.(io.Seeker); ok {
+		rr.seek = s
+	}
+	p := newParser(r.lay, false, 0)
+	keys := make(map[string]struct{}, len(offs))
+	var key []byte
+	buf := make([]byte, 0, 256)
+	for _, off := range offs {
+		rec, err := rr.recordAt(off, buf[:0])
+		if err != nil {
+			return 0, fmt.Errorf("reading %s again to compare rows: %w", r.name, err)
+		}
+		buf = rec
+		var res chunkResult
+		rec = append(rec, '\n')
+		rec = append(rec, make([]byte, pad)...)
+		p.parse(rec, 0, len(rec)-pad, 1, &res)
+		if res.fatal != nil || res.seg.len() != 1 {
+			return 0, fmt.Errorf("%w: %s (a row read again differs)", ErrInputChanged, r.name)
+		}
+		key = p.rowKey(key[:0], &res.seg)
+		keys[string(key)] = struct{}{}
+	}
+	if err := r.sameFile(rc); err != nil {
+		return 0, err
+	}
+	return len(keys), nil
+}
+
+// rowKey appends the values of the segment's only row, comparable as
+// bytes: equal keys are equal rows.
+func (p *parser) rowKey(b []byte, s *segment) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(s.dates[0]))
+	b = binary.LittleEndian.AppendUint64(b, s.amountKey(0))
+	if c := s.prods[0]; c == nullCode {
+		b = append(b, 0)
+	} else {
+		id := p.prods.get(c)
+		b = append(b, 1)
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+	}
+	switch c := s.custs[0]; {
+	case c == nullCust:
+		b = append(b, 0)
+	case c&longID != 0:
+		id := p.custs.get(uint32(c &^ longID))
+		b = append(b, 1)
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+	default:
+		var tmp [8]byte
+		id := idBytes(tmp[:0], c)
+		b = append(b, 1)
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+	}
+	return b
+}
+
+// recordReader reads records at increasing offsets of a source.
+type recordReader struct {
+	r    io.Reader
+	br   *bufio.Reader
+	seek io.Seeker
+	pos  int64
+}
+
+// recordAt appends to b the record (without its line ending) that starts
+// at off.
+func (rr *recordReader) recordAt(off int64, b []byte) ([]byte, error) {
+	if off < rr.pos {
+		return nil, errors.New("offsets out of order")
+	}
+	if gap := off - rr.pos; gap > 0 {
+		if rr.seek != nil && gap > 256<<10 {
+			if _, err := rr.seek.Seek(off, io.SeekStart); err != nil {
+				return nil, err
+			}
+			rr.br.Reset(rr.r)
+		} else if _, err := rr.br.Discard(int(gap)); err != nil {
+			return nil, unexpectedEOF(err)
+		}
+		rr.pos = off
+	}
+	for {
+		line, err := rr.br.ReadSlice('\n')
+		b = append(b, line...)
+		rr.pos += int64(len(line))
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, err
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		// A complete line: the record ends here unless a quoted field
+		// is still open.
+		if t := tokenize(b, 0, nil, nil, nil, 0); !t.unterminated {
+			break
+		}
+	}
+	t := tokenize(b, 0, nil, nil, nil, 0)
+	return b[:t.end], nil
+}
+
+func unexpectedEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
