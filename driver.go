@@ -103,13 +103,13 @@ func depType(std *dag.DAG, added map[string]Node, name string) (t reflect.Type, 
 
 // NodeInfo describes one node of a Driver.
 type NodeInfo struct {
-	Name  string
-	Doc   string
+	Name  string   // unique in the DAG; what RunOptions.Outputs and Get take
+	Doc   string   // one line
 	Type  string   // the result's Go type as users see it, e.g. "*salesdag.Table"
 	Deps  []string // the nodes it takes, in parameter order
-	Tags  []string
-	Input bool // an input of the pipeline (the CSV and the reader's options), not computed
-	Added bool // added with New, not one of the pipeline's nodes
+	Tags  []string // free-form labels ("step1", ...)
+	Input bool     // an input of the pipeline (the CSV and the reader's options), not computed
+	Added bool     // added with New, not one of the pipeline's nodes
 }
 
 // Nodes lists every node in dependency order: the pipeline's inputs and

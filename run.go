@@ -83,11 +83,11 @@ type Result struct {
 
 // File is one file a run wrote.
 type File struct {
-	Node   string
+	Node   string // the node whose result it holds ("rejected_rows" for the rows set aside)
 	Path   string // absolute
 	Format string // "csv", "json" or "parquet"
-	Rows   int64
-	Bytes  int64
+	Rows   int64  // table rows; for JSON: array length, 1 for an object
+	Bytes  int64  // size of the file
 }
 
 // Get returns the result of node name, which the run computed, as a T:

@@ -55,14 +55,14 @@ func (k Kind) String() string { return frame.Kind(k).String() }
 // matches Kind is used. Valid marks the rows that are not null; nil means
 // no row is null. A NaN in Floats is null as well (as in pandas).
 type Column struct {
-	Name    string
-	Kind    Kind
-	Ints    []int64
-	Floats  []float64
-	Strings []string
-	Bools   []bool
-	Dates   []Date
-	Valid   []bool
+	Name    string    // the column's header in the written files
+	Kind    Kind      // which of the slices below holds the values
+	Ints    []int64   // KindInt
+	Floats  []float64 // KindFloat
+	Strings []string  // KindString
+	Bools   []bool    // KindBool
+	Dates   []Date    // KindDate
+	Valid   []bool    // false marks a null row; nil: none is null
 }
 
 // Len returns the number of rows of the column.
@@ -98,7 +98,7 @@ func (c *Column) IsNull(i int) bool {
 // A Table handed to a node or read from a Result may share memory with
 // the pipeline's own values: read it, do not modify it.
 type Table struct {
-	Columns []Column
+	Columns []Column // in the order they are written
 }
 
 // Rows returns the number of rows (0 for a table without columns).

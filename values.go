@@ -12,23 +12,23 @@ import (
 // (no weekday or no weekend in the data, or a single day).
 type TrendAnalysis struct {
 	PeriodGrowthRate float64  `json:"period_growth_rate"` // percent, last 7 days' mean against the first 7
-	MaxSalesAmount   float64  `json:"max_sales_amount"`
-	MaxSalesDate     Date     `json:"max_sales_date"`
-	MinSalesAmount   float64  `json:"min_sales_amount"`
-	MinSalesDate     Date     `json:"min_sales_date"`
-	WeekdayAvgSales  *float64 `json:"weekday_avg_sales"`
-	WeekendAvgSales  *float64 `json:"weekend_avg_sales"`
-	WeekendPremium   *float64 `json:"weekend_premium"` // percent
-	Volatility       *float64 `json:"volatility"`      // standard deviation of the daily totals
+	MaxSalesAmount   float64  `json:"max_sales_amount"`   // the largest daily total
+	MaxSalesDate     Date     `json:"max_sales_date"`     // its day (the first, on a tie)
+	MinSalesAmount   float64  `json:"min_sales_amount"`   // the smallest daily total
+	MinSalesDate     Date     `json:"min_sales_date"`     // its day (the first, on a tie)
+	WeekdayAvgSales  *float64 `json:"weekday_avg_sales"`  // mean daily total, Monday to Friday
+	WeekendAvgSales  *float64 `json:"weekend_avg_sales"`  // mean daily total, Saturday and Sunday
+	WeekendPremium   *float64 `json:"weekend_premium"`    // percent
+	Volatility       *float64 `json:"volatility"`         // standard deviation of the daily totals
 }
 
 // QualityMetrics is the value of data_quality_metrics.
 type QualityMetrics struct {
-	RawRecordCount     int64   `json:"raw_record_count"`
-	CleanedRecordCount int64   `json:"cleaned_record_count"`
-	DataLossRate       float64 `json:"data_loss_rate"` // percent of raw rows dropped by cleaning
-	NullCount          int64   `json:"null_count"`
-	DuplicateCount     int64   `json:"duplicate_count"`
+	RawRecordCount     int64   `json:"raw_record_count"`     // data rows read
+	CleanedRecordCount int64   `json:"cleaned_record_count"` // rows left after cleaning
+	DataLossRate       float64 `json:"data_loss_rate"`       // percent of raw rows dropped by cleaning
+	NullCount          int64   `json:"null_count"`           // null cells in the raw rows
+	DuplicateCount     int64   `json:"duplicate_count"`      // raw rows that repeat an earlier row
 	// RejectedRecordCount is set only when bad rows are skipped.
 	RejectedRecordCount *int64 `json:"rejected_record_count,omitempty"`
 }
@@ -36,11 +36,11 @@ type QualityMetrics struct {
 // TopDay is one element of top_performing_days ([]TopDay, largest total
 // first).
 type TopDay struct {
-	Date             Date    `json:"date"`
-	TotalAmount      float64 `json:"total_amount"`
-	TransactionCount int64   `json:"transaction_count"`
-	DayOfWeek        string  `json:"day_of_week"`
-	IsWeekend        bool    `json:"is_weekend"`
+	Date             Date    `json:"date"`              // the day
+	TotalAmount      float64 `json:"total_amount"`      // the day's total sales
+	TransactionCount int64   `json:"transaction_count"` // the day's sales rows
+	DayOfWeek        string  `json:"day_of_week"`       // "Monday", ...
+	IsWeekend        bool    `json:"is_weekend"`        // Saturday or Sunday
 }
 
 var (
@@ -124,7 +124,7 @@ func as[T any](v any, what string) (T, error) {
 	t, ok := p.(T)
 	if !ok {
 		var zero T
-		if p == nil && reflect.TypeFor[T]() != nil && nillable(reflect.TypeFor[T]()) {
+		if p == nil && nillable(reflect.TypeFor[T]()) {
 			return zero, nil
 		}
 		return zero, fmt.Errorf("%s is %s, not %s", what, typeString(reflect.TypeOf(p)), reflect.TypeFor[T]())
