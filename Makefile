@@ -64,6 +64,7 @@ fmt:
 
 vet:
 	$(GO) vet $(PKGS)
+	$(GO) -C examples/monthly vet ./...
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
