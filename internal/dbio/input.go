@@ -63,13 +63,6 @@ func (in *Input) Location() Location { return in.loc }
 // Schema lists the columns the input has, with their database types.
 func (in *Input) Schema() []frame.Field { return in.schema }
 
-// CacheKey is what identifies the input without reading it: engine,
-// place and the SQL text. Results also depend on the rows: key them by
-// the content (Open is repeatable), which Open keeps consistent.
-func (in *Input) CacheKey() string {
-	return fmt.Sprintf("%s\x00%s\x00%s", in.loc.Kind, in.loc.Endpoint()+"/"+in.loc.Database, in.sql)
-}
-
 // Open starts reading the rows as CSV with a header line. Each call runs
 // the query again; a read that reaches the end is checksummed, and one
 // whose bytes differ from an earlier complete read fails at its end

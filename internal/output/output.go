@@ -122,6 +122,16 @@ func WriteAll(ctx context.Context, dir string, results map[string]any, nodes []s
 // other salesdag is writing there, so a concurrent run's files are never
 // touched.
 func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []string, formats []Format, stale []string) ([]Written, error) {
+	return WriteSetCommit(ctx, dir, results, nodes, formats, stale, nil)
+}
+
+// WriteSetCommit is WriteSet with commit (when not nil) called once every
+// file is written to its temporary name and before any is renamed into
+// place: the files and another store (a database transaction that commit
+// commits) are then all or nothing. If commit fails the temporary files
+// are removed, dir is left as it was and its error is returned as is; if
+// writing the files fails commit is never called.
+func WriteSetCommit(ctx context.Context, dir string, results map[string]any, nodes []string, formats []Format, stale []string, commit func(context.Context) error) ([]Written, error) {
 	if len(formats) == 0 {
 		formats = DefaultFormats
 	}
@@ -181,6 +191,14 @@ func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []s
 			st.Discard()
 		}
 		return nil, fmt.Errorf("output: files not written: %w", err)
+	}
+	if commit != nil {
+		if err := commit(ctx); err != nil {
+			for _, st := range stagedFiles {
+				st.discard()
+			}
+			return nil, err
+		}
 	}
 	out := make([]Written, len(jobs))
 	for i, j := range jobs {
