@@ -195,7 +195,7 @@ func WriteSetCommit(ctx context.Context, dir string, results map[string]any, nod
 	if commit != nil {
 		if err := commit(ctx); err != nil {
 			for _, st := range stagedFiles {
-				st.discard()
+				st.Discard()
 			}
 			return nil, err
 		}
