@@ -18,7 +18,6 @@ import (
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/history"
-	"github.com/salesdag/salesdag/internal/pipeline"
 	"github.com/salesdag/salesdag/internal/units"
 )
 
@@ -56,7 +55,11 @@ func newCache(f *cacheFlags, d *dag.DAG, input string, log *slog.Logger) (*cache
 	if dir == autoCacheDir {
 		dir = defaultCacheDir()
 	}
-	pol := pipeline.CachePolicies()
+	opts, err := app.CacheOptions()
+	if err != nil {
+		return nil, err
+	}
+	pol := opts.Policy
 	for _, set := range []struct {
 		nodes []string
 		p     cache.Policy
@@ -78,20 +81,18 @@ func newCache(f *cacheFlags, d *dag.DAG, input string, log *slog.Logger) (*cache
 		log.Warn("cache not used: running without it", "error", err)
 		return nil, nil
 	}
-	return cache.New(store, cache.Options{
-		Input:  cacheInputLabel(input),
-		Policy: pol,
-		OnEvent: func(e cache.NodeEvent) {
-			switch e.Status {
-			case cache.StatusCorrupt: // the error names the file and what was done
-				log.Warn("cache repaired", "error", e.Err)
-			case cache.StatusError:
-				log.Warn("cache not used", "node", e.Node, "status", e.Status, "error", e.Err)
-			default:
-				log.Debug("cache", "node", e.Node, "status", e.Status, "bytes", e.Bytes, "duration", e.Duration)
-			}
-		},
-	}), nil
+	opts.Input = cacheInputLabel(input)
+	opts.OnEvent = func(e cache.NodeEvent) {
+		switch e.Status {
+		case cache.StatusCorrupt: // the error names the file and what was done
+			log.Warn("cache repaired", "error", e.Err)
+		case cache.StatusError:
+			log.Warn("cache not used", "node", e.Node, "status", e.Status, "error", e.Err)
+		default:
+			log.Debug("cache", "node", e.Node, "status", e.Status, "bytes", e.Bytes, "duration", e.Duration)
+		}
+	}
+	return cache.New(store, opts), nil
 }
 
 func newCacheCmd() *cobra.Command {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -142,7 +141,11 @@ func checkText(r checks.Result) string {
 // fromCache reports whether the input was not read at all: every result
 // came from the cache.
 func fromCache(r *app.RunResult) bool {
-	return r.Cache != nil && !slices.Contains(r.Cache.Computed(), pipeline.NodeRaw)
+	if r.Cache == nil {
+		return false
+	}
+	p := r.Cache.Plan()
+	return !p.Has(pipeline.NodeRaw) || p.IsGiven(pipeline.NodeRaw)
 }
 
 // roundDuration keeps three significant digits or so: 712ms, 1.24s, 38µs.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -160,15 +161,17 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 			hooks = append(hooks, checksGate(o.Checks))
 		}
 	}
-	if o.Cache != nil {
-		if o.OnBadRows == pipeline.SkipBadRows && !slices.Contains(p.Outputs, pipeline.NodeRaw) {
-			// rejected_rows.csv comes from raw_sales_data, which the cache
-			// would otherwise skip when everything downstream hits.
-			var err error
-			if p, err = d.Plan(append(slices.Clone(p.Outputs), pipeline.NodeRaw)...); err != nil {
-				return res, err
-			}
+	if o.OnBadRows == pipeline.SkipBadRows && !slices.Contains(p.Outputs, pipeline.NodeRaw) {
+		// rejected_rows is built from raw_sales_data: the run needs it even
+		// when the cache knows everything downstream of it.
+		var err error
+		if p, err = d.Plan(append(slices.Clone(p.Outputs), pipeline.NodeRaw)...); err != nil {
+			return res, err
 		}
+	}
+	if o.Cache != nil {
+		// Results loaded from the cache are given to the plan: their nodes,
+		// and the nodes only they need, do not run.
 		cr, err := o.Cache.Prepare(ctx, d, p, inputs)
 		if err != nil {
 			return res, fmt.Errorf("cache: %w", err)
@@ -177,12 +180,13 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 		if o.onCacheRun != nil {
 			o.onCacheRun(cr)
 		}
-		hooks = cr.Hooks(hooks...)
+		p = cr.Plan()
+		maps.Copy(inputs, cr.Given())
+		hooks = append([]dag.Hooks{cr.Hooks()}, hooks...) // first: lineage's facet reads the final cache state
 	}
 	log.Debug("executing plan", "outputs", p.Outputs, "nodes", len(p.Nodes), "workers", o.Workers)
 	results, err := d.Execute(ctx, p, inputs, append(execOpts, dag.WithHooks(hooks...))...)
 	if res.Cache != nil {
-		results = res.Cache.Results(results)
 		log.Info("cache", "result", res.Cache.Summary())
 	}
 	res.Results = results

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/pipeline"
@@ -133,58 +134,34 @@ func computeAll(b *testing.B, d *dag.DAG, path string) dag.Results {
 	return res
 }
 
-// BenchmarkRowLevel weighs caching the row-level tables: computing them
-// against encoding, decoding, storing and loading them.
-func BenchmarkRowLevel(b *testing.B) {
-	for _, rows := range []int{1_000_000, 5_000_000} {
-		path := benchFile(b, rows)
-		d := salesGraph(b)
-		res := computeAll(b, d, path)
-		src, err := pipeline.FileSource(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		name := fmt.Sprintf("rows=%dM", rows/1_000_000)
-		b.Run(name+"/compute-raw+cleaned", func(b *testing.B) {
-			p, err := d.Plan(pipeline.NodeCleaned)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for b.Loop() {
-				if _, err := d.Execute(context.Background(), p, map[string]any{pipeline.InputSource: src, pipeline.InputOptions: pipeline.Options{}}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		for _, node := range []string{pipeline.NodeRaw, pipeline.NodeCleaned} {
-			benchCodec(b, name+"/"+node, res[node])
-		}
-	}
-}
-
 // BenchmarkTables measures the codecs and the store on the results that
 // are cached by default (1M-row input: 366 days, 53 weeks).
 func BenchmarkTables(b *testing.B) {
 	path := benchFile(b, 1_000_000)
 	res := computeAll(b, salesGraph(b), path)
-	for _, node := range pipeline.DefaultOutputs {
-		benchCodec(b, node, res[node])
+	opts, err := app.CacheOptions()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range opts.Codecs {
+		for _, node := range pipeline.DefaultOutputs {
+			if reflect.TypeOf(res[node]) == c.Type {
+				benchCodec(b, node, c, res[node])
+			}
+		}
 	}
 }
 
-func benchCodec(b *testing.B, name string, v any) {
-	typ := reflect.TypeOf(v)
-	payload, err := cache.Marshal(typ, v)
+func benchCodec(b *testing.B, name string, c cache.Codec, v any) {
+	typ := c.Type
+	payload, err := c.Encode(v)
 	if err != nil {
-		b.Run(name, func(b *testing.B) {
-			b.Skipf("%v (the row-level codecs need -tags salesdag_rowcache)", err)
-		})
-		return
+		b.Fatal(err)
 	}
 	b.Run(name+"/encode", func(b *testing.B) {
 		b.SetBytes(int64(len(payload)))
 		for b.Loop() {
-			if _, err := cache.Marshal(typ, v); err != nil {
+			if _, err := c.Encode(v); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -192,7 +169,7 @@ func benchCodec(b *testing.B, name string, v any) {
 	b.Run(name+"/decode", func(b *testing.B) {
 		b.SetBytes(int64(len(payload)))
 		for b.Loop() {
-			if _, err := cache.Unmarshal(typ, payload); err != nil {
+			if _, err := c.Decode(payload); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -205,7 +182,7 @@ func benchCodec(b *testing.B, name string, v any) {
 		}
 		b.SetBytes(int64(len(payload)))
 		for b.Loop() {
-			p, err := cache.Marshal(typ, v)
+			p, err := c.Encode(v)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -228,7 +205,7 @@ func benchCodec(b *testing.B, name string, v any) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := cache.Unmarshal(typ, p); err != nil {
+			if _, err := c.Decode(p); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -250,17 +227,20 @@ func BenchmarkRun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	run := func(b *testing.B, dir string, opts ...cache.StoreOption) *cache.Run {
-		s, err := cache.Open(dir, opts...)
+	opts, err := app.CacheOptions()
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, dir string, storeOpts ...cache.StoreOption) *cache.Run {
+		s, err := cache.Open(dir, storeOpts...)
 		if err != nil {
 			b.Fatal(err)
 		}
-		c := cache.New(s, cache.Options{Policy: pipeline.CachePolicies()})
-		r, err := c.Prepare(context.Background(), d, p, inputs)
+		r, err := cache.New(s, opts).Prepare(context.Background(), d, p, inputs)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := d.Execute(context.Background(), p, inputs, dag.WithHooks(r.Hooks()...)); err != nil {
+		if _, err := r.Execute(context.Background(), d, inputs); err != nil {
 			b.Fatal(err)
 		}
 		return r

@@ -60,10 +60,3 @@ func (s *Store) buildVersion(ctx context.Context, warn func(error)) (string, err
 	buildKey.key = "exe:" + k
 	return buildKey.key, nil
 }
-
-// forgetBuildVersion makes the next BuildVersion start again (tests).
-func forgetBuildVersion() {
-	buildKey.Lock()
-	buildKey.key = ""
-	buildKey.Unlock()
-}

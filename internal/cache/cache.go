@@ -29,14 +29,17 @@ type NodeEvent struct {
 	Err      error         // why, for corrupt, error and uncacheable
 }
 
-// Options configure a Cache. The zero value caches every node with a codec
-// under PolicyDefault.
+// Options configure a Cache. The zero value caches nothing: a node is
+// cached only when Codecs has a codec for its result type.
 type Options struct {
+	// Codecs store the results of their types; a later codec for the same
+	// type replaces an earlier one.
+	Codecs []Codec
 	// Policy per node name; nodes not listed get Default.
 	Policy  map[string]Policy
 	Default Policy
 	// InputKey, when set, is asked first for each graph input's key; ok
-	// false falls back to ContentSource, Keyer, then ValueKey.
+	// false falls back to ContentSource, then ValueKey.
 	InputKey func(ctx context.Context, name string, v any) (key string, ok bool, err error)
 	// OnEvent receives every event; it may be called from several
 	// goroutines at once.
@@ -55,15 +58,19 @@ type Options struct {
 // Cache computes keys and serves and stores node results. It is safe for
 // concurrent use; each run gets its own Run from Prepare.
 type Cache struct {
-	store *Store
-	opts  Options
+	store  *Store
+	opts   Options
+	codecs map[reflect.Type]*Codec
 }
 
 // New returns a cache backed by store.
 func New(store *Store, opts Options) *Cache {
-	c := &Cache{store: store, opts: opts}
+	c := &Cache{store: store, opts: opts, codecs: map[reflect.Type]*Codec{}}
 	if c.opts.Workers < 1 {
 		c.opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	for i := range opts.Codecs {
+		c.codecs[opts.Codecs[i].Type] = &opts.Codecs[i]
 	}
 	return c
 }
@@ -95,30 +102,18 @@ func (c *Cache) version(ctx context.Context) (string, error) {
 	})
 }
 
-// role is what a Run does with a node.
-type role uint8
-
-const (
-	roleNone    role = iota // not needed: skipped
-	roleInput               // graph input
-	roleLoad                // served from the cache
-	roleCompute             // computed
-)
-
 // nodeRun is the cache's state for one node of one run.
 type nodeRun struct {
 	node     *dag.Node
 	policy   Policy
-	codec    *codec
+	codec    *Codec
 	flow     string // key that dependents build on ("" = unknown)
-	input    string // for inputs: the value's own key ("content:<sha256>", ...)
 	key      string // entry key ("" = not storable)
 	why      error  // why there is no key or no codec
 	forced   bool   // recompute: this node or an ancestor has PolicyRecompute
 	has      int8   // entry file exists: 0 unknown, 1 yes, -1 no
 	loadErr  bool   // loading failed: compute instead
-	role     role
-	value    any
+	value    any    // the loaded result (nil = not loaded)
 	loadTime time.Duration
 	bytes    int64
 
@@ -158,28 +153,28 @@ func (s NodeState) Facet() RunFacet {
 		DurationMs: float64(s.Duration.Microseconds()) / 1000, Warning: s.Warning}
 }
 
-// Run is the cache's plan for one execution, made by Prepare.
+// Run is the cache's part in one execution, made by Prepare.
 type Run struct {
 	c       *Cache
-	version string // code part of the keys ("" = unknown: nothing is cached)
-	noBuild error  // why version is unknown
-	plan    *dag.Plan
+	version string    // code part of the keys ("" = unknown: nothing is cached)
+	noBuild error     // why version is unknown
+	plan    *dag.Plan // with the nodes served from the cache given
 	order   []*nodeRun
 	nodes   map[string]*nodeRun
 	stamps  []FileStamp
 }
 
 // Prepare computes the keys of every node of p (hashing inputs, not
-// running anything), decides which nodes are served from the cache, which
-// run, and which can be skipped because only cached results need them, and
-// loads the cached results that will be used. Cache trouble never fails a
-// run: it becomes a miss, reported through OnEvent. Only a cancelled ctx
-// is an error.
+// running anything), loads the cached results the run can use, and makes
+// the plan to execute: p with those nodes given (Plan, Given), so that
+// nodes only they need do not run (they are "skipped"). Cache trouble never
+// fails a run: it becomes a miss, reported through OnEvent. Only a
+// cancelled ctx is an error.
 func (c *Cache) Prepare(ctx context.Context, d *dag.DAG, p *dag.Plan, inputs map[string]any) (*Run, error) {
 	if p == nil || d == nil || c.store == nil {
 		return nil, errors.New("cache: Prepare needs a store, the DAG and a plan made from it")
 	}
-	r := &Run{c: c, plan: p, nodes: map[string]*nodeRun{}}
+	r := &Run{c: c, nodes: map[string]*nodeRun{}}
 	if r.version, r.noBuild = c.version(ctx); r.noBuild != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -193,7 +188,6 @@ func (c *Cache) Prepare(ctx context.Context, d *dag.DAG, p *dag.Plan, inputs map
 		r.nodes[n.Name] = nr
 		r.order = append(r.order, nr)
 		if n.IsInput {
-			nr.role = roleInput
 			if err := r.keyInput(ctx, nr, inputs); err != nil {
 				return nil, err
 			}
@@ -201,8 +195,14 @@ func (c *Cache) Prepare(ctx context.Context, d *dag.DAG, p *dag.Plan, inputs map
 		}
 		r.keyNode(nr)
 	}
-	if err := r.decide(ctx); err != nil {
+	if err := r.decide(ctx, p); err != nil {
 		return nil, err
+	}
+	for _, nr := range r.order {
+		if !nr.node.IsInput && !r.plan.Has(nr.node.Name) {
+			nr.state.Status = StatusSkipped
+			c.emit(NodeEvent{Node: nr.node.Name, Status: StatusSkipped, Key: nr.key})
+		}
 	}
 	return r, nil
 }
@@ -225,7 +225,6 @@ func (r *Run) keyInput(ctx context.Context, nr *nodeRun, inputs map[string]any) 
 	if stamp != nil {
 		r.stamps = append(r.stamps, *stamp)
 	}
-	nr.input = k
 	nr.flow = hashStrings("input", nr.node.Name, nr.node.Out.String(), k)
 	return nil
 }
@@ -254,14 +253,14 @@ func (r *Run) keyNode(nr *nodeRun) {
 		}
 	}
 	nr.flow = hashStrings(parts...)
-	nr.codec = codecFor(n.Out)
+	nr.codec = r.c.codecs[n.Out]
 	if nr.codec == nil {
-		nr.why = fmt.Errorf("no codec for %s (implement encoding.BinaryMarshaler or call cache.RegisterCodec)", n.Out)
+		nr.why = fmt.Errorf("no codec for %s (add one to cache.Options.Codecs)", n.Out)
 		return
 	}
 	// The codec is part of the entry's key but not of the flow key: how a
 	// result is stored does not change the results built on it.
-	nr.key = hashStrings("entry", nr.flow, nr.codec.id)
+	nr.key = hashStrings("entry", nr.flow, nr.codec.ID)
 	nr.state.Key = nr.key
 }
 
@@ -288,42 +287,30 @@ func (nr *nodeRun) writable() bool {
 	return nr.key != "" && nr.policy != PolicyDisable
 }
 
-// decide assigns roles: starting from the requested outputs, a node with
-// a usable entry is loaded and its ancestors are not visited through it;
-// any other node is computed and its dependencies are visited. Entries
-// that fail to load become computations and the walk is redone.
-func (r *Run) decide(ctx context.Context) error {
+// decide makes the plan: every node with a usable entry is offered to
+// the plan as given, the engine keeps those the outputs need (a given node
+// hides its ancestors), and their entries are loaded. Entries that fail to
+// load become computations, and the plan is made again.
+func (r *Run) decide(ctx context.Context, p *dag.Plan) error {
 	for {
+		var usable []string
 		for _, nr := range r.order {
-			if nr.role != roleInput {
-				nr.role = roleNone
+			if !nr.node.IsInput && (nr.value != nil || (nr.readable() && r.exists(nr))) {
+				usable = append(usable, nr.node.Name)
 			}
 		}
-		var visit func(name string)
-		visit = func(name string) {
-			nr := r.nodes[name]
-			if nr == nil || nr.role != roleNone {
-				return
-			}
-			if nr.value != nil || (nr.readable() && r.exists(nr)) {
-				nr.role = roleLoad
-				return
-			}
-			nr.role = roleCompute
-			for _, dep := range nr.node.Deps {
-				visit(dep)
-			}
-		}
-		for _, o := range r.plan.Outputs {
-			visit(o)
+		q, err := p.Given(usable...)
+		if err != nil {
+			return err
 		}
 		var toLoad []*nodeRun
 		for _, nr := range r.order {
-			if nr.role == roleLoad && nr.value == nil {
+			if q.Has(nr.node.Name) && q.IsGiven(nr.node.Name) && nr.value == nil {
 				toLoad = append(toLoad, nr)
 			}
 		}
 		if len(toLoad) == 0 {
+			r.plan = q
 			return nil
 		}
 		if err := r.load(ctx, toLoad); err != nil {
@@ -370,11 +357,11 @@ func (r *Run) loadOne(nr *nodeRun) {
 		switch {
 		case h.Type != typeName(nr.node.Out):
 			err = &CorruptError{r.c.store.entryPath(name, nr.key), fmt.Sprintf("holds a %s, want %s", h.Type, typeName(nr.node.Out))}
-		case h.Codec != nr.codec.id:
-			err = &CorruptError{r.c.store.entryPath(name, nr.key), fmt.Sprintf("written by codec %s, want %s", h.Codec, nr.codec.id)}
+		case h.Codec != nr.codec.ID:
+			err = &CorruptError{r.c.store.entryPath(name, nr.key), fmt.Sprintf("written by codec %s, want %s", h.Codec, nr.codec.ID)}
 		default:
 			var v any
-			if v, err = decodeAs(nr.codec, nr.node.Out, payload); err == nil {
+			if v, err = nr.codec.decode(payload); err == nil {
 				nr.value, nr.bytes, nr.loadTime = v, int64(len(payload)), time.Since(start)
 				return
 			}
@@ -425,53 +412,38 @@ func (nr *nodeRun) setState(f func(*NodeState)) {
 	nr.mu.Unlock()
 }
 
-// Hooks returns the hooks to pass to dag.Execute: the cache's own Around
-// (which must be outermost and so comes first), then inner with their node
-// hooks silenced for skipped nodes, so that timing, progress and lineage
-// see only nodes that really ran or were served from the cache.
-func (r *Run) Hooks(inner ...dag.Hooks) []dag.Hooks {
-	out := []dag.Hooks{{Around: r.around}}
-	for _, h := range inner {
-		if before := h.BeforeNode; before != nil {
-			h.BeforeNode = func(ctx context.Context, n *dag.Node) {
-				if !r.skipped(n.Name) {
-					before(ctx, n)
-				}
-			}
+// Plan returns the plan to execute: Prepare's plan with the nodes served
+// from the cache given.
+func (r *Run) Plan() *dag.Plan { return r.plan }
+
+// Given returns the results loaded from the cache, by node name: the
+// values of the plan's given nodes, to pass to Execute with its inputs.
+func (r *Run) Given() map[string]any {
+	out := map[string]any{}
+	for _, nr := range r.order {
+		if nr.value != nil && r.plan.IsGiven(nr.node.Name) {
+			out[nr.node.Name] = nr.value
 		}
-		if after := h.AfterNode; after != nil {
-			h.AfterNode = func(ctx context.Context, n *dag.Node, res dag.NodeResult) {
-				if !r.skipped(n.Name) {
-					after(ctx, n, res)
-				}
-			}
-		}
-		out = append(out, h)
 	}
 	return out
 }
 
-func (r *Run) skipped(name string) bool {
-	nr := r.nodes[name]
-	return nr != nil && nr.role == roleNone && !nr.node.IsInput
-}
+// Hooks returns the cache's hook for Execute: it records each node's
+// outcome and stores computed results. Pass it before other hooks, so that
+// their AfterNode (lineage's facet) sees the node's final cache state.
+func (r *Run) Hooks() dag.Hooks { return dag.Hooks{AfterNode: r.afterNode} }
 
-func (r *Run) around(ctx context.Context, n *dag.Node, _ []any, next dag.Compute) (any, error) {
+func (r *Run) afterNode(_ context.Context, n *dag.Node, res dag.NodeResult) {
 	nr := r.nodes[n.Name]
 	if nr == nil { // not in the prepared plan
-		return next(ctx)
+		return
 	}
-	switch nr.role {
-	case roleLoad:
+	if res.Given && nr.value != nil {
 		nr.setState(func(s *NodeState) {
 			s.Status, s.Bytes, s.Duration = StatusHit, nr.bytes, nr.loadTime
 		})
 		r.c.emit(NodeEvent{Node: n.Name, Status: StatusHit, Key: nr.key, Bytes: nr.bytes, Duration: nr.loadTime})
-		return nr.value, nil
-	case roleNone:
-		nr.setState(func(s *NodeState) { s.Status = StatusSkipped })
-		r.c.emit(NodeEvent{Node: n.Name, Status: StatusSkipped, Key: nr.key})
-		return nil, nil
+		return
 	}
 	st := StatusMiss
 	var why error
@@ -488,12 +460,9 @@ func (r *Run) around(ctx context.Context, n *dag.Node, _ []any, next dag.Compute
 		nr.setWarning(why.Error())
 	}
 	r.c.emit(NodeEvent{Node: n.Name, Status: st, Key: nr.key, Err: why})
-	v, err := next(ctx)
-	if err != nil || !nr.writable() {
-		return v, err
+	if res.Err == nil && nr.writable() {
+		r.save(nr, res.Value)
 	}
-	r.save(nr, v)
-	return v, nil
 }
 
 // save encodes and writes a computed result; failures are warnings.
@@ -508,12 +477,12 @@ func (r *Run) save(nr *nodeRun, v any) {
 		fail(errors.New("cache: an input file changed during the run; results of this run are not stored"))
 		return
 	}
-	payload, err := encodeSafe(nr.codec, v)
+	payload, err := nr.codec.encode(v)
 	if err != nil {
 		fail(fmt.Errorf("cache: encoding the result of %s: %w", name, err))
 		return
 	}
-	n, err := r.c.store.Put(Header{Node: name, Key: nr.key, Type: typeName(nr.node.Out), Codec: nr.codec.id, Input: r.c.opts.Input}, payload)
+	n, err := r.c.store.Put(Header{Node: name, Key: nr.key, Type: typeName(nr.node.Out), Codec: nr.codec.ID, Input: r.c.opts.Input}, payload)
 	if err != nil {
 		fail(err)
 		return
@@ -534,16 +503,6 @@ func (r *Run) inputsUnchanged() bool {
 		}
 	}
 	return true
-}
-
-// Results removes the placeholders of skipped nodes from an Execute result.
-func (r *Run) Results(res dag.Results) dag.Results {
-	for _, nr := range r.order {
-		if nr.role == roleNone && !nr.node.IsInput {
-			delete(res, nr.node.Name)
-		}
-	}
-	return res
 }
 
 // States returns the outcome of every computed node of the plan, in plan
@@ -572,37 +531,10 @@ func (r *Run) State(node string) (NodeState, bool) {
 	return nr.state, true
 }
 
-// Loaded returns the nodes that will be served from the cache, Computed
-// those that will run and Skipped those not needed, each in plan order.
-func (r *Run) Loaded() []string   { return r.byRole(roleLoad) }
-func (r *Run) Computed() []string { return r.byRole(roleCompute) }
-func (r *Run) Skipped() []string  { return r.byRole(roleNone) }
-
-func (r *Run) byRole(ro role) []string {
-	var out []string
-	for _, nr := range r.order {
-		if nr.role == ro && !nr.node.IsInput {
-			out = append(out, nr.node.Name)
-		}
-	}
-	return out
-}
-
 // Key returns the entry key of a node ("" when it has none).
 func (r *Run) Key(node string) string {
 	if nr := r.nodes[node]; nr != nil {
 		return nr.key
-	}
-	return ""
-}
-
-// InputKey returns the key of a graph input: "content:<hex>" (a SHA-256
-// tree hash of the bytes, usable as a dataset version) for files and other
-// content sources, "keyer:..." or "value:<hex>" otherwise; "" when it has
-// none.
-func (r *Run) InputKey(name string) string {
-	if nr := r.nodes[name]; nr != nil {
-		return nr.input
 	}
 	return ""
 }

@@ -48,6 +48,9 @@ func (e *env) options(o Options) Options {
 	if o.Version == "" {
 		o.Version = "test"
 	}
+	if o.Codecs == nil {
+		o.Codecs = toyCodecs()
+	}
 	o.OnEvent = func(ev NodeEvent) {
 		e.mu.Lock()
 		e.events = append(e.events, ev)
@@ -79,8 +82,8 @@ func (e *env) run(o Options, outputs ...string) (dag.Results, *Run, map[string]i
 	require.NoError(e.t, err)
 	r, err := c.Prepare(context.Background(), e.d, p, e.inputs())
 	require.NoError(e.t, err)
-	res, err := e.d.Execute(context.Background(), p, e.inputs(), dag.WithHooks(r.Hooks()...))
-	return r.Results(res), r, toyCalls(), err
+	res, err := r.Execute(context.Background(), e.d, e.inputs())
+	return res, r, toyCalls(), err
 }
 
 func (e *env) statuses(r *Run) map[string]Status {
@@ -532,15 +535,15 @@ func TestInnerHooksDoNotSeeSkippedNodes(t *testing.T) {
 			require.NoError(t, res.Err)
 		},
 	}
-	res, err := e.d.Execute(context.Background(), p, e.inputs(), dag.WithHooks(r.Hooks(inner)...))
+	res, err := r.Execute(context.Background(), e.d, e.inputs(), inner)
 	require.NoError(t, err)
 	require.Equal(t, 1, graph, "graph hooks pass through")
 	require.Equal(t, []string{"label"}, before)
 	require.Equal(t, []string{"label"}, after)
-	require.Len(t, r.Results(res), 1)
+	require.Len(t, res, 1)
 }
 
-func TestAroundPassesThroughUnpreparedNodes(t *testing.T) {
+func TestHookPassesThroughUnpreparedNodes(t *testing.T) {
 	e := newEnv(t)
 	c := New(e.store(), e.options(Options{}))
 	small, err := e.d.Plan("total")
@@ -549,7 +552,7 @@ func TestAroundPassesThroughUnpreparedNodes(t *testing.T) {
 	require.NoError(t, err)
 	big, err := e.d.Plan("label")
 	require.NoError(t, err)
-	res, err := e.d.Execute(context.Background(), big, e.inputs(), dag.WithHooks(r.Hooks()...))
+	res, err := e.d.Execute(context.Background(), big, e.inputs(), dag.WithHooks(r.Hooks()))
 	require.NoError(t, err)
 	wantLabel(t, res, "total=6")
 }
@@ -616,7 +619,7 @@ func TestStoreFailureIsAWarning(t *testing.T) {
 	require.NoError(t, err)
 	r, err := c.Prepare(context.Background(), e.d, p, e.inputs())
 	require.NoError(t, err)
-	res, err := e.d.Execute(context.Background(), p, e.inputs(), dag.WithHooks(r.Hooks()...))
+	res, err := r.Execute(context.Background(), e.d, e.inputs())
 	require.NoError(t, err)
 	wantLabel(t, res, "total=6")
 	st, _ := r.State("label")
@@ -677,7 +680,7 @@ func TestConcurrentRunsShareACache(t *testing.T) {
 					errs <- err
 					return
 				}
-				res, err := e.d.Execute(context.Background(), p, e.inputs(), dag.WithHooks(r.Hooks()...))
+				res, err := r.Execute(context.Background(), e.d, e.inputs())
 				if err != nil {
 					errs <- err
 					return

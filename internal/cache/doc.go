@@ -22,9 +22,9 @@
 // results computed from a file that changed during the run are not filed
 // under the old content's key.
 //
-// key(other input) = its CacheKey (Keyer), or a canonical hash of its
-// value (ValueKey: exported and unexported fields, maps sorted, functions
-// and channels left out).
+// key(other input) = Options.InputKey's key for it, or a canonical hash of
+// its value (ValueKey: exported and unexported fields, maps sorted,
+// functions and channels left out).
 //
 // flow(node)       = SHA-256(build, node name, result type, flow of each
 // dependency in parameter order). The build (Store.BuildVersion) is a
@@ -39,21 +39,24 @@
 // the binary that runs is hashed in the same way.
 //
 // key(node entry)  = SHA-256(flow, codec id). How a result is encoded is
-// part of its entry's key, not of the keys built on it.
+// part of its entry's key, not of the keys built on it. Codecs are given
+// to the cache (Options.Codecs; StructCodec derives one from a type); a
+// node whose result type has none is not cached, while its key flows.
 //
 // Keys never need values, so Prepare computes every key of the plan before
 // anything runs.
 //
 // # Which nodes run
 //
-// Prepare walks back from the requested outputs: a node with a readable
-// entry is loaded (and its ancestors are not visited through it); any other
-// node is computed and its dependencies are visited. Nodes never visited
-// are skipped: the engine still schedules them (dag plans always contain
-// every ancestor) but the cache's Around hook returns at once without
-// running them, and Run.Hooks hides them from the other hooks. Entries are
-// loaded and checked in Prepare, before the run, so a corrupt entry turns
-// into a computation while the inputs it needs can still be computed.
+// Prepare gives the plan every node with a readable entry as a known value
+// (dag.Plan.Given): the engine keeps those the outputs need, and leaves out
+// the nodes only they need, which are skipped. The kept entries are loaded
+// and checked in Prepare, before the run, so a corrupt entry turns into a
+// computation (and the plan is made again) while the inputs it needs can
+// still be computed. The engine fires the node hooks of given nodes too,
+// so timing, progress and lineage see the nodes served from the cache as
+// well as those that ran; the cache's own hook records each outcome and
+// stores computed results.
 //
 // So a fully cached rerun loads the six results and runs no node: on 5M
 // rows it costs the stat of the input plus the loads (about 15 ms), or
@@ -66,7 +69,7 @@
 // PolicyDefault reuses or computes and stores; PolicyRecompute computes
 // and stores the node and everything downstream of it; PolicyDisable
 // neither reads nor writes, while the node's key still flows. The sales
-// pipeline disables the two row-level tables (pipeline.CachePolicies):
+// pipeline disables the two row-level tables (app.CacheOptions):
 // measured on the 2-core machine, with 1M rows computing raw and cleaned
 // data takes 40-70 ms, while storing them takes 100-125 ms (24 MB each)
 // and loading them 55-60 ms; with 5M rows, 500-600 ms to compute, 470-550
@@ -93,13 +96,11 @@
 //
 // # Use
 //
-//	store, err := cache.Open(dir)                 // "" = DefaultDir
-//	c := cache.New(store, cache.Options{
-//		Policy:  pipeline.CachePolicies(),     // plus --recompute NODE
-//		OnEvent: func(e cache.NodeEvent) { ... },  // logs, warnings
-//	})
-//	run, err := c.Prepare(ctx, d, plan, inputs)
-//	res, err := d.Execute(ctx, plan, inputs, dag.WithHooks(run.Hooks(otherHooks...)...))
-//	res = run.Results(res)                      // drop skipped nodes
-//	run.States()                                // per-node outcome for the summary and lineage
+//	store, err := cache.Open(dir)                // "" = DefaultDir
+//	opts, err := app.CacheOptions()               // sales codecs and policies
+//	opts.OnEvent = func(e cache.NodeEvent) { ... } // logs, warnings
+//	run, err := cache.New(store, opts).Prepare(ctx, d, plan, inputs)
+//	maps.Copy(inputs, run.Given())                // results loaded from the cache
+//	res, err := d.Execute(ctx, run.Plan(), inputs, dag.WithHooks(run.Hooks(), otherHooks))
+//	run.States()                                   // per-node outcome for the summary and lineage
 package cache

@@ -3,8 +3,10 @@ package cache_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 
+	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/pipeline"
@@ -32,18 +34,22 @@ func Example() {
 			fmt.Println(err)
 			return
 		}
-		c := cache.New(store, cache.Options{Policy: pipeline.CachePolicies()})
+		opts, _ := app.CacheOptions() // the sales codecs and policies
+		c := cache.New(store, opts)
 		run, err := c.Prepare(context.Background(), d, plan, inputs)
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
-		res, err := d.Execute(context.Background(), plan, inputs, dag.WithHooks(run.Hooks()...))
+		// The loaded results are given to the plan with the inputs; the
+		// cache's hook stores what runs.
+		withGiven := maps.Clone(inputs)
+		maps.Copy(withGiven, run.Given())
+		res, err := d.Execute(context.Background(), run.Plan(), withGiven, dag.WithHooks(run.Hooks()))
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
-		res = run.Results(res)
 		fmt.Printf("run %d: %s; %d results\n", i+1, run.Summary(), len(res))
 	}
 	// Output:

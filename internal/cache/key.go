@@ -14,12 +14,6 @@ import (
 	"sort"
 )
 
-// Keyer is implemented by input values that know their own cache key: two
-// values with the same key must give the same results.
-type Keyer interface {
-	CacheKey(ctx context.Context) (string, error)
-}
-
 // ContentSource is implemented by input values that stand for bytes, such
 // as an input file: their key is a hash of the content, not of the value.
 // A non-empty path is hashed through the store's side index (see
@@ -31,8 +25,8 @@ type ContentSource interface {
 // ValueKey hashes a plain value: a canonical encoding of its type and
 // contents, following pointers, sorting map keys, including unexported
 // fields and leaving out functions and channels (which cannot be
-// compared). Use it for option structs; types with a better notion of
-// identity implement Keyer.
+// compared). Use it for option structs; inputs with a better notion of
+// identity get their key from Options.InputKey.
 func ValueKey(v any) (string, error) {
 	var w valueHasher
 	w.buf.WriteString("salesdag-value-v1\x00")
@@ -61,7 +55,7 @@ func (w *valueHasher) u64(u uint64) {
 
 func (w *valueHasher) value(v reflect.Value, depth int) error {
 	if depth > maxValueDepth {
-		return errors.New("cache: value is too deeply nested or cyclic to hash; give its type a CacheKey method")
+		return errors.New("cache: value is too deeply nested or cyclic to hash; key it with Options.InputKey")
 	}
 	if !v.IsValid() {
 		w.str("nil")
@@ -149,8 +143,8 @@ func (w *valueHasher) value(v reflect.Value, depth int) error {
 	return nil
 }
 
-// inputKey returns the key of an input value: content hash for content
-// sources, CacheKey for Keyers, ValueKey otherwise.
+// inputKey returns the key of an input value: Options.InputKey's, else the
+// content hash for content sources, else ValueKey.
 func (c *Cache) inputKey(ctx context.Context, name string, v any) (string, *FileStamp, error) {
 	if c.opts.InputKey != nil {
 		k, ok, err := c.opts.InputKey(ctx, name, v)
@@ -161,8 +155,7 @@ func (c *Cache) inputKey(ctx context.Context, name string, v any) (string, *File
 			return "custom:" + k, nil, nil
 		}
 	}
-	switch x := v.(type) {
-	case ContentSource:
+	if x, ok := v.(ContentSource); ok {
 		path, open := x.CacheContent()
 		if path != "" {
 			k, stamp, err := c.store.fileKey(ctx, path, func(err error) {
@@ -183,9 +176,6 @@ func (c *Cache) inputKey(ctx context.Context, name string, v any) (string, *File
 		defer r.Close()
 		k, err := HashReader(ctx, r)
 		return "content:" + k, nil, err
-	case Keyer:
-		k, err := x.CacheKey(ctx)
-		return "keyer:" + k, nil, err
 	}
 	k, err := ValueKey(v)
 	return "value:" + k, nil, err

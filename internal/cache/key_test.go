@@ -102,12 +102,11 @@ func TestValueKeyRejectsCycles(t *testing.T) {
 	require.ErrorContains(t, err, "cyclic")
 }
 
+// keyed gets its key from Options.InputKey.
 type keyed struct {
 	k   string
 	err error
 }
-
-func (k keyed) CacheKey(context.Context) (string, error) { return k.k, k.err }
 
 type streamed struct {
 	data string
@@ -133,7 +132,10 @@ func (p pathOnly) CacheContent() (string, func() (io.ReadCloser, error)) { retur
 func TestInputKeyKinds(t *testing.T) {
 	s, err := Open(t.TempDir(), NoSync())
 	require.NoError(t, err)
-	c := New(s, Options{})
+	c := New(s, Options{InputKey: func(_ context.Context, _ string, v any) (string, bool, error) {
+		k, ok := v.(keyed)
+		return k.k, ok, k.err
+	}})
 	file := filepath.Join(t.TempDir(), "f.csv")
 	require.NoError(t, os.WriteFile(file, []byte("same bytes"), 0o600))
 	tests := []struct {
@@ -142,8 +144,8 @@ func TestInputKeyKinds(t *testing.T) {
 		prefix string
 		err    string
 	}{
-		{"keyer", keyed{k: "abc"}, "keyer:abc", ""},
-		{"keyer error", keyed{err: errors.New("nope")}, "", "nope"},
+		{"custom", keyed{k: "abc"}, "custom:abc", ""},
+		{"custom error", keyed{err: errors.New("nope")}, "", "nope"},
 		{"stream", streamed{data: "same bytes"}, "content:", ""},
 		{"stream open error", streamed{err: errors.New("closed")}, "", "closed"},
 		{"no path, no open", streamed{data: "nil"}, "", "can be read only once"},

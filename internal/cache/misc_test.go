@@ -1,8 +1,8 @@
 package cache
 
 import (
-	"errors"
-	"reflect"
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,10 +14,12 @@ func TestRunAccessors(t *testing.T) {
 	_, r, _, err := e.run(Options{}, "label")
 	require.NoError(t, err)
 	require.Equal(t, []string{"rows", "total", "max", "report", "label"}, r.Computed())
-	require.True(t, len(r.InputKey("source")) > len("content:"))
-	require.Contains(t, r.InputKey("source"), "content:")
-	require.Contains(t, r.InputKey("opts"), "value:")
-	require.Empty(t, r.InputKey("nope"))
+	c := New(e.store(), e.options(Options{}))
+	for name, prefix := range map[string]string{"source": "content:", "opts": "value:"} {
+		k, _, err := c.inputKey(context.Background(), name, e.inputs()[name])
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(k, prefix) && len(k) > len(prefix), k)
+	}
 	require.Empty(t, r.Key("nope"))
 	st, _ := r.State("label")
 	f := st.Facet()
@@ -27,26 +29,6 @@ func TestRunAccessors(t *testing.T) {
 	require.Equal(t, st.Key, f.Key)
 	require.Equal(t, float64(st.Duration.Microseconds())/1000, f.DurationMs)
 	require.Equal(t, "<nil>", typeName(nil))
-}
-
-func TestWireExtras(t *testing.T) {
-	e := NewEncoder(0)
-	e.Uint64s([]uint64{1, 1 << 63})
-	d := NewDecoder(e.Bytes())
-	require.Equal(t, []uint64{1, 1 << 63}, d.Uint64s())
-	require.NoError(t, d.Finish())
-	d = NewDecoder(nil)
-	require.Nil(t, d.Uint64s())
-	d.Fail(errors.New("first"))
-	d.Fail(errors.New("second"))
-	require.EqualError(t, d.Err(), "payload ends early")
-	d = NewDecoder([]byte{})
-	d.Fail(errors.New("bad payload"))
-	require.EqualError(t, d.Finish(), "bad payload")
-	_, err := Marshal(reflect.TypeFor[chan int](), nil)
-	require.ErrorContains(t, err, "no codec")
-	_, err = Unmarshal(reflect.TypeFor[chan int](), nil)
-	require.ErrorContains(t, err, "no codec")
 }
 
 func TestEventsCarryDurations(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/pipeline"
@@ -46,14 +47,16 @@ type salesRun struct {
 	err      error
 }
 
-func (e *salesEnv) run(opts pipeline.Options, inner ...dag.Hooks) salesRun {
+func (e *salesEnv) run(popts pipeline.Options, inner ...dag.Hooks) salesRun {
 	e.t.Helper()
 	store, err := cache.Open(e.dir, cache.NoSync())
 	require.NoError(e.t, err)
-	c := cache.New(store, cache.Options{Policy: pipeline.CachePolicies()})
+	opts, err := app.CacheOptions()
+	require.NoError(e.t, err)
+	c := cache.New(store, opts)
 	src, err := pipeline.FileSource(e.input)
 	require.NoError(e.t, err)
-	inputs := map[string]any{pipeline.InputSource: src, pipeline.InputOptions: opts}
+	inputs := map[string]any{pipeline.InputSource: src, pipeline.InputOptions: popts}
 	p, err := e.d.Plan(pipeline.DefaultOutputs...)
 	require.NoError(e.t, err)
 	r, err := c.Prepare(context.Background(), e.d, p, inputs)
@@ -67,17 +70,26 @@ func (e *salesEnv) run(opts pipeline.Options, inner ...dag.Hooks) salesRun {
 		mu.Unlock()
 		return next(ctx)
 	}}
-	res, err := e.d.Execute(context.Background(), p, inputs, dag.WithHooks(r.Hooks(append(inner, spy)...)...))
+	res, err := r.Execute(context.Background(), e.d, inputs, append(inner, spy)...)
 	sort.Strings(computed)
-	return salesRun{res: r.Results(res), run: r, computed: computed, err: err}
+	return salesRun{res: res, run: r, computed: computed, err: err}
 }
 
+// encoded encodes a result with the sales codec of its type.
 func encoded(t testing.TB, res dag.Results, node string) []byte {
 	t.Helper()
+	opts, err := app.CacheOptions()
+	require.NoError(t, err)
 	v := res[node]
-	b, err := cache.Marshal(reflect.TypeOf(v), v)
-	require.NoError(t, err, node)
-	return b
+	for _, c := range opts.Codecs {
+		if c.Type == reflect.TypeOf(v) {
+			b, err := c.Encode(v)
+			require.NoError(t, err, node)
+			return b
+		}
+	}
+	t.Fatalf("no codec for %s", node)
+	return nil
 }
 
 func TestSalesPipelineThroughTheCache(t *testing.T) {

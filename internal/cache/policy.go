@@ -1,9 +1,6 @@
 package cache
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Policy says how the cache treats one node, as Hamilton's cache does.
 type Policy uint8
@@ -34,19 +31,6 @@ func (p Policy) String() string {
 		return "disable"
 	}
 	return fmt.Sprintf("Policy(%d)", uint8(p))
-}
-
-// ParsePolicy reads "default", "recompute" or "disable".
-func ParsePolicy(s string) (Policy, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "default", "":
-		return PolicyDefault, nil
-	case "recompute":
-		return PolicyRecompute, nil
-	case "disable", "disabled":
-		return PolicyDisable, nil
-	}
-	return PolicyDefault, fmt.Errorf("unknown cache policy %q (use default, recompute or disable)", s)
 }
 
 // Status is what happened to a node.

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/salesdag/salesdag/internal/dag"
 )
 
 const helperEnv = "SALESDAG_CACHE_TEST_HELPER"
@@ -48,6 +46,7 @@ func TestHelperProcess(t *testing.T) {
 		var mu sync.Mutex
 		var corrupt []string
 		c := New(s, Options{
+			Codecs: toyCodecs(),
 			OnEvent: func(e NodeEvent) {
 				if e.Status == StatusCorrupt {
 					mu.Lock()
@@ -62,7 +61,7 @@ func TestHelperProcess(t *testing.T) {
 			fmt.Println("prepare error:", err)
 			os.Exit(3)
 		}
-		res, err := d.Execute(context.Background(), p, inputs, dag.WithHooks(r.Hooks()...))
+		res, err := r.Execute(context.Background(), d, inputs)
 		if err != nil {
 			fmt.Println("run error:", err)
 			os.Exit(3)

@@ -7,49 +7,42 @@ import (
 	"strings"
 )
 
-// RegisterStruct makes T cacheable with a bit-exact binary encoding
+// StructCodec returns a codec for T with a bit-exact binary encoding
 // derived from its type by reflection: booleans, numbers, strings, and
 // slices, arrays, pointers, maps and structs of them. Every field must be
 // exported (reflection cannot set others) and no field may be a function,
-// channel or interface; otherwise T is not registered and the error says
-// which field is the problem.
+// channel or interface; otherwise the error says which field is the
+// problem.
 //
 // The type's shape (field names and types, recursively) is part of the
-// codec's identity, so adding, removing or retyping a field changes the
-// entry keys: an entry is never decoded into a type it was not written
-// from. Fields added later are picked up automatically, which a
-// hand-written codec could forget.
-func RegisterStruct[T any](id string) error {
+// codec's ID, so adding, removing or retyping a field changes the entry
+// keys: an entry is never decoded into a type it was not written from.
+// Fields added later are picked up automatically, which a hand-written
+// codec could forget.
+func StructCodec[T any](id string) (Codec, error) {
 	t := reflect.TypeFor[T]()
 	var shape strings.Builder
 	if err := describe(&shape, t, map[reflect.Type]bool{}); err != nil {
-		return fmt.Errorf("cache: %s cannot use the struct codec: %w", t, err)
+		return Codec{}, fmt.Errorf("cache: %s cannot use the struct codec: %w", t, err)
 	}
-	c := &codec{
-		id: id + " " + shape.String(),
-		enc: func(v any) ([]byte, error) {
-			rv := reflect.ValueOf(v)
-			if !rv.IsValid() || rv.Type() != t {
-				return nil, fmt.Errorf("cache: value is %T, not %s", v, t)
-			}
-			e := NewEncoder(256)
-			encodeValue(e, rv)
-			return e.Bytes(), nil
+	return Codec{
+		Type: t,
+		ID:   id + " " + shape.String(),
+		Encode: func(v any) ([]byte, error) {
+			e := &encoder{b: make([]byte, 0, 256)}
+			encodeValue(e, reflect.ValueOf(v))
+			return e.b, nil
 		},
-		dec: func(b []byte) (any, error) {
-			d := NewDecoder(b)
+		Decode: func(b []byte) (any, error) {
+			d := &decoder{b: b}
 			p := reflect.New(t)
 			decodeValue(d, p.Elem(), 0)
-			if err := d.Finish(); err != nil {
+			if err := d.finish(); err != nil {
 				return nil, err
 			}
 			return p.Elem().Interface(), nil
 		},
-	}
-	registry.Lock()
-	registry.m[t] = c
-	registry.Unlock()
-	return nil
+	}, nil
 }
 
 // describe writes the shape of t and checks that the codec supports it.
@@ -104,7 +97,7 @@ func describe(b *strings.Builder, t reflect.Type, seen map[reflect.Type]bool) er
 }
 
 // encodeValue writes v; describe has vetted its type.
-func encodeValue(e *Encoder, v reflect.Value) {
+func encodeValue(e *encoder, v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Bool:
 		e.Bool(v.Bool())
@@ -152,7 +145,7 @@ func encodeValue(e *Encoder, v reflect.Value) {
 
 // encodeElems writes the elements of a slice or array; slices of
 // fixed-width numbers take a fast path.
-func encodeElems(e *Encoder, v reflect.Value) {
+func encodeElems(e *encoder, v reflect.Value) {
 	n := v.Len()
 	switch v.Type().Elem().Kind() {
 	case reflect.Float64:
@@ -173,7 +166,7 @@ func encodeElems(e *Encoder, v reflect.Value) {
 
 // decodeValue reads into v (settable). Lengths are checked against the
 // bytes left, so corrupt input fails instead of allocating wildly.
-func decodeValue(d *Decoder, v reflect.Value, depth int) {
+func decodeValue(d *decoder, v reflect.Value, depth int) {
 	if d.err != nil {
 		return
 	}

@@ -40,6 +40,7 @@ type rcAll struct {
 
 type rcUnexported struct {
 	A int
+	//lint:ignore U1000 the struct codec must refuse an unexported field
 	b int
 }
 
@@ -49,26 +50,31 @@ type rcRecursive struct{ Next *rcRecursive }
 type rcChan struct{ C []chan int }
 type rcMapKey struct{ M map[string]func() }
 
+// mustStruct returns the struct codec of T.
+func mustStruct[T any](t *testing.T, id string) *Codec {
+	t.Helper()
+	c, err := StructCodec[T](id)
+	require.NoError(t, err)
+	return &c
+}
+
 func TestStructCodecRoundTrip(t *testing.T) {
-	require.NoError(t, RegisterStruct[rcAll]("rcall/v1"))
-	require.NoError(t, RegisterStruct[*rcAll]("rcall/v1"))
-	require.NoError(t, RegisterStruct[[]rcInner]("rcinner/v1"))
 	seven := int64(7)
 	v := rcAll{B: true, I: -3, I64: math.MinInt64, U: math.MaxUint64 >> 1, F: math.NaN(), S: "é",
 		Dates: []frame.Date{1, -2}, Fs: []float64{math.Copysign(0, -1), math.Inf(1)}, Is: []int32{-1, math.MaxInt32},
 		Empty: []string{}, Arr: [3]int16{1, -2, 3}, P: &seven, M: map[string]rcInner{"a": {F32: 1.5, U8: 255, I8: -128}},
 		Inner: rcInner{F32: -2.25}, Nested: [][]bool{{true}, nil, {}}, NullFloat: frame.SomeFloat(8001)}
-	for _, typ := range []reflect.Type{reflect.TypeFor[rcAll](), reflect.TypeFor[*rcAll]()} {
+	for _, c := range []*Codec{mustStruct[rcAll](t, "rcall/v1"), mustStruct[*rcAll](t, "rcall/v1")} {
 		in := any(v)
-		if typ.Kind() == reflect.Pointer {
+		if c.Type.Kind() == reflect.Pointer {
 			in = &v
 		}
-		b, err := Marshal(typ, in)
+		b, err := c.encode(in)
 		require.NoError(t, err)
-		out, err := Unmarshal(typ, b)
+		out, err := c.decode(b)
 		require.NoError(t, err)
 		got := out
-		if typ.Kind() == reflect.Pointer {
+		if c.Type.Kind() == reflect.Pointer {
 			got = *out.(*rcAll)
 		}
 		g := got.(rcAll)
@@ -83,12 +89,13 @@ func TestStructCodecRoundTrip(t *testing.T) {
 		require.Nil(t, g.NilM)
 		require.Nil(t, g.NilP)
 	}
-	b, err := Marshal(reflect.TypeFor[[]rcInner](), []rcInner(nil))
+	inner := mustStruct[[]rcInner](t, "rcinner/v1")
+	b, err := inner.encode([]rcInner(nil))
 	require.NoError(t, err)
-	out, err := Unmarshal(reflect.TypeFor[[]rcInner](), b)
+	out, err := inner.decode(b)
 	require.NoError(t, err)
 	require.Nil(t, out)
-	_, err = Marshal(reflect.TypeFor[rcAll](), 3)
+	_, err = mustStruct[rcAll](t, "rcall/v1").encode(3)
 	require.ErrorContains(t, err, "not cache.rcAll")
 }
 
@@ -98,70 +105,65 @@ func TestStructCodecRejectsUnsupportedTypes(t *testing.T) {
 		reg  func() error
 		want string
 	}{
-		{"unexported field", func() error { return RegisterStruct[rcUnexported]("x") }, "rcUnexported.b is unexported"},
-		{"function", func() error { return RegisterStruct[rcFunc]("x") }, "kind func"},
-		{"interface", func() error { return RegisterStruct[rcIface]("x") }, "kind interface"},
-		{"recursive", func() error { return RegisterStruct[rcRecursive]("x") }, "recursive"},
-		{"channel in slice", func() error { return RegisterStruct[rcChan]("x") }, "kind chan"},
-		{"function in map", func() error { return RegisterStruct[rcMapKey]("x") }, "kind func"},
+		{"unexported field", func() error { _, err := StructCodec[rcUnexported]("x"); return err }, "rcUnexported.b is unexported"},
+		{"function", func() error { _, err := StructCodec[rcFunc]("x"); return err }, "kind func"},
+		{"interface", func() error { _, err := StructCodec[rcIface]("x"); return err }, "kind interface"},
+		{"recursive", func() error { _, err := StructCodec[rcRecursive]("x"); return err }, "recursive"},
+		{"channel in slice", func() error { _, err := StructCodec[rcChan]("x"); return err }, "kind chan"},
+		{"function in map", func() error { _, err := StructCodec[rcMapKey]("x"); return err }, "kind func"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			require.ErrorContains(t, tc.reg(), tc.want)
 		})
 	}
-	require.Nil(t, codecFor(reflect.TypeFor[rcUnexported]()))
 }
 
 type shapeA struct{ X int }
 
 func TestStructCodecShapeIsPartOfTheID(t *testing.T) {
-	require.NoError(t, RegisterStruct[shapeA]("shape/v1"))
-	a := codecFor(reflect.TypeFor[shapeA]()).id
+	a := mustStruct[shapeA](t, "shape/v1").ID
 	type shapeA struct{ X int64 } // same name, other field type
-	require.NoError(t, RegisterStruct[shapeA]("shape/v1"))
-	b := codecFor(reflect.TypeFor[shapeA]()).id
+	b := mustStruct[shapeA](t, "shape/v1").ID
 	require.NotEqual(t, a, b)
 	require.Contains(t, a, "X int")
 }
 
 func TestStructCodecCorruptPayloads(t *testing.T) {
-	require.NoError(t, RegisterStruct[rcAll]("rcall/v1"))
-	require.NoError(t, RegisterStruct[rcInner]("rcinner/v1"))
-	require.NoError(t, RegisterStruct[[]rcInner]("rcinner/v1"))
-	typ := reflect.TypeFor[rcAll]()
+	all := mustStruct[rcAll](t, "rcall/v1")
 	seven := int64(7)
-	b, err := Marshal(typ, rcAll{S: "abc", Fs: []float64{1, 2}, P: &seven, M: map[string]rcInner{"k": {}}, Nested: [][]bool{{true}}})
+	b, err := all.encode(rcAll{S: "abc", Fs: []float64{1, 2}, P: &seven, M: map[string]rcInner{"k": {}}, Nested: [][]bool{{true}}})
 	require.NoError(t, err)
 	for n := 0; n < len(b); n++ {
-		_, err := Unmarshal(typ, b[:n])
+		_, err := all.decode(b[:n])
 		require.Error(t, err, "truncated to %d", n)
 	}
 	for i := range b {
 		for _, x := range []byte{0x01, 0x7f, 0x80, 0xff} {
 			c := append([]byte(nil), b...)
 			c[i] ^= x
-			_, _ = Unmarshal(typ, c) // must not panic
+			_, _ = all.decode(c) // must not panic
 		}
 	}
+	inner, inners := mustStruct[rcInner](t, "rcinner/v1"), mustStruct[[]rcInner](t, "rcinner/v1")
 	tests := []struct {
-		name string
-		typ  reflect.Type
-		in   []byte
-		want string
+		name  string
+		codec *Codec
+		in    []byte
+		want  string
 	}{
-		{"int8 overflow", reflect.TypeFor[rcInner](), append(append(make([]byte, 8), 1), NewEncoderBytes(func(e *Encoder) { e.Varint(300) })...), "overflows int8"},
-		{"uint8 overflow", reflect.TypeFor[rcInner](), append(make([]byte, 8), NewEncoderBytes(func(e *Encoder) { e.Uvarint(300) })...), "overflows uint8"},
-		{"float32 overflow", reflect.TypeFor[rcInner](), NewEncoderBytes(func(e *Encoder) { e.Float64(1e300) }), "overflows float32"},
-		{"huge slice", reflect.TypeFor[[]rcInner](), NewEncoderBytes(func(e *Encoder) { e.Uvarint(1 << 50) }), "does not fit"},
-		{"huge map", reflect.TypeFor[rcAll](), nil, ""},
+		{"int8 overflow", inner, append(append(make([]byte, 8), 1), encoded(func(e *encoder) { e.Varint(300) })...), "overflows int8"},
+		{"uint8 overflow", inner, append(make([]byte, 8), encoded(func(e *encoder) { e.Uvarint(300) })...), "overflows uint8"},
+		{"float32 overflow", inner, encoded(func(e *encoder) { e.Float64(1e300) }), "overflows float32"},
+		{"huge slice", inners, encoded(func(e *encoder) { e.Uvarint(1 << 50) }), "does not fit"},
+		{"huge map", all, nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.in == nil {
 				return
 			}
-			_, err := Unmarshal(tc.typ, tc.in)
+			_, err := tc.codec.decode(tc.in)
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
@@ -169,33 +171,29 @@ func TestStructCodecCorruptPayloads(t *testing.T) {
 
 type zeroMap struct{ M map[struct{}]struct{} }
 type zeroSlice struct{ S []struct{} }
-type deep struct {
-	A [][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][][]int
-}
 
 func TestStructCodecZeroSizeAndDepth(t *testing.T) {
-	require.NoError(t, RegisterStruct[zeroMap]("zm"))
-	require.NoError(t, RegisterStruct[zeroSlice]("zs"))
-	_, err := Unmarshal(reflect.TypeFor[zeroMap](), NewEncoderBytes(func(e *Encoder) { e.Uvarint(1 << 40) }))
+	zm, zs := mustStruct[zeroMap](t, "zm"), mustStruct[zeroSlice](t, "zs")
+	_, err := zm.decode(encoded(func(e *encoder) { e.Uvarint(1 << 40) }))
 	require.ErrorContains(t, err, "does not fit")
-	v, err := Unmarshal(reflect.TypeFor[zeroSlice](), NewEncoderBytes(func(e *Encoder) { e.Uvarint(4) }))
+	v, err := zs.decode(encoded(func(e *encoder) { e.Uvarint(4) }))
 	require.NoError(t, err)
 	require.Len(t, v.(zeroSlice).S, 3)
-	b, err := Marshal(reflect.TypeFor[zeroMap](), zeroMap{M: map[struct{}]struct{}{{}: {}}})
+	b, err := zm.encode(zeroMap{M: map[struct{}]struct{}{{}: {}}})
 	require.NoError(t, err)
-	got, err := Unmarshal(reflect.TypeFor[zeroMap](), b)
+	got, err := zm.decode(b)
 	require.NoError(t, err)
 	require.Len(t, got.(zeroMap).M, 1)
 	// Nesting deeper than the limit is refused.
-	d := NewDecoder([]byte{1})
+	d := &decoder{b: []byte{1}}
 	var x int
 	decodeValue(d, reflect.ValueOf(&x).Elem(), 101)
-	require.ErrorContains(t, d.Err(), "nested too deeply")
+	require.ErrorContains(t, d.err, "nested too deeply")
 }
 
-// NewEncoderBytes runs f on a fresh Encoder and returns its bytes.
-func NewEncoderBytes(f func(*Encoder)) []byte {
-	e := NewEncoder(0)
+// encoded runs f on a fresh encoder and returns its bytes.
+func encoded(f func(*encoder)) []byte {
+	e := &encoder{}
 	f(e)
-	return e.Bytes()
+	return e.b
 }

@@ -82,19 +82,10 @@ type Store struct {
 // StoreOption configures Open.
 type StoreOption func(*Store)
 
-// NoSync skips fsync when writing entries. An entry torn by a crash is
-// still detected (checksum) and treated as a miss, so this trades only
-// durability, never correctness; tests and benchmarks use it.
-func NoSync() StoreOption { return func(s *Store) { s.sync = false } }
-
 // NoCreate makes Open fail (with an error wrapping fs.ErrNotExist) when
 // the directory does not exist, instead of creating it: `cache ls`,
 // `prune` and `clear` should not create a cache where there is none.
 func NoCreate() StoreOption { return func(s *Store) { s.noCreate = true } }
-
-// WithClock sets the clock used for entry times and the racy-file rule
-// (tests).
-func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
 
 // Open opens the cache directory dir, creating it (with a CACHEDIR.TAG, so
 // that backup tools skip it) when needed.

@@ -6,10 +6,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +34,7 @@ type toyOpts struct {
 	Progress func()
 }
 
-// toyRows is the row-level table; it has its own binary codec.
+// toyRows is the row-level table; its codec uses its binary encoding.
 type toyRows struct{ Vals []int64 }
 
 func (r *toyRows) MarshalBinary() ([]byte, error) {
@@ -154,7 +156,7 @@ func toyLabel(ctx context.Context, f *frame.Frame) (string, error) {
 }
 
 // toyGraph: source, opts -> rows -> total, max -> report -> label.
-// max (int64) has no codec; label (string) is registered in init.
+// max (int64) has no codec (toyCodecs).
 func toyGraph() (*dag.DAG, error) {
 	g := dag.New()
 	dag.Input[toyFile](g, "source", "input file")
@@ -167,8 +169,28 @@ func toyGraph() (*dag.DAG, error) {
 	return g.Build()
 }
 
-func init() {
-	RegisterJSON[toySum]("toysum/v1")
-	RegisterCodec("label/v1", func(s string) ([]byte, error) { return []byte(s), nil },
-		func(b []byte) (string, error) { return string(b), nil })
+// toyCodecs are the codecs of the toy results; max (int64) has none.
+func toyCodecs() []Codec {
+	report, err := StructCodec[*frame.Frame]("frame/v1")
+	if err != nil {
+		panic(err)
+	}
+	return []Codec{
+		{Type: reflect.TypeFor[*toyRows](), ID: "toyrows/v1",
+			Encode: func(v any) ([]byte, error) { return v.(*toyRows).MarshalBinary() },
+			Decode: func(b []byte) (any, error) {
+				r := &toyRows{}
+				return r, r.UnmarshalBinary(b)
+			}},
+		{Type: reflect.TypeFor[toySum](), ID: "toysum/v1",
+			Encode: func(v any) ([]byte, error) { return json.Marshal(v) },
+			Decode: func(b []byte) (any, error) {
+				var s toySum
+				return s, json.Unmarshal(b, &s)
+			}},
+		{Type: reflect.TypeFor[string](), ID: "label/v1",
+			Encode: func(v any) ([]byte, error) { return []byte(v.(string)), nil },
+			Decode: func(b []byte) (any, error) { return string(b), nil }},
+		report,
+	}
 }

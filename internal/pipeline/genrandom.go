@@ -118,9 +118,7 @@ func drawShape(r *rng) shape {
 	s.oddText = []int{0, 0, 20}[r.intn(3)]
 	s.emptyRows = []int{0, 0, 0, 5}[r.intn(4)]
 	s.cols = append([]string(nil), ColumnNames[:]...)
-	for _, c := range randomExtraColumns[:[]int{0, 0, 0, 1, 3}[r.intn(5)]] {
-		s.cols = append(s.cols, c)
-	}
+	s.cols = append(s.cols, randomExtraColumns[:[]int{0, 0, 0, 1, 3}[r.intn(5)]]...)
 	if r.intn(2) == 0 { // any column order
 		for i := len(s.cols) - 1; i > 0; i-- {
 			j := r.intn(i + 1)

@@ -1,4 +1,4 @@
-package pipeline
+package app
 
 import (
 	"bytes"
@@ -14,59 +14,82 @@ import (
 
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/pipeline"
 )
 
-func cacheTestSource(t testing.TB, rows int) Source {
+func cacheTestSource(t testing.TB, rows int) pipeline.Source {
 	t.Helper()
 	var b bytes.Buffer
-	require.NoError(t, Generate(&b, rows, 7))
+	require.NoError(t, pipeline.Generate(&b, rows, 7))
 	data := b.String()
-	return Source{Name: "generated.csv", Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
+	return pipeline.Source{Name: "generated.csv", Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader(data)), nil
 	}}
 }
 
-func cacheTestResults(t testing.TB, src Source, opts Options) dag.Results {
+func cacheTestResults(t testing.TB, src pipeline.Source, opts pipeline.Options) dag.Results {
 	t.Helper()
 	g := dag.New()
-	Register(g)
+	pipeline.Register(g)
 	d, err := g.Build()
 	require.NoError(t, err)
-	p, err := d.Plan(append([]string{NodeRaw, NodeCleaned}, DefaultOutputs...)...)
+	p, err := d.Plan(append([]string{pipeline.NodeRaw, pipeline.NodeCleaned}, pipeline.DefaultOutputs...)...)
 	require.NoError(t, err)
-	res, err := d.Execute(context.Background(), p, map[string]any{InputSource: src, InputOptions: opts})
+	res, err := d.Execute(context.Background(), p, map[string]any{pipeline.InputSource: src, pipeline.InputOptions: opts})
 	require.NoError(t, err)
 	return res
 }
 
-func TestCacheCodecsRegistered(t *testing.T) {
-	require.NoError(t, cacheCodecErr)
+// Every result the sales pipeline caches has a codec, and nothing else does.
+func TestCacheCodecs(t *testing.T) {
+	o, err := CacheOptions()
+	require.NoError(t, err)
+	g := dag.New()
+	pipeline.Register(g)
+	d, err := g.Build()
+	require.NoError(t, err)
+	var want, got []string
+	for _, n := range pipeline.DefaultOutputs {
+		node, _ := d.Node(n)
+		want = append(want, node.Out.String())
+	}
+	for _, c := range o.Codecs {
+		got = append(got, c.Type.String())
+	}
+	require.ElementsMatch(t, want, got)
 }
 
 // Every cached result must come back from its codec with the same bits.
 func TestCacheCodecRoundTrip(t *testing.T) {
+	o, err := CacheOptions()
+	require.NoError(t, err)
+	codecs := map[reflect.Type]cache.Codec{}
+	for _, c := range o.Codecs {
+		codecs[c.Type] = c
+	}
 	bad := "date,product_id,amount,customer_id\n2024-01-01,P1,10.5,C1\n2024-01-0x,P1,1,C1\n" +
 		"2024-01-02,P2,,C_with_a_long_id_123\n2024-01-02,P2,-1,C2\n2024-01-03,P1,1.1234567,C3\n2024-01-03,P1,1.1234567,C3\n"
 	tests := []struct {
 		name string
-		src  Source
-		opts Options
+		src  pipeline.Source
+		opts pipeline.Options
 	}{
-		{"sample", SampleSource(), Options{}},
-		{"generated, several workers", cacheTestSource(t, 20_000), Options{Workers: 4}},
-		{"bad rows skipped, float amounts, long ids", Source{Name: "bad.csv", Open: func() (io.ReadCloser, error) {
+		{"sample", pipeline.SampleSource(), pipeline.Options{}},
+		{"generated, several workers", cacheTestSource(t, 20_000), pipeline.Options{Workers: 4}},
+		{"bad rows skipped, float amounts, long ids", pipeline.Source{Name: "bad.csv", Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader(bad)), nil
-		}}, Options{OnBadRows: SkipBadRows}},
+		}}, pipeline.Options{OnBadRows: pipeline.SkipBadRows}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res := cacheTestResults(t, tc.src, tc.opts)
-			for _, node := range DefaultOutputs {
+			for _, node := range pipeline.DefaultOutputs {
 				v := res[node]
-				typ := reflect.TypeOf(v)
-				b, err := cache.Marshal(typ, v)
+				c, ok := codecs[reflect.TypeOf(v)]
+				require.True(t, ok, node)
+				b, err := c.Encode(v)
 				require.NoError(t, err, node)
-				got, err := cache.Unmarshal(typ, b)
+				got, err := c.Decode(b)
 				require.NoError(t, err, node)
 				require.NoError(t, sameBits(reflect.ValueOf(v), reflect.ValueOf(got), node))
 				if tab, ok := v.(interface{ Len() int }); ok {
@@ -78,21 +101,29 @@ func TestCacheCodecRoundTrip(t *testing.T) {
 }
 
 func TestCacheKeys(t *testing.T) {
-	base, err := Options{}.CacheKey(context.Background())
+	o, err := CacheOptions()
 	require.NoError(t, err)
-	same, err := Options{Workers: 7, Progress: func(int64, int64) {}}.CacheKey(context.Background())
+	key := func(v any) string {
+		k, ok, err := o.InputKey(context.Background(), pipeline.InputOptions, v)
+		require.NoError(t, err)
+		require.True(t, ok)
+		return k
+	}
+	base := key(pipeline.Options{})
+	require.Equal(t, base, key(pipeline.Options{Workers: 7, Progress: func(int64, int64) {}}),
+		"workers, chunk size and progress do not change results")
+	require.NotEqual(t, base, key(pipeline.Options{OnBadRows: pipeline.SkipBadRows}))
+	_, ok, err := o.InputKey(context.Background(), pipeline.InputSource, pipeline.SampleSource())
 	require.NoError(t, err)
-	require.Equal(t, base, same, "workers, chunk size and progress do not change results")
-	other, err := Options{OnBadRows: SkipBadRows}.CacheKey(context.Background())
-	require.NoError(t, err)
-	require.NotEqual(t, base, other)
+	require.False(t, ok, "the source is keyed by its content")
 
-	src := SampleSource()
+	src := pipeline.SampleSource()
 	path, open := src.CacheContent()
 	require.Empty(t, path)
 	require.NotNil(t, open)
 
-	require.Equal(t, cache.PolicyDisable, CachePolicies()[NodeRaw])
+	require.Equal(t, cache.PolicyDisable, o.Policy[pipeline.NodeRaw])
+	require.Equal(t, cache.PolicyDisable, o.Policy[pipeline.NodeCleaned])
 }
 
 // sameBits is reflect.DeepEqual with floats compared by their bits (NaN

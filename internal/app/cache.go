@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/salesdag/salesdag/internal/cache"
+	"github.com/salesdag/salesdag/internal/pipeline"
+)
+
+// CacheOptions returns the options of a cache for the sales nodes: codecs
+// for the six results (the struct codec: bit-exact, and a field added to
+// one of these types is encoded without anyone remembering to), the
+// default policies, and the key of the pipeline options. The caller adds
+// the rest (Input, OnEvent) and may change Policy.
+//
+// The row-level tables (raw and cleaned data) have no codec and are not
+// cached: storing them costs more than parsing the file again and would
+// put every customer id on disk in the cache; their keys still flow, so
+// everything downstream is cached. See the cache section of the README for
+// the measurements.
+func CacheOptions() (cache.Options, error) {
+	var errs []error
+	add := func(c cache.Codec, err error) cache.Codec {
+		errs = append(errs, err)
+		return c
+	}
+	o := cache.Options{
+		Codecs: []cache.Codec{
+			add(cache.StructCodec[*pipeline.DailySummary]("daily_sales_summary/v1")),
+			add(cache.StructCodec[*pipeline.EnrichedSummary]("enriched_daily_summary/v1")),
+			add(cache.StructCodec[*pipeline.WeeklyAggregation]("weekly_aggregation/v1")),
+			add(cache.StructCodec[pipeline.QualityMetrics]("data_quality_metrics/v1")),
+			add(cache.StructCodec[pipeline.TrendAnalysis]("trend_analysis/v1")),
+			add(cache.StructCodec[[]pipeline.TopDay]("top_performing_days/v1")),
+		},
+		Policy: map[string]cache.Policy{
+			pipeline.NodeRaw:     cache.PolicyDisable,
+			pipeline.NodeCleaned: cache.PolicyDisable,
+		},
+		// Worker count, chunk size and progress callback do not change
+		// results: a rerun with another --workers reuses the cache.
+		InputKey: func(_ context.Context, _ string, v any) (string, bool, error) {
+			o, ok := v.(pipeline.Options)
+			if !ok {
+				return "", false, nil
+			}
+			k, err := cache.ValueKey(o.Identity())
+			return k, true, err
+		},
+	}
+	return o, errors.Join(errs...)
+}
