@@ -188,15 +188,17 @@ func openCache(dir, input string, log *slog.Logger) (*cache.Cache, error) {
 			label = abs
 		}
 	}
-	return cache.New(store, cache.Options{
-		Input:  label,
-		Policy: pipeline.CachePolicies(),
-		OnEvent: func(e cache.NodeEvent) {
-			if e.Err != nil {
-				log.Warn("cache", "node", e.Node, "error", e.Err)
-			}
-		},
-	}), nil
+	o, err := app.CacheOptions()
+	if err != nil {
+		return nil, err
+	}
+	o.Input = label
+	o.OnEvent = func(e cache.NodeEvent) {
+		if e.Err != nil {
+			log.Warn("cache", "node", e.Node, "error", e.Err)
+		}
+	}
+	return cache.New(store, o), nil
 }
 
 // writerSink writes each event as one JSON line; a write error is a

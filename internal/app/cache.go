@@ -5,14 +5,16 @@ import (
 	"errors"
 
 	"github.com/salesdag/salesdag/internal/cache"
+	"github.com/salesdag/salesdag/internal/frame"
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
 
 // CacheOptions returns the options of a cache for the sales nodes: codecs
-// for the six results (the struct codec: bit-exact, and a field added to
-// one of these types is encoded without anyone remembering to), the
-// default policies, and the key of the pipeline options. The caller adds
-// the rest (Input, OnEvent) and may change Policy.
+// for the six results and for tables (what nodes added through the Go API
+// return), the default policies, and the key of the pipeline options. The
+// codecs are struct codecs: bit-exact, and a field added to one of these
+// types is encoded without anyone remembering to. The caller adds the rest
+// (Input, OnEvent) and may change Policy.
 //
 // The row-level tables (raw and cleaned data) have no codec and are not
 // cached: storing them costs more than parsing the file again and would
@@ -33,6 +35,7 @@ func CacheOptions() (cache.Options, error) {
 			add(cache.StructCodec[pipeline.QualityMetrics]("data_quality_metrics/v1")),
 			add(cache.StructCodec[pipeline.TrendAnalysis]("trend_analysis/v1")),
 			add(cache.StructCodec[[]pipeline.TopDay]("top_performing_days/v1")),
+			add(cache.StructCodec[*frame.Frame]("frame/v1")),
 		},
 		Policy: map[string]cache.Policy{
 			pipeline.NodeRaw:     cache.PolicyDisable,

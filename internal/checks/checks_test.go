@@ -214,7 +214,8 @@ func TestNewRunnerValidation(t *testing.T) {
 func runGraph(t *testing.T, r *Runner, a, b, c *table) error {
 	t.Helper()
 	g := dag.New()
-	dag.Add0(g, dag.Spec{Name: "a"}, func(context.Context) (*table, error) { return a, nil })
+	dag.Input[int](g, "in", "")
+	dag.Add1(g, dag.Spec{Name: "a"}, "in", func(context.Context, int) (*table, error) { return a, nil })
 	dag.Add1(g, dag.Spec{Name: "b"}, "a", func(context.Context, *table) (*table, error) { return b, nil })
 	dag.Add1(g, dag.Spec{Name: "c"}, "a", func(context.Context, *table) (*table, error) {
 		if c == nil {
@@ -226,7 +227,7 @@ func runGraph(t *testing.T, r *Runner, a, b, c *table) error {
 	require.NoError(t, err)
 	p, err := d.Plan("b", "c")
 	require.NoError(t, err)
-	_, err = d.Execute(context.Background(), p, nil, dag.Workers(4), dag.WithHooks(r.Hooks()))
+	_, err = d.Execute(context.Background(), p, map[string]any{"in": 0}, dag.Workers(4), dag.WithHooks(r.Hooks()))
 	return err
 }
 

@@ -2,7 +2,7 @@
 // It knows nothing about what the functions compute: it registers nodes,
 // validates the graph, plans the nodes a set of outputs needs and runs them
 // in dependency order. Lineage, progress, timing and caching attach through
-// Hooks, never through changes here.
+// Hooks and known values (Plan.Given), never through changes here.
 package dag
 
 import (

@@ -37,8 +37,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	n, _ := dag.Get[int](res, "count")
-	fmt.Println("count:", n, "ran:", len(res))
+	fmt.Println("count:", res["count"], "ran:", len(res))
 
 	_, err = d.Plan("cuont")
 	fmt.Println(err)

@@ -70,23 +70,6 @@ func (e *PartialError) Error() string {
 // Results maps node names to their values: computed or given.
 type Results map[string]any
 
-// Get returns the value of node name as a T.
-func Get[T any](r Results, name string) (T, error) {
-	var zero T
-	v, ok := r[name]
-	if !ok {
-		return zero, fmt.Errorf("no result for node %q: it was not in the plan or did not finish", name)
-	}
-	t, ok := v.(T)
-	if !ok {
-		if v == nil && nillable(reflect.TypeFor[T]()) {
-			return zero, nil
-		}
-		return zero, fmt.Errorf("result of node %q is %T, not %s", name, v, reflect.TypeFor[T]())
-	}
-	return t, nil
-}
-
 // NodeError is the error of a run stopped by a failing node.
 type NodeError struct {
 	Node string

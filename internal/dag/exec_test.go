@@ -664,43 +664,6 @@ func TestExecuteForeignPlan(t *testing.T) {
 	}
 }
 
-func TestGet(t *testing.T) {
-	var nilPtr *int
-	r := Results{"n": 3, "s": "x", "p": nilPtr, "nil": nil}
-	n, err := Get[int](r, "n")
-	require.NoError(t, err)
-	require.Equal(t, 3, n)
-	s, err := Get[fmt.Stringer](r, "nil")
-	require.NoError(t, err)
-	require.Nil(t, s)
-	p, err := Get[*int](r, "nil")
-	require.NoError(t, err)
-	require.Nil(t, p)
-	p, err = Get[*int](r, "p")
-	require.NoError(t, err)
-	require.Nil(t, p)
-
-	tests := []struct {
-		name string
-		get  func() error
-		want string
-	}{
-		{"missing", func() error { _, err := Get[int](r, "zz"); return err },
-			`no result for node "zz": it was not in the plan or did not finish`},
-		{"wrong type", func() error { _, err := Get[int](r, "s"); return err },
-			`result of node "s" is string, not int`},
-		{"nil for value type", func() error { _, err := Get[int](r, "nil"); return err },
-			`result of node "nil" is <nil>, not int`},
-		{"nil results", func() error { _, err := Get[int](nil, "n"); return err },
-			`no result for node "n": it was not in the plan or did not finish`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			require.EqualError(t, tt.get(), tt.want)
-		})
-	}
-}
-
 func TestNodeErrorUnwrap(t *testing.T) {
 	inner := errors.New("x")
 	err := error(&NodeError{Node: "n", Err: inner})

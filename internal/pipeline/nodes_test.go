@@ -332,12 +332,10 @@ func TestRegister(t *testing.T) {
 	require.NoError(t, err)
 	res, err := d.Execute(context.Background(), p, map[string]any{InputSource: SampleSource(), InputOptions: Options{}})
 	require.NoError(t, err)
-	trend, err := dag.Get[TrendAnalysis](res, NodeTrend)
-	require.NoError(t, err)
-	require.Equal(t, frame.Float(33.74), trend.PeriodGrowthRate)
-	raw, err := dag.Get[*RawSales](res, NodeRaw)
-	require.NoError(t, err)
-	require.Equal(t, 45, raw.Len())
+	require.IsType(t, TrendAnalysis{}, res[NodeTrend])
+	require.Equal(t, frame.Float(33.74), res[NodeTrend].(TrendAnalysis).PeriodGrowthRate)
+	require.IsType(t, &RawSales{}, res[NodeRaw])
+	require.Equal(t, 45, res[NodeRaw].(*RawSales).Len())
 
 	// A bad row fails the run naming the node, the file and the line.
 	p, err = d.Plan(NodeQuality)
