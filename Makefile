@@ -6,7 +6,7 @@ ROWS      ?= 1000000
 DATA_DIR  ?= testdata/gen
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build install run test race cover bench bench-go bench-e2e lint fmt vet fuzz fuzz-run difftest data clean
+.PHONY: all build install run test test-race test-diff race cover bench bench-go bench-e2e lint fmt vet fuzz fuzz-run difftest data clean
 
 all: build
 
@@ -21,12 +21,18 @@ install:
 run: build
 	./$(BIN) run
 
-# All tests, with the race detector; then the differential test against
-# the pandas reference (internal/difftest: 200 random inputs and three of
-# 200k+ rows, at 1, 2 and 8 workers) without it, which is 10x faster.
-test:
-	$(GO) vet $(PKGS)
+# go vet; then, at the same time, all tests with the race detector and the
+# differential test against the pandas reference (internal/difftest: 200
+# random inputs and three of 200k+ rows, at 1, 2 and 8 workers) without
+# it, which is 10x faster. The race run spends much of its time waiting for
+# the CLI tests' subprocesses, so the two share the machine well.
+test: vet
+	@$(MAKE) --no-print-directory -j2 --output-sync=line test-race test-diff
+
+test-race:
 	$(GO) test -race -count=1 $(PKGS)
+
+test-diff:
 	$(GO) test -count=1 -run '^TestDifferential' ./internal/difftest
 
 # The differential test on N random inputs (seeds FIRST..FIRST+N-1).

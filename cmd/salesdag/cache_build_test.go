@@ -38,15 +38,6 @@ func buildVariant(t *testing.T, extra string) string {
 	return bin
 }
 
-// runWith runs another salesdag binary, like run does for binPath.
-func runWith(t *testing.T, bin, dir string, args ...string) result {
-	t.Helper()
-	saved := binPath
-	binPath = bin
-	defer func() { binPath = saved }()
-	return run(t, dir, nil, args...)
-}
-
 func cacheKeys(t *testing.T, dir, cacheDir string) []string {
 	t.Helper()
 	ls := run(t, dir, nil, "cache", "ls", "--json", "--dir", cacheDir)
@@ -68,6 +59,7 @@ func cacheKeys(t *testing.T, dir, cacheDir string) []string {
 // file in package main) never hits an entry of another, while the same
 // binary hits its own entries again and again.
 func TestCacheEntriesBelongToOneBuild(t *testing.T) {
+	t.Parallel()
 	other := buildVariant(t, `package main
 
 import "os"
@@ -89,7 +81,7 @@ func init() {
 	dir := t.TempDir()
 	cacheDir := filepath.Join(dir, "cache")
 	salesdag := func(bin string) string {
-		r := runWith(t, bin, dir, "run", "--cache="+cacheDir, "--lineage", "none", "--no-history")
+		r := runBin(t, bin, dir, nil, "run", "--cache="+cacheDir, "--lineage", "none", "--no-history")
 		require.Zero(t, r.code, r.stderr)
 		return r.stderr
 	}
@@ -111,6 +103,7 @@ func init() {
 // cost a warning naming the file and what was done; a cache directory
 // that cannot be used costs a warning and a run without the cache.
 func TestDamagedCacheNeverFailsARun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cacheDir := filepath.Join(dir, "cache")
 	input := filepath.Join(dir, "sales.csv")

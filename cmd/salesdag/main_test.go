@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,15 +23,36 @@ import (
 	"github.com/salesdag/salesdag/internal/lineage/lineagetest"
 )
 
-// binPath is the salesdag binary built once for the end-to-end tests.
-var binPath string
+// binPath is the salesdag binary built once for the end-to-end tests;
+// noHome is the HOME the binary sees (a directory that does not exist,
+// private to this test process). Both are set by TestMain and never
+// changed, so that the tests can run in parallel.
+var binPath, noHome string
+
+// parallelTests is how many tests run at once unless -parallel says.
+// Each test drives the race-enabled binary as a subprocess and spends
+// most of its time waiting for it: a race-enabled program sleeps a second
+// when it exits successfully (GORACE atexit_sleep_ms, left at its default
+// so that goroutines still running at exit are checked too), and several
+// tests wait out lineage or metrics timeouts. The default (GOMAXPROCS)
+// would leave the cores idle during those waits.
+const parallelTests = 8
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		if err := flag.Set("test.parallel", strconv.Itoa(max(parallelTests, runtime.GOMAXPROCS(0)))); err != nil {
+			panic(err)
+		}
+	}
 	dir, err := os.MkdirTemp("", "salesdag-e2e-")
 	if err != nil {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "salesdag")
+	noHome = filepath.Join(dir, "nohome")
 	build := exec.Command("go", "build", "-race", "-o", binPath, ".")
 	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
 		build = exec.Command("go", "build", "-o", binPath, ".")
@@ -52,7 +75,13 @@ type result struct {
 // run executes the binary in dir with a clean lineage environment.
 func run(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
+	return runBin(t, binPath, dir, env, args...)
+}
+
+// runBin is run with another salesdag binary (a variant build).
+func runBin(t *testing.T, bin, dir string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(cleanEnv(), env...)
 	var out, errb bytes.Buffer
@@ -76,7 +105,7 @@ func cleanEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, "HOME="+os.TempDir()+"/salesdag-e2e-nohome")
+	return append(env, "HOME="+noHome)
 }
 
 func fixture(t *testing.T) string {
@@ -117,6 +146,7 @@ func eventTypes(t *testing.T, jsonl string) []string {
 }
 
 func TestRunSampleDefault(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := run(t, dir, nil, "run")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -157,6 +187,7 @@ func TestRunSampleDefault(t *testing.T) {
 }
 
 func TestRunOnlyRequestedOutput(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := run(t, dir, nil, "run", "--input", fixture(t), "--outputs", "trend_analysis", "--output-dir", "out", "--lineage", "none", "--quiet")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -169,6 +200,7 @@ func TestRunOnlyRequestedOutput(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		args []string
 		want string
@@ -188,6 +220,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			r := run(t, dir, nil, tc.args...)
 			require.Equal(t, 2, r.code, r.stderr)
@@ -200,6 +233,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestBadInputExitsOne(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.csv")
 	require.NoError(t, os.WriteFile(bad, []byte("date,product_id,amount,customer_id\n2024-01-01,P1,12,C1\n2024-01-02,P2,1O.5,C2\n"), 0o644))
@@ -223,6 +257,7 @@ func TestBadInputExitsOne(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			work := t.TempDir()
 			args := append([]string{"run", "--lineage", "file", "--lineage-file", "events.jsonl"}, tc.args...)
 			r := run(t, work, nil, args...)
@@ -245,6 +280,7 @@ func isEmptyDir(t *testing.T, dir string) bool {
 }
 
 func TestGraphDotRendersWithGraphviz(t *testing.T) {
+	t.Parallel()
 	dot, err := exec.LookPath("dot")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -267,6 +303,7 @@ func TestGraphDotRendersWithGraphviz(t *testing.T) {
 }
 
 func TestGraphTextAndMermaid(t *testing.T) {
+	t.Parallel()
 	r := run(t, t.TempDir(), nil, "graph", "--outputs", "trend_analysis")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "* └─ raw_sales_data")
@@ -279,6 +316,7 @@ func TestGraphTextAndMermaid(t *testing.T) {
 }
 
 func TestNodesJSON(t *testing.T) {
+	t.Parallel()
 	r := run(t, t.TempDir(), nil, "nodes", "--json")
 	require.Equal(t, 0, r.code, r.stderr)
 	var nodes []struct {
@@ -296,6 +334,7 @@ func TestNodesJSON(t *testing.T) {
 }
 
 func TestVersionAndCompletion(t *testing.T) {
+	t.Parallel()
 	r := run(t, t.TempDir(), nil, "version")
 	require.Equal(t, 0, r.code)
 	require.True(t, strings.HasPrefix(r.stdout, "salesdag "))
@@ -309,6 +348,7 @@ func TestVersionAndCompletion(t *testing.T) {
 }
 
 func TestUnreachableLineageBackendDoesNotFailRun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	start := time.Now()
 	r := run(t, dir, []string{"OPENLINEAGE_URL=http://127.0.0.1:9"}, "run", "--lineage-timeout", "3s", "--quiet")
@@ -341,8 +381,10 @@ func TestUnreachableLineageBackendDoesNotFailRun(t *testing.T) {
 // TestInterruptAbortsWithoutPartialOutput feeds the input through a FIFO
 // that never ends, so the run is certainly in progress when SIGINT comes.
 func TestInterruptAbortsWithoutPartialOutput(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			fifo := filepath.Join(dir, "in.csv")
 			require.NoError(t, syscall.Mkfifo(fifo, 0o600))
@@ -410,6 +452,7 @@ func TestInterruptAbortsWithoutPartialOutput(t *testing.T) {
 }
 
 func TestCacheHitsOnRerunAndCacheCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := []string{"SALESDAG_HOME=" + filepath.Join(dir, "home")}
 	first := run(t, dir, env, "run", "--cache", "--lineage", "file", "--lineage-file", "events1.jsonl")
@@ -480,6 +523,7 @@ func TestCacheHitsOnRerunAndCacheCommands(t *testing.T) {
 }
 
 func TestFailedCheckExitsThree(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// The sample loses 2 of 45 rows (4.44%) in cleaning.
 	r := run(t, dir, nil, "run", "--max-data-loss", "1", "--lineage", "file", "--lineage-file", "events.jsonl")
@@ -513,6 +557,7 @@ func TestFinalContext(t *testing.T) {
 }
 
 func TestPipeInputIsReadOnceAndNotCached(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := []string{"SALESDAG_HOME=" + filepath.Join(dir, "home")}
 	sample, err := os.ReadFile(fixture(t))
@@ -541,6 +586,7 @@ func TestPipeInputIsReadOnceAndNotCached(t *testing.T) {
 }
 
 func TestClosedStdoutDoesNotKillTheRun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cmd := exec.Command(binPath, "run", "--lineage", "console")
 	cmd.Dir = dir
@@ -560,6 +606,7 @@ func TestClosedStdoutDoesNotKillTheRun(t *testing.T) {
 }
 
 func TestMoreUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want string

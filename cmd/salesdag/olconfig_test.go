@@ -12,6 +12,7 @@ import (
 // TestOpenLineageConfigNeverCostsTheRun: configurations that the Python
 // client accepts, or that salesdag cannot use, never stop a run.
 func TestOpenLineageConfigNeverCostsTheRun(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		yml     string
@@ -31,6 +32,7 @@ func TestOpenLineageConfigNeverCostsTheRun(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			if tc.yml != "" {
 				require.NoError(t, os.WriteFile(filepath.Join(dir, "openlineage.yml"), []byte(tc.yml), 0o644))

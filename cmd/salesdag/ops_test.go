@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,6 +107,7 @@ next:
 }
 
 func TestSummaryAndMetricsFile(t *testing.T) {
+	t.Parallel()
 	promtool := needTool(t, "promtool", "prometheus")
 	dir := t.TempDir()
 	r := run(t, dir, nil, "run", "--lineage", "file", "--lineage-file", "events.jsonl",
@@ -204,6 +206,20 @@ func freePort(t *testing.T) int {
 	return port
 }
 
+// refusedURL is a URL on 127.0.0.1 that refuses connections until the
+// test ends: a socket bound to its port but not listening holds the port,
+// so that no server of another test (they run in parallel) can take it.
+func refusedURL(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	sa, err := syscall.Getsockname(fd)
+	require.NoError(t, err)
+	return fmt.Sprintf("http://127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+}
+
 // startPushgateway runs a real Pushgateway on a free port until the test ends.
 func startPushgateway(t *testing.T) string {
 	t.Helper()
@@ -235,6 +251,7 @@ func startPushgateway(t *testing.T) string {
 }
 
 func TestMetricsPushToPushgateway(t *testing.T) {
+	t.Parallel()
 	gw := startPushgateway(t)
 	dir := t.TempDir()
 	r := run(t, dir, nil, "run", "--lineage", "none", "--metrics-push", gw, "--summary-json", "run.json")
@@ -276,9 +293,11 @@ func TestMetricsPushToPushgateway(t *testing.T) {
 // A metrics target that refuses, or never answers, costs a warning and a
 // bounded wait, never the run; --metrics-strict makes it fail the run.
 func TestMetricsTargetDownNeverFailsTheRun(t *testing.T) {
+	t.Parallel()
 	silent, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	defer silent.Close()
+	// Closed after the parallel subtests, not when this function returns.
+	t.Cleanup(func() { silent.Close() })
 	go func() { // accepts and never answers
 		for {
 			c, err := silent.Accept()
@@ -288,7 +307,7 @@ func TestMetricsTargetDownNeverFailsTheRun(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	refusing := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	refusing := refusedURL(t)
 	cases := []struct {
 		name   string
 		args   []string
@@ -302,6 +321,7 @@ func TestMetricsTargetDownNeverFailsTheRun(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			start := time.Now()
 			r := run(t, dir, nil, append([]string{"run", "--lineage", "none", "--summary-json", "run.json"}, tc.args...)...)
@@ -327,6 +347,7 @@ func TestMetricsTargetDownNeverFailsTheRun(t *testing.T) {
 // The example: a failed check of importance fail under
 // --keep-going costs only its node's output.
 func TestKeepGoingOnFailedCheck(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := run(t, dir, nil, "run", "--keep-going", "--max-data-loss", "1", "--lineage", "none", "--summary-json", "run.json")
 	require.Equal(t, 3, r.code, r.stderr)

@@ -36,6 +36,7 @@ import (
 // any number of lines and "..." inside a line for any text; run ids, cache
 // keys, times, durations and runs of spaces are not compared.
 func TestREADMEExamples(t *testing.T) {
+	t.Parallel()
 	blocks, err := readmeBlocks(filepath.Join("..", "..", "README.md"))
 	require.NoError(t, err)
 
@@ -67,6 +68,7 @@ func TestREADMEExamples(t *testing.T) {
 		}
 		name := fmt.Sprintf("line_%d", b.line)
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			if reason, ok := strings.CutPrefix(b.marker, "skip"); ok {
 				reason = strings.TrimSpace(reason)
 				require.NotEmpty(t, reason, "README line %d: say why the block is skipped", b.line)

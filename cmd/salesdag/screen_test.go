@@ -116,6 +116,7 @@ func runOnTerminal(t *testing.T, dir string, env []string, args ...string) (stri
 // TestScreenOfARun runs the real binary on a terminal over a generated
 // file large enough for progress, and reads the screen as a person would.
 func TestScreenOfARun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	input := filepath.Join(dir, "sales.csv")
 	f, err := os.Create(input)
@@ -167,6 +168,7 @@ func TestScreenOfARun(t *testing.T) {
 // status line counts down the grace period, is cleared before the warning,
 // and the total time includes the wait.
 func TestScreenWhileDeliveringLineage(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	release := make(chan struct{})
@@ -274,6 +276,7 @@ func TestSummary(t *testing.T) {
 // TestScreenWithConsoleEvents: asked for, console events share the
 // terminal with the progress line; each event is a line of its own.
 func TestScreenWithConsoleEvents(t *testing.T) {
+	t.Parallel()
 	raw, code := runOnTerminal(t, t.TempDir(), nil, "run", "--lineage", "console")
 	require.Equal(t, 0, code, raw)
 	require.Contains(t, raw, "computing ", "the progress line was shown")
@@ -293,6 +296,7 @@ func TestScreenWithConsoleEvents(t *testing.T) {
 // TestConfiguredLineageStillPrints: a configuration (file or variables)
 // that names the console transport prints the events, as before.
 func TestConfiguredLineageStillPrints(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "openlineage.yml"), []byte("transport:\n  type: console\n"), 0o644))
 	r := run(t, dir, nil, "run")

@@ -185,9 +185,11 @@ func requireSameEvents(t *testing.T, want, got []string) {
 // outbox and ends the process at once instead of after the 30 s grace
 // period. The run stays COMPLETE, exit code 0.
 func TestSignalDuringGracePeriodSavesEventsAndExitsAtOnce(t *testing.T) {
+	t.Parallel()
 	srv := hangingBackend(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			home := filepath.Join(dir, "home")
 			env := []string{"SALESDAG_HOME=" + home}
@@ -213,6 +215,7 @@ func TestSignalDuringGracePeriodSavesEventsAndExitsAtOnce(t *testing.T) {
 // its timeout, a CI runner) while delivery hangs: every event is in the
 // outbox, and a later flush delivers each one once.
 func TestSIGKILLDuringGracePeriodLosesNoEvent(t *testing.T) {
+	t.Parallel()
 	srv := hangingBackend(t)
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
@@ -240,6 +243,7 @@ func TestSIGKILLDuringGracePeriodLosesNoEvent(t *testing.T) {
 // run cleans up (delivery hanging) ends the process at once, and the run
 // is still ABORT in the history, with its events in the outbox.
 func TestSecondSignalStillRecordsAbort(t *testing.T) {
+	t.Parallel()
 	srv := hangingBackend(t)
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
@@ -280,6 +284,7 @@ func TestSecondSignalStillRecordsAbort(t *testing.T) {
 // run is in progress: ABORT recorded, events in the outbox, and the
 // process ends within the short post-signal grace, not the 30 s one.
 func TestSignalDuringRunWithHangingBackendExitsAtOnce(t *testing.T) {
+	t.Parallel()
 	srv := hangingBackend(t)
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")

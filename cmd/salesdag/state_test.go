@@ -82,6 +82,7 @@ func withDB(t *testing.T, path string, readOnly bool, fn func(tx *bolt.Tx) error
 }
 
 func TestDamagedHistoryNeverBlocksARun(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		damage func(t *testing.T, path string)
@@ -104,6 +105,7 @@ func TestDamagedHistoryNeverBlocksARun(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			for range 2 {
 				r := stateRun(t, dir)
@@ -130,6 +132,7 @@ func TestDamagedHistoryNeverBlocksARun(t *testing.T) {
 		})
 	}
 	t.Run("a query meets it first", func(t *testing.T) {
+		t.Parallel()
 		dir := t.TempDir()
 		r := stateRun(t, dir)
 		require.Equal(t, 0, r.code, r.stderr)
@@ -152,6 +155,7 @@ func TestDamagedHistoryNeverBlocksARun(t *testing.T) {
 // the store's own bucket layout: every query skips them with a warning,
 // `lineage repair` drops (or re-derives) them, and history goes on.
 func TestUnreadableHistoryRecords(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for range 3 {
 		r := stateRun(t, dir)
@@ -227,6 +231,7 @@ func TestUnreadableHistoryRecords(t *testing.T) {
 // A damaged outbox file: `lineage flush` warns, naming it, sets aside
 // what is not an event (kept, not deleted) and delivers the rest.
 func TestDamagedOutboxFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	dead := "OPENLINEAGE_URL=http://127.0.0.1:9"
 	for range 2 {

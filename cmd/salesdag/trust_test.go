@@ -40,15 +40,6 @@ func faultBinary(t *testing.T) string {
 	return faultBin
 }
 
-// runBin is run with another binary.
-func runBin(t *testing.T, bin, dir string, env []string, args ...string) result {
-	t.Helper()
-	saved := binPath
-	binPath = bin
-	defer func() { binPath = saved }()
-	return run(t, dir, env, args...)
-}
-
 // rootEvents returns the root run's events of a JSON-lines file, decoded.
 func rootEvents(t *testing.T, path string) []map[string]any {
 	t.Helper()
@@ -94,6 +85,7 @@ func latestRun(t *testing.T, dir string, env []string) map[string]any {
 // that asks to report the bug, a FAIL event with the message, the run
 // FAIL in the history, and no outputs; the stack is in the debug log only.
 func TestPanicFailsTheRunCleanly(t *testing.T) {
+	t.Parallel()
 	bin := faultBinary(t)
 	cases := []struct {
 		fault  string
@@ -107,6 +99,7 @@ func TestPanicFailsTheRunCleanly(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.fault, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			env := []string{"SALESDAG_HOME=" + filepath.Join(dir, "home"), "SALESDAG_FAULT=" + tc.fault}
 			r := runBin(t, bin, dir, env, "run", "--input", fixture(t), "--lineage", "file", "--lineage-file", "events.jsonl")
@@ -145,6 +138,7 @@ func exists(path string) bool {
 // bitset at -1: exit 2 and a stack trace with several workers, "0 rows,
 // 0 bytes" in events and history with one.
 func TestProfileRoundingEdgeEndToEnd(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var b strings.Builder
 	b.WriteString("date,product_id,amount,customer_id\n")
@@ -156,6 +150,7 @@ func TestProfileRoundingEdgeEndToEnd(t *testing.T) {
 	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o644))
 	for _, workers := range []string{"1", "4"} {
 		t.Run("workers "+workers, func(t *testing.T) {
+			t.Parallel()
 			work := t.TempDir()
 			env := []string{"SALESDAG_HOME=" + filepath.Join(work, "home")}
 			r := run(t, work, env, "run", "--input", in, "--workers", workers, "--lineage", "file", "--lineage-file", "events.jsonl")
@@ -178,6 +173,7 @@ func TestProfileRoundingEdgeEndToEnd(t *testing.T) {
 // "empty". /proc/self/status is read (as a stream) and has no header;
 // /proc/self/mem cannot be read at all (an I/O error).
 func TestProcInputsNameTheRealProblem(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS != "linux" {
 		t.Skip("/proc is Linux's")
 	}
@@ -203,6 +199,7 @@ func TestProcInputsNameTheRealProblem(t *testing.T) {
 // stdout (console events), the events file, the history (`lineage runs`
 // and `lineage show --json`) and JSON debug logs. No id may appear.
 func TestNoDataInAnyMessage(t *testing.T) {
+	t.Parallel()
 	const hdr = "date,product_id,amount,customer_id\n"
 	files := map[string]string{
 		"headerless":           "2024-01-01,P1,5.00,CUSTSECRET21\n2024-01-02,P2,6.00,CUSTSECRET22\n",

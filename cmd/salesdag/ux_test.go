@@ -24,6 +24,7 @@ func copyFixture(t *testing.T, dir, name string) string {
 
 // Typos and slips get one line with the fix and exit code 2.
 func TestTypoSuggestions(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args    []string
 		want    string
@@ -46,6 +47,7 @@ func TestTypoSuggestions(t *testing.T) {
 		{[]string{"run", "--outputs", "foo"}, `unknown output "foo" (known: raw_sales_data, cleaned_sales_data,`, "source"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			r := run(t, dir, nil, tc.args...)
 			require.Equal(t, 2, r.code, r.stderr)
@@ -67,6 +69,7 @@ func TestTypoSuggestions(t *testing.T) {
 
 // `salesdag run FILE` reads FILE; a bare --cache before it still works.
 func TestRunFileArgument(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	copyFixture(t, dir, "sales.csv")
 	env := []string{"SALESDAG_HOME=" + filepath.Join(dir, "home")}
@@ -91,6 +94,7 @@ func TestRunFileArgument(t *testing.T) {
 
 // --max-data-loss takes 5 or 5%. The sample loses 2 of 45 rows (4.44%).
 func TestMaxDataLossPercent(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		value string
 		code  int
@@ -101,6 +105,7 @@ func TestMaxDataLossPercent(t *testing.T) {
 }
 
 func TestLineageShowDefaultsToLatest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	require.Equal(t, 0, run(t, dir, nil, "run", "--lineage", "none", "--quiet").code)
 	require.Equal(t, 0, run(t, dir, nil, "run", "--lineage", "none", "--quiet", "--outputs", "trend_analysis").code)
@@ -113,6 +118,7 @@ func TestLineageShowDefaultsToLatest(t *testing.T) {
 }
 
 func TestCacheListing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in := copyFixture(t, dir, "sales.csv")
 	cacheDir := filepath.Join(dir, "cachedir")
@@ -168,6 +174,7 @@ func TestCacheListing(t *testing.T) {
 
 // The history is the project's: found from subfolders, as git finds .git.
 func TestHistoryFoundFromSubfolders(t *testing.T) {
+	t.Parallel()
 	project := t.TempDir()
 	sub := filepath.Join(project, "reports", "2026")
 	require.NoError(t, os.MkdirAll(sub, 0o755))
@@ -197,6 +204,7 @@ func TestHistoryFoundFromSubfolders(t *testing.T) {
 }
 
 func TestLineageRunsNotesAndRowsPerNode(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	dup := "date,product_id,amount,customer_id\n2024-01-01,P1,10,C1\n2024-01-01,P1,10,C1\n2024-01-02,P2,5,C2\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "dup.csv"), []byte(dup), 0o644))
@@ -232,6 +240,7 @@ func TestLineageRunsNotesAndRowsPerNode(t *testing.T) {
 
 // `lineage column amount` says each transformation step once.
 func TestLineageColumnSaysEachStepOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	require.Equal(t, 0, run(t, dir, nil, "run", "--lineage", "none", "--quiet").code)
 	r := run(t, dir, nil, "lineage", "column", "amount")
@@ -252,6 +261,7 @@ func TestLineageColumnSaysEachStepOnce(t *testing.T) {
 
 // rejected_record_count is in the lineage exactly when the file has it.
 func TestRejectedCountMatchesTheFile(t *testing.T) {
+	t.Parallel()
 	dirty := "date,product_id,amount,customer_id\n2024-01-01,P1,10,C1\n2024-01-02,P2,abc,C2\n2024-01-03,P1,7,C3\n"
 	for _, skip := range []bool{false, true} {
 		dir := t.TempDir()
@@ -325,6 +335,7 @@ func contains(list []string, s string) bool {
 }
 
 func TestCompletionValues(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	require.Equal(t, 0, run(t, dir, nil, "run", "--lineage", "none", "--quiet").code)
 	runs := run(t, dir, nil, "lineage", "runs", "--json")
