@@ -26,7 +26,8 @@ run: build
 # random inputs and three of 200k+ rows, at 1, 2 and 8 workers) without
 # it, which is 10x faster. The race run spends much of its time waiting for
 # the CLI tests' subprocesses, so the two share the machine well.
-test: vet
+test:
+	$(GO) vet $(PKGS)
 	@$(MAKE) --no-print-directory -j2 --output-sync=line test-race test-diff
 
 test-race:
