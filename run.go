@@ -129,9 +129,9 @@ func (d *Driver) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	ro := app.RunOptions{
+	ro := app.Options{
 		Input: opts.Input, Outputs: plan.Outputs, OutputDir: opts.OutputDir, NoWrite: opts.OutputDir == "",
-		Formats: formats, Workers: opts.Workers, KeepGoing: opts.KeepGoing, Log: log,
+		Formats: formats, Workers: opts.Workers, KeepGoing: opts.KeepGoing, Log: log, DAG: d.dag, Plan: plan,
 	}
 	if opts.SkipBadRows {
 		ro.OnBadRows = pipeline.SkipBadRows
@@ -144,12 +144,12 @@ func (d *Driver) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			return nil, err
 		}
 	}
-	lo := app.LineageOptions{Namespace: opts.Namespace, RunID: lineage.NewRunID()}
+	ro.Lineage = app.Lineage{Namespace: opts.Namespace, RunID: lineage.NewRunID()}
 	if opts.Lineage != nil {
-		lo.Sink = writerSink(opts.Lineage)
+		ro.Lineage.Sink = writerSink(opts.Lineage)
 	}
-	res, err := app.Execute(ctx, d.dag, plan, ro, lo)
-	out := &Result{Outputs: slices.Clone(plan.Outputs), RunID: lo.RunID.String(), values: map[string]any{}}
+	res, err := app.Run(ctx, ro)
+	out := &Result{Outputs: slices.Clone(plan.Outputs), RunID: ro.Lineage.RunID.String(), values: map[string]any{}}
 	if res != nil {
 		for _, name := range plan.Outputs {
 			if v, ok := res.Results[name]; ok {

@@ -30,12 +30,6 @@ type cacheFlags struct {
 	disable   []string
 }
 
-// defaultCacheDir is in the state directory, like the history: found
-// from subfolders, $SALESDAG_HOME when set.
-func defaultCacheDir() string {
-	return filepath.Join(history.Home(), "cache")
-}
-
 func addCacheFlags(fl *pflag.FlagSet, f *cacheFlags) {
 	fl.Var(&cacheDirValue{dir: &f.dir, fs: fl, bareAt: -1}, "cache", "reuse node results whose code and inputs are unchanged; --cache alone uses $SALESDAG_HOME/cache or "+cache.DefaultDir+", --cache=`DIR` another directory (./auto for one named auto)")
 	fl.Lookup("cache").NoOptDefVal = autoCacheDir
@@ -44,7 +38,7 @@ func addCacheFlags(fl *pflag.FlagSet, f *cacheFlags) {
 }
 
 // newCache builds the run's cache from the flags; nil without --cache.
-func newCache(f *cacheFlags, d *dag.DAG, input string, log *slog.Logger) (*cache.Cache, error) {
+func newCache(f *cacheFlags, d *dag.DAG, input, home string, log *slog.Logger) (*cache.Cache, error) {
 	if f.dir == "" {
 		if len(f.recompute)+len(f.disable) > 0 {
 			return nil, &app.UsageError{Err: errors.New("--recompute and --no-cache-node need --cache")}
@@ -53,7 +47,7 @@ func newCache(f *cacheFlags, d *dag.DAG, input string, log *slog.Logger) (*cache
 	}
 	dir := f.dir
 	if dir == autoCacheDir {
-		dir = defaultCacheDir()
+		dir = filepath.Join(home, "cache") // in the state directory, like the history
 	}
 	opts, err := app.CacheOptions()
 	if err != nil {
@@ -119,7 +113,7 @@ func newCacheCmd() *cobra.Command {
 		}
 		d := dir
 		if d == "" {
-			d = defaultCacheDir()
+			d = filepath.Join(history.Home(os.Getenv), "cache")
 		}
 		s, err := cache.Open(d, cache.NoCreate())
 		if errors.Is(err, fs.ErrNotExist) {

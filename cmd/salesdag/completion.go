@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,7 +85,7 @@ func computedNodes() []string { return outputNames() }
 // runIDs completes run ids from the history, newest first, each with its
 // start and status as the description.
 func runIDs(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	s, err := history.Open(history.DefaultPath())
+	s, err := history.Open(history.DefaultPath(os.Getenv))
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"strings"
 
 	"github.com/salesdag/salesdag/internal/dag"
@@ -16,8 +15,8 @@ import (
 //	aftergraph  an AfterGraph hook panics
 //	cli         the run command panics before the run starts
 func init() {
-	faultHooks = func() []dag.Hooks {
-		fault := os.Getenv("SALESDAG_FAULT")
+	faultHooks = func(getenv func(string) string) []dag.Hooks {
+		fault := getenv("SALESDAG_FAULT")
 		switch {
 		case strings.HasPrefix(fault, "node:"):
 			name := strings.TrimPrefix(fault, "node:")

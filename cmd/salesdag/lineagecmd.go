@@ -48,7 +48,7 @@ any unique prefix, like git hashes, or given as "latest". Every query has --json
 
 // histOpen opens the history store for one query.
 func histOpen() (*history.Store, error) {
-	return history.Open(history.DefaultPath())
+	return history.Open(history.DefaultPath(os.Getenv))
 }
 
 func histText() history.TextOptions {
@@ -74,7 +74,7 @@ func histQuery(fn func(s *history.Store) error) error {
 		}
 	}
 	if errors.Is(err, history.ErrNoHistory) {
-		if where := history.HomeSearch(); where != "" {
+		if where := history.HomeSearch(os.Getenv); where != "" {
 			err = fmt.Errorf("%w (%s)", err, where)
 		}
 	}
@@ -83,10 +83,10 @@ func histQuery(fn func(s *history.Store) error) error {
 
 // noRunsMessage is `lineage runs` on an empty history: where it looked.
 func noRunsMessage() string {
-	if where := history.HomeSearch(); where != "" {
-		return fmt.Sprintf("no runs recorded yet: %s (a run here records its history in %s; set %s to use another place)", where, history.DefaultPath(), history.EnvHome)
+	if where := history.HomeSearch(os.Getenv); where != "" {
+		return fmt.Sprintf("no runs recorded yet: %s (a run here records its history in %s; set %s to use another place)", where, history.DefaultPath(os.Getenv), history.EnvHome)
 	}
-	return "no runs recorded yet in " + history.DefaultPath()
+	return "no runs recorded yet in " + history.DefaultPath(os.Getenv)
 }
 
 func newLineageRunsCmd() *cobra.Command {
@@ -348,7 +348,7 @@ Files of a run that is still delivering its own events are skipped.`,
 				return &app.UsageError{Err: fmt.Errorf("--timeout must be positive, got %s", timeout)}
 			}
 			if outbox == "" {
-				outbox = filepath.Join(history.Home(), "outbox")
+				outbox = filepath.Join(history.Home(os.Getenv), "outbox")
 			}
 			pending, err := lineage.Pending(outbox)
 			if err != nil {

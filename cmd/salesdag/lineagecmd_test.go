@@ -60,7 +60,7 @@ func linHome(t *testing.T) string {
 // the history recorder teed next to a sink, as `salesdag run` will.
 func linRealRun(t *testing.T, input string, outputs ...string) (string, error) {
 	t.Helper()
-	rec, err := history.OpenRecorder(history.DefaultPath(), history.RecorderOptions{})
+	rec, err := history.OpenRecorder(history.DefaultPath(os.Getenv), history.RecorderOptions{})
 	require.NoError(t, err)
 	d, err := app.Build()
 	require.NoError(t, err)
@@ -76,12 +76,11 @@ func linRealRun(t *testing.T, input string, outputs ...string) (string, error) {
 		}
 		return nil
 	})
-	o := app.RunOptions{Input: input, OutputDir: t.TempDir(), Outputs: p.Outputs}
-	o.Checks, err = app.NewChecks(pipeline.CheckOptions{}, nil)
+	o := app.Options{Input: input, OutputDir: t.TempDir(), DAG: d, Plan: p}
+	o.Checks, err = app.NewChecks(pipeline.CheckOptions{}, nil) // as `salesdag run` has them
 	require.NoError(t, err)
-	lo := app.LineageOptions{Sink: lineage.Tee(sink, rec), Namespace: "default"}
-	require.NoError(t, app.WireQuality(&o, &lo, o.Checks, nil)) // column lineage and checks, as `salesdag run` has them
-	_, runErr := app.Execute(context.Background(), d, p, o, lo)
+	o.Lineage = app.Lineage{Sink: lineage.Tee(sink, rec), Namespace: "default"}
+	_, runErr := app.Run(context.Background(), o)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, rec.Close(ctx))
@@ -93,7 +92,7 @@ func linRealRun(t *testing.T, input string, outputs ...string) (string, error) {
 // a columnLineage facet, as the column-lineage work emits it.
 func linCraftedRun(t *testing.T, start time.Time) string {
 	t.Helper()
-	rec, err := history.OpenRecorder(history.DefaultPath(), history.RecorderOptions{})
+	rec, err := history.OpenRecorder(history.DefaultPath(os.Getenv), history.RecorderOptions{})
 	require.NoError(t, err)
 	id := lineage.NewRunID()
 	in := lineage.InputDataset{Dataset: lineage.Dataset{Namespace: lineage.FileNamespace, Name: "/data/sales.csv"}}

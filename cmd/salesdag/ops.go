@@ -49,12 +49,13 @@ type opsRun struct {
 	started time.Time
 	warns   *warnings
 	log     *slog.Logger
+	now     func() time.Time
 }
 
 // startOps checks the flags, gives the run its id and returns the logger
 // every later line goes through: each carries run_id, and warnings are
 // kept for the run record.
-func startOps(f *opsFlags, log *slog.Logger) (*opsRun, *slog.Logger, error) {
+func startOps(f *opsFlags, log *slog.Logger, now func() time.Time) (*opsRun, *slog.Logger, error) {
 	for _, fl := range []struct{ name, path string }{{"summary-json", f.summaryJSON}, {"metrics-file", f.metricsFile}} {
 		if fl.path == "" || fl.path == "-" && fl.name == "summary-json" {
 			continue
@@ -72,7 +73,7 @@ func startOps(f *opsFlags, log *slog.Logger) (*opsRun, *slog.Logger, error) {
 	if f.metricsTimeout <= 0 {
 		return nil, nil, &app.UsageError{Err: fmt.Errorf("--metrics-timeout must be positive, got %s", f.metricsTimeout)}
 	}
-	o := &opsRun{flags: f, runID: lineage.NewRunID(), started: time.Now(), warns: &warnings{}}
+	o := &opsRun{flags: f, runID: lineage.NewRunID(), started: now(), warns: &warnings{}, now: now}
 	o.log = slog.New(&warnHandler{inner: log.Handler(), w: o.warns}).With("run_id", o.runID.String())
 	return o, o.log, nil
 }
@@ -85,7 +86,7 @@ func (o *opsRun) finish(ctx context.Context, stdout io.Writer, res *app.RunResul
 	if f.summaryJSON == "" && f.metricsFile == "" && f.metricsPush == "" {
 		return runErr
 	}
-	ended := time.Now()
+	ended := o.now()
 	job := summary.Job{Namespace: lineage.DefaultNamespace, Name: lineage.DefaultJobName}
 	var rep *lineage.Report
 	if ls != nil {
@@ -148,16 +149,30 @@ func (o *opsRun) finish(ctx context.Context, stdout io.Writer, res *app.RunResul
 	return runErr
 }
 
-// warnings keeps the warnings logged during a run, for the run record.
+// warnings keeps the warnings logged during a run, for the run record,
+// and counts the warnings and errors other than failed data-quality
+// checks (which the summary's status line lists itself).
 type warnings struct {
-	mu   sync.Mutex
-	msgs []string
+	mu    sync.Mutex
+	msgs  []string
+	count int
 }
 
-func (w *warnings) add(s string) {
+func (w *warnings) add(r slog.Record, text string) {
 	w.mu.Lock()
-	w.msgs = append(w.msgs, s)
-	w.mu.Unlock()
+	defer w.mu.Unlock()
+	if r.Level == slog.LevelWarn {
+		w.msgs = append(w.msgs, text)
+	}
+	if r.Message != checks.FailedMessage {
+		w.count++
+	}
+}
+
+func (w *warnings) counted() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.count
 }
 
 func (w *warnings) list() []string {
@@ -179,7 +194,7 @@ func (h *warnHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *warnHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level == slog.LevelWarn {
+	if r.Level >= slog.LevelWarn {
 		var b strings.Builder
 		b.WriteString(r.Message)
 		add := func(a slog.Attr) bool {
@@ -192,7 +207,7 @@ func (h *warnHandler) Handle(ctx context.Context, r slog.Record) error {
 			add(a)
 		}
 		r.Attrs(add)
-		h.w.add(b.String())
+		h.w.add(r, b.String())
 	}
 	if !h.inner.Enabled(ctx, r.Level) {
 		return nil

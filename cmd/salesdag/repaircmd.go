@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -31,7 +32,7 @@ It prints what it dropped (--json: as JSON on stdout).`,
   salesdag lineage repair --json | jq '.dropped'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rep, err := history.Repair(cmd.Context(), history.DefaultPath())
+			rep, err := history.Repair(cmd.Context(), history.DefaultPath(os.Getenv))
 			if err != nil {
 				return err
 			}

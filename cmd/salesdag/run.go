@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/checks"
+	"github.com/salesdag/salesdag/internal/history"
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
 
@@ -34,6 +36,21 @@ type runFlags struct {
 	lineage   lineageFlags
 	cache     cacheFlags
 	ops       opsFlags
+
+	logLevelSet bool   // --log-level given (--quiet does not lower it)
+	maxLossSet  bool   // --max-data-loss given
+	emptyList   string // a list flag given empty ("outputs", "format")
+}
+
+// runEnv is what a run takes from its process, injected so that nothing
+// below reads it: the streams, the environment, the clock and the state
+// directory (history, cache, outbox).
+type runEnv struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	environ        func() []string
+	now            func() time.Time
+	home           string
 }
 
 func newRunCmd() *cobra.Command {
@@ -62,7 +79,17 @@ events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 				return err
 			}
 			f.input = in
-			return runRun(cmd, f)
+			f.logLevelSet = cmd.Flags().Changed("log-level")
+			f.maxLossSet = cmd.Flags().Changed("max-data-loss")
+			for _, name := range []string{"outputs", "format"} {
+				if fl := cmd.Flags().Lookup(name); fl.Changed && strings.Trim(fl.Value.String(), "[]") == "" && f.emptyList == "" {
+					f.emptyList = name
+				}
+			}
+			return runRun(cmd.Context(), runEnv{
+				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
+				getenv: os.Getenv, environ: os.Environ, now: time.Now, home: history.Home(os.Getenv),
+			}, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -97,36 +124,34 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, &app.UsageError{Err: fmt.Errorf("invalid --log-format %q (use text or json)", format)}
 }
 
-func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
-	start := time.Now()
-	ctx := cmd.Context()
-	stderr := cmd.ErrOrStderr()
+// runRun is `salesdag run`: flags and environment become one app.Options
+// (hooks for progress and faults, the lineage sinks), app.Run runs it, and
+// what follows is delivery, metrics, the run record and the summary.
+func runRun(ctx context.Context, env runEnv, f *runFlags) (runErr error) {
+	start := env.now()
 	// On a terminal, stderr becomes the screen: every log line and warning
 	// clears the progress line first.
 	var scr *screen
-	if !f.quiet && isTerminal(stderr) && os.Getenv("CI") == "" {
-		scr = newScreen(stderr)
-		stderr = scr
-		cmd.SetErr(scr)
-		if stdout := cmd.OutOrStdout(); isTerminal(stdout) {
-			cmd.SetOut(scr.also(stdout)) // console lineage events
+	if !f.quiet && isTerminal(env.stderr) && env.getenv("CI") == "" {
+		scr = newScreen(env.stderr)
+		if isTerminal(env.stdout) {
+			env.stdout = scr.also(env.stdout) // console lineage events
 		}
+		env.stderr = scr
 		defer scr.clear()
 	}
 	level := f.logLevel
-	if f.quiet && !cmd.Flags().Changed("log-level") {
+	if f.quiet && !f.logLevelSet {
 		level = "error" // --quiet: only what made the run fail
 	}
-	log, err := newLogger(stderr, level, f.logFormat)
+	log, err := newLogger(env.stderr, level, f.logFormat)
 	if err != nil {
 		return err
 	}
-	ops, log, err := startOps(&f.ops, log)
+	ops, log, err := startOps(&f.ops, log, env.now)
 	if err != nil {
 		return err
 	}
-	warnings := &warnCounter{}
-	log = slog.New(warnings.wrap(log.Handler()))
 	defer func() {
 		// A bug: the stack goes to the debug log only (Main prints the
 		// one-line message).
@@ -137,10 +162,8 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 			log.Debug("stack trace", "error", runErr.Error(), "stack", st)
 		}
 	}()
-	for _, name := range []string{"outputs", "format"} {
-		if fl := cmd.Flags().Lookup(name); fl.Changed && strings.Trim(fl.Value.String(), "[]") == "" {
-			return &app.UsageError{Err: fmt.Errorf("--%s is empty: name at least one (see 'salesdag run --help')", name)}
-		}
+	if f.emptyList != "" {
+		return &app.UsageError{Err: fmt.Errorf("--%s is empty: name at least one (see 'salesdag run --help')", f.emptyList)}
 	}
 	formats, err := app.ParseFormats(f.formats)
 	if err != nil {
@@ -161,24 +184,25 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 	if err != nil {
 		return err
 	}
-	opts := app.RunOptions{
+	opts := app.Options{
 		Input: f.input, Outputs: plan.Outputs, OutputDir: f.outputDir, Formats: formats,
-		Workers: f.workers, OnBadRows: policy, Log: log, KeepGoing: f.ops.keepGoing,
+		Workers: f.workers, OnBadRows: policy, KeepGoing: f.ops.keepGoing,
+		DAG: d, Plan: plan, Log: log, Now: env.now,
 	}
 	var co pipeline.CheckOptions
-	if cmd.Flags().Changed("max-data-loss") {
+	if f.maxLossSet {
 		co.MaxDataLoss = &f.maxLoss
 	}
 	if opts.Checks, err = app.NewChecks(co, log); err != nil {
 		return err
 	}
-	if opts.Cache, err = newCache(&f.cache, d, f.input, log); err != nil {
+	if opts.Cache, err = newCache(&f.cache, d, f.input, env.home, log); err != nil {
 		return err
 	}
 	if faultHooks != nil {
-		opts.Hooks = append(opts.Hooks, faultHooks()...)
+		opts.Hooks = append(opts.Hooks, faultHooks(env.getenv)...)
 	}
-	session, err := startLineage(ctx, cmd, &f.lineage, log)
+	session, err := startLineage(env, &f.lineage, ops.runID, log)
 	if err != nil {
 		return err
 	}
@@ -188,24 +212,28 @@ func runRun(cmd *cobra.Command, f *runFlags) (runErr error) {
 		opts.Hooks = append(opts.Hooks, p.hooks())
 		session.delivering = p.delivering
 	}
-	session.runID = ops.runID
-	res, runErr := session.run(ctx, d, plan, opts)
+	opts.Lineage = session.sinks()
+
+	res, runErr := app.Run(ctx, opts)
+
+	runErr = session.deliver(ctx, res, runErr)
 	if scr != nil {
 		scr.clear()
 	}
-	runErr = ops.finish(ctx, cmd.OutOrStdout(), res, runErr, opts.Checks, session)
+	warned := ops.warns.counted() // the run's own, not those about metrics below
+	runErr = ops.finish(ctx, env.stdout, res, runErr, opts.Checks, session)
 	if !f.quiet && res != nil {
-		sum := screenSummary{res: res, took: time.Since(start), session: session, checks: opts.Checks, warnings: warnings.count()}
+		sum := screenSummary{res: res, took: env.now().Sub(start), session: session, checks: opts.Checks, warnings: warned}
 		switch {
 		case runErr == nil || len(res.Written) > 0:
 			// Written results (--lineage-strict failing too) get the
 			// whole summary.
-			io.WriteString(stderr, sum.String(runErr))
+			io.WriteString(env.stderr, sum.String(runErr))
 		case errors.As(runErr, new(*checks.FailedError)):
 			// Failed data-quality checks: FAIL and where to see them; the
 			// error itself follows on the last line. Other failures are
 			// that one line only.
-			io.WriteString(stderr, sum.status(runErr))
+			io.WriteString(env.stderr, sum.status(runErr))
 		}
 	}
 	return runErr

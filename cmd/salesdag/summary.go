@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -163,32 +160,4 @@ func roundDuration(d time.Duration) string {
 		return d.Round(time.Microsecond).String()
 	}
 	return d.String()
-}
-
-// warnCounter counts the warnings (and errors) logged during a run, other
-// than failed data-quality checks, which the status line lists itself.
-type warnCounter struct{ n atomic.Int64 }
-
-func (w *warnCounter) count() int { return int(w.n.Load()) }
-
-func (w *warnCounter) wrap(h slog.Handler) slog.Handler { return countingHandler{h, w} }
-
-type countingHandler struct {
-	slog.Handler
-	c *warnCounter
-}
-
-func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level >= slog.LevelWarn && r.Message != checks.FailedMessage {
-		h.c.n.Add(1)
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h countingHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return countingHandler{h.Handler.WithAttrs(as), h.c}
-}
-
-func (h countingHandler) WithGroup(name string) slog.Handler {
-	return countingHandler{h.Handler.WithGroup(name), h.c}
 }

@@ -69,7 +69,7 @@ func (r *recorder) validate(t *testing.T) {
 	}
 }
 
-func runSample(t *testing.T, ctx context.Context, input string, outputs []string, o RunOptions) (*RunResult, *recorder, error) {
+func runSample(t *testing.T, ctx context.Context, input string, outputs []string, o Options) (*RunResult, *recorder, error) {
 	t.Helper()
 	d, err := Build()
 	require.NoError(t, err)
@@ -80,8 +80,14 @@ func runSample(t *testing.T, ctx context.Context, input string, outputs []string
 	}
 	o.Input = input
 	rec := &recorder{}
-	res, err := Execute(ctx, d, p, o, LineageOptions{Sink: rec, Namespace: "test", Version: "test"})
+	res, err := execute(ctx, d, p, o, Lineage{Sink: rec, Namespace: "test", Version: "test"})
 	return res, rec, err
+}
+
+// execute is Run on a given graph and plan, with lo's events.
+func execute(ctx context.Context, d *dag.DAG, p *dag.Plan, o Options, lo Lineage) (*RunResult, error) {
+	o.DAG, o.Plan, o.Lineage = d, p, lo
+	return Run(ctx, o)
 }
 
 // isoDates rewrites the reference's "2024-01-15 00:00:00" JSON dates to
@@ -91,7 +97,7 @@ var refDate = regexp.MustCompile(`"(\d{4}-\d{2}-\d{2}) 00:00:00"`)
 func TestGoldenSample(t *testing.T) {
 	for _, workers := range []int{1, 4} {
 		dir := t.TempDir()
-		res, rec, err := runSample(t, context.Background(), "", nil, RunOptions{OutputDir: dir, Workers: workers})
+		res, rec, err := runSample(t, context.Background(), "", nil, Options{OutputDir: dir, Workers: workers})
 		require.NoError(t, err)
 		require.Len(t, res.Written, 6)
 		require.EqualValues(t, 45, res.RowsRead)
@@ -117,9 +123,9 @@ func TestGoldenSample(t *testing.T) {
 
 func TestGoldenSampleFromFileEqualsEmbedded(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
-	_, _, err := runSample(t, context.Background(), "", nil, RunOptions{OutputDir: a})
+	_, _, err := runSample(t, context.Background(), "", nil, Options{OutputDir: a})
 	require.NoError(t, err)
-	_, _, err = runSample(t, context.Background(), filepath.Join(fixtureDir, "sales_raw.csv"), nil, RunOptions{OutputDir: b})
+	_, _, err = runSample(t, context.Background(), filepath.Join(fixtureDir, "sales_raw.csv"), nil, Options{OutputDir: b})
 	require.NoError(t, err)
 	for _, name := range []string{"daily_sales_summary.csv", "trend_analysis.json", "data_quality_metrics.json"} {
 		x, err := os.ReadFile(filepath.Join(a, name))
@@ -139,7 +145,7 @@ func TestOnlyAncestorsRun(t *testing.T) {
 		mu.Unlock()
 	}}
 	dir := t.TempDir()
-	res, rec, err := runSample(t, context.Background(), "", []string{pipeline.NodeTrend}, RunOptions{OutputDir: dir, Hooks: []dag.Hooks{hook}})
+	res, rec, err := runSample(t, context.Background(), "", []string{pipeline.NodeTrend}, Options{OutputDir: dir, Hooks: []dag.Hooks{hook}})
 	require.NoError(t, err)
 	sort.Strings(ran)
 	require.Equal(t, []string{pipeline.NodeCleaned, pipeline.NodeDaily, pipeline.NodeEnriched, pipeline.NodeRaw, pipeline.NodeTrend}, ran)
@@ -154,7 +160,7 @@ func TestOnlyAncestorsRun(t *testing.T) {
 }
 
 func TestLineageSequenceOnSuccess(t *testing.T) {
-	_, rec, err := runSample(t, context.Background(), "", nil, RunOptions{})
+	_, rec, err := runSample(t, context.Background(), "", nil, Options{})
 	require.NoError(t, err)
 	rec.validate(t)
 	s := rec.summary(t)
@@ -214,7 +220,7 @@ func TestBadInputFailsWithFailEvent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out")
-			res, rec, err := runSample(t, context.Background(), tc.input(t), nil, RunOptions{OutputDir: out})
+			res, rec, err := runSample(t, context.Background(), tc.input(t), nil, Options{OutputDir: out})
 			require.Error(t, err)
 			require.NotContains(t, err.Error(), "\n")
 			if tc.wantErr != "" {
@@ -246,7 +252,7 @@ func TestCancelledRunAbortsAndWritesNothing(t *testing.T) {
 		}
 	}}
 	out := filepath.Join(t.TempDir(), "out")
-	_, rec, err := runSample(t, ctx, "", nil, RunOptions{OutputDir: out, Workers: 1, Hooks: []dag.Hooks{hook}})
+	_, rec, err := runSample(t, ctx, "", nil, Options{OutputDir: out, Workers: 1, Hooks: []dag.Hooks{hook}})
 	require.Error(t, err)
 	require.True(t, IsInterrupted(err))
 	entries, _ := os.ReadDir(out)
@@ -259,7 +265,7 @@ func TestCancelledRunAbortsAndWritesNothing(t *testing.T) {
 func TestSkipBadRowsWritesRejected(t *testing.T) {
 	in := writeFile(t, "dirty.csv", "date,product_id,amount,customer_id\n2024-01-01,P1,10.5,C1\n2024-13-01,P1,3,C2\n2024-01-02,P2,7,C3\n")
 	dir := t.TempDir()
-	res, _, err := runSample(t, context.Background(), in, nil, RunOptions{OutputDir: dir, OnBadRows: pipeline.SkipBadRows})
+	res, _, err := runSample(t, context.Background(), in, nil, Options{OutputDir: dir, OnBadRows: pipeline.SkipBadRows})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, res.Rejected)
 	rej, err := os.ReadFile(filepath.Join(dir, "rejected_rows.csv"))
@@ -276,7 +282,7 @@ func TestParquetFormat(t *testing.T) {
 	formats, err := ParseFormats([]string{"csv", "json", "parquet", "csv"})
 	require.NoError(t, err)
 	require.Len(t, formats, 3)
-	res, _, err := runSample(t, context.Background(), "", nil, RunOptions{OutputDir: dir, Formats: formats})
+	res, _, err := runSample(t, context.Background(), "", nil, Options{OutputDir: dir, Formats: formats})
 	require.NoError(t, err)
 	var names []string
 	for _, w := range res.Written {
@@ -355,7 +361,7 @@ func TestDescribe(t *testing.T) {
 
 func TestRowLevelOutputsRedactCustomerIDs(t *testing.T) {
 	dir := t.TempDir()
-	_, _, err := runSample(t, context.Background(), "", []string{pipeline.NodeRaw, pipeline.NodeCleaned}, RunOptions{OutputDir: dir})
+	_, _, err := runSample(t, context.Background(), "", []string{pipeline.NodeRaw, pipeline.NodeCleaned}, Options{OutputDir: dir})
 	require.NoError(t, err)
 	for _, name := range []string{"raw_sales_data.csv", "cleaned_sales_data.csv"} {
 		b, err := os.ReadFile(filepath.Join(dir, name))

@@ -5,7 +5,6 @@ import (
 
 	"github.com/salesdag/salesdag/internal/checks"
 	"github.com/salesdag/salesdag/internal/lineage"
-	"github.com/salesdag/salesdag/internal/output"
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
 
@@ -115,46 +114,4 @@ func AddInputChecks(r *checks.Runner, in *lineage.InputDataset) {
 	if f := AssertionsFacet(res); f != nil {
 		in.InputFacets.DataQualityAssertions = f
 	}
-}
-
-// Chain runs callbacks of the same kind in order (to combine column
-// lineage and checks in LineageOptions.OutputFacets).
-func Chain[T any](fns ...func(output.Written, T)) func(output.Written, T) {
-	return func(w output.Written, v T) {
-		for _, f := range fns {
-			if f != nil {
-				f(w, v)
-			}
-		}
-	}
-}
-
-// WireQuality connects column lineage and the checks of r (nil: none) to
-// a run, through the options only: r's hooks go into o.Hooks, its results
-// into node events (before lo.OnNodeEvent) and, with the columnLineage
-// facet, into every written output dataset (before lo.OutputFacets). The
-// caller still fails the run with r.Err() after the graph has run and
-// adds the input-level results with AddInputChecks.
-func WireQuality(o *RunOptions, lo *LineageOptions, r *checks.Runner, log *slog.Logger) error {
-	cat, err := pipeline.Columns()
-	if err != nil {
-		return err
-	}
-	input, err := InputDatasetRef(pipeline.Source{Path: o.Input})
-	if err != nil {
-		return err
-	}
-	outputs := []func(output.Written, *lineage.OutputDataset){ColumnLineageOutputs(cat, input, log)}
-	if r != nil {
-		o.Hooks = append(o.Hooks, r.Hooks())
-		onNode, next := CheckNodeEvents(r), lo.OnNodeEvent
-		lo.OnNodeEvent = func(ne lineage.NodeEvent) {
-			onNode(ne)
-			if next != nil {
-				next(ne)
-			}
-		}
-	}
-	lo.OutputFacets = Chain(append(outputs, lo.OutputFacets)...)
-	return nil
 }

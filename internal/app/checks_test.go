@@ -106,22 +106,14 @@ func TestCheckInput(t *testing.T) {
 	require.Len(t, in.InputFacets.DataQualityAssertions.Assertions, 4)
 	AddInputChecks(nil, &in)
 	AddInputChecks(r, nil)
-
-	calls := 0
-	var ds lineage.OutputDataset
-	count := func(output.Written, *lineage.OutputDataset) { calls++ }
-	Chain(count, nil, count)(output.Written{}, &ds)
-	require.Equal(t, 2, calls)
 }
 
-func TestWireQualityWithoutChecks(t *testing.T) {
-	o := RunOptions{Input: filepath.Join("data", "sales.csv")}
-	var lo LineageOptions
-	require.NoError(t, WireQuality(&o, &lo, nil, nil))
-	require.Empty(t, o.Hooks)
-	require.Nil(t, lo.OnNodeEvent)
+func TestColumnLineageWithoutChecks(t *testing.T) {
+	o := Options{Input: filepath.Join("data", "sales.csv")}
+	ev, err := startEvents(o)
+	require.NoError(t, err)
 	var ds lineage.OutputDataset
-	lo.OutputFacets(output.Written{Node: pipeline.NodeDaily}, &ds)
+	ev.columns(output.Written{Node: pipeline.NodeDaily}, &ds)
 	abs, err := filepath.Abs(o.Input)
 	require.NoError(t, err)
 	in := ds.Facets.ColumnLineage.Fields["total_amount"].InputFields[0]

@@ -9,15 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/salesdag/salesdag/internal/dag"
-	"github.com/salesdag/salesdag/internal/pipeline"
 )
-
-// Build returns the validated sales DAG.
-func Build() (*dag.DAG, error) {
-	g := dag.New()
-	pipeline.Register(g)
-	return g.Build()
-}
 
 // GraphView selects what `salesdag graph` shows.
 type GraphView struct {

@@ -55,7 +55,7 @@ func TestKeepGoing(t *testing.T) {
 			require.NoError(t, err)
 			dir := t.TempDir()
 			res, rec, err := runSample(t, context.Background(), "", nil,
-				RunOptions{OutputDir: dir, KeepGoing: tc.keepGoing, Hooks: tc.hooks, Checks: chk, Workers: 2})
+				Options{OutputDir: dir, KeepGoing: tc.keepGoing, Hooks: tc.hooks, Checks: chk, Workers: 2})
 			require.Error(t, err)
 			var fe *checks.FailedError
 			require.Equal(t, tc.checksErr, errors.As(err, &fe), "%v", err)

@@ -20,16 +20,16 @@ func TestCleanRunRemovesOldRejectedRows(t *testing.T) {
 	dir := t.TempDir()
 	rejected := filepath.Join(dir, RejectedRowsName+".csv")
 
-	_, _, err := runSample(t, context.Background(), dirty, nil, RunOptions{OutputDir: dir, OnBadRows: pipeline.SkipBadRows})
+	_, _, err := runSample(t, context.Background(), dirty, nil, Options{OutputDir: dir, OnBadRows: pipeline.SkipBadRows})
 	require.NoError(t, err)
 	require.FileExists(t, rejected)
 
 	// A failing run changes nothing.
-	_, _, err = runSample(t, context.Background(), dirty, nil, RunOptions{OutputDir: dir, OnBadRows: pipeline.FailOnBadRows})
+	_, _, err = runSample(t, context.Background(), dirty, nil, Options{OutputDir: dir, OnBadRows: pipeline.FailOnBadRows})
 	require.Error(t, err)
 	require.FileExists(t, rejected)
 
-	res, _, err := runSample(t, context.Background(), clean, nil, RunOptions{OutputDir: dir})
+	res, _, err := runSample(t, context.Background(), clean, nil, Options{OutputDir: dir})
 	require.NoError(t, err)
 	require.NoFileExists(t, rejected)
 	for _, w := range res.Written {

@@ -43,7 +43,8 @@ func TestPanicAnywhereFailsTheRun(t *testing.T) {
 		{name: "node function", hooks: dag.Hooks{Around: func(_ context.Context, n *dag.Node, _ []any, next dag.Compute) (any, error) {
 			if atNode(pipeline.NodeDaily)(n) {
 				var m map[string]int
-				m["x"]++ // a real runtime panic inside the node's computation
+				//lint:ignore SA5000 a real runtime panic inside the node's computation is the point
+				m["x"]++
 			}
 			return next(context.Background())
 		}}, want: "node daily_sales_summary: panic: assignment to entry in nil map"},
@@ -81,8 +82,8 @@ func TestPanicAnywhereFailsTheRun(t *testing.T) {
 				sink = lineage.Tee(rec, lineage.SinkFunc(func(ev *lineage.RunEvent) error { tc.sink(ev); return nil }))
 			}
 			var logs bytes.Buffer
-			o := RunOptions{OutputDir: out, Hooks: []dag.Hooks{tc.hooks}, Log: slog.New(slog.NewTextHandler(&logs, nil))}
-			res, err := Execute(context.Background(), d, p, o, LineageOptions{Sink: sink, Namespace: "test", Version: "test"})
+			o := Options{OutputDir: out, Hooks: []dag.Hooks{tc.hooks}, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+			res, err := execute(context.Background(), d, p, o, Lineage{Sink: sink, Namespace: "test", Version: "test"})
 			require.Error(t, err)
 			require.True(t, IsBug(err), "a panic is reported as a bug: %v", err)
 			require.Contains(t, err.Error(), tc.want)
@@ -107,7 +108,7 @@ func TestPanicAnywhereFailsTheRun(t *testing.T) {
 // the run completes with the same outputs, a warning asks to report the
 // bug, and the input is described unmeasured rather than as 0 rows.
 func TestSidePanicsKeepTheRun(t *testing.T) {
-	clean, _, err := runSample(t, context.Background(), "", nil, RunOptions{})
+	clean, _, err := runSample(t, context.Background(), "", nil, Options{})
 	require.NoError(t, err)
 
 	cases := []struct {
@@ -135,12 +136,12 @@ func TestSidePanicsKeepTheRun(t *testing.T) {
 			require.NoError(t, err)
 			rec := &recorder{}
 			var logs bytes.Buffer
-			o := RunOptions{OutputDir: t.TempDir(), Progress: tc.progress, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-			lo := LineageOptions{Sink: rec, Namespace: "test", Version: "test"}
+			o := Options{OutputDir: t.TempDir(), Progress: tc.progress, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			lo := Lineage{Sink: rec, Namespace: "test", Version: "test"}
 			if tc.facets != nil {
 				lo.OutputFacets = func(w output.Written, _ *lineage.OutputDataset) { tc.facets(w) }
 			}
-			res, err := Execute(context.Background(), d, p, o, lo)
+			res, err := execute(context.Background(), d, p, o, lo)
 			require.NoError(t, err)
 			require.Len(t, res.Written, len(clean.Written))
 			for i, w := range res.Written {
@@ -178,7 +179,7 @@ func TestProfileRoundingEdgeRun(t *testing.T) {
 	in := writeFile(t, "edge.csv", b.String())
 	for _, workers := range []int{1, 2} {
 		var logs bytes.Buffer
-		_, rec, err := runSample(t, context.Background(), in, nil, RunOptions{Workers: workers, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+		_, rec, err := runSample(t, context.Background(), in, nil, Options{Workers: workers, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 		require.NoError(t, err)
 		require.NotContains(t, logs.String(), "panic")
 		ev := lastEvent(t, rec)
@@ -202,7 +203,7 @@ func TestInputChangedFailsTheRun(t *testing.T) {
 	in := writeFile(t, "growing.csv", b.String())
 	truncated := false
 	out := filepath.Join(t.TempDir(), "out")
-	_, rec, err := runSample(t, context.Background(), in, nil, RunOptions{OutputDir: out, Progress: func(done, _, _ int64) {
+	_, rec, err := runSample(t, context.Background(), in, nil, Options{OutputDir: out, Progress: func(done, _, _ int64) {
 		if !truncated {
 			truncated = true
 			require.NoError(t, os.Truncate(in, 4096))
@@ -236,7 +237,7 @@ func TestSinkPanicAtTheFinalEvent(t *testing.T) {
 		}
 		return nil
 	}))
-	res, err := Execute(context.Background(), d, p, RunOptions{OutputDir: t.TempDir()}, LineageOptions{Sink: sink, Namespace: "test", Version: "test"})
+	res, err := execute(context.Background(), d, p, Options{OutputDir: t.TempDir()}, Lineage{Sink: sink, Namespace: "test", Version: "test"})
 	require.True(t, IsBug(err), "%v", err)
 	require.ErrorContains(t, err, "recording lineage: panic: history broke")
 	require.NotEmpty(t, res.Written)

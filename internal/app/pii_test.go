@@ -106,10 +106,10 @@ func TestNoCustomerIDsAnywhere(t *testing.T) {
 			rec, err := history.OpenRecorder(storePath, history.RecorderOptions{})
 			require.NoError(t, err)
 
-			o := RunOptions{OutputDir: outDir, Formats: tt.formats, OnBadRows: tt.policy, Log: log}
-			lo := LineageOptions{Sink: lineage.Tee(events, rec), Namespace: "pii-test", Version: "test"}
+			o := Options{OutputDir: outDir, Formats: tt.formats, OnBadRows: tt.policy, Log: log}
+			lo := Lineage{Sink: lineage.Tee(events, rec), Namespace: "pii-test", Version: "test"}
 			o.Checks = runner
-			res, runErr := Execute(ctx, d, p, o, lo)
+			res, runErr := execute(ctx, d, p, o, lo)
 			require.NoError(t, rec.Close(ctx))
 
 			checkErr := runner.Err()
@@ -171,7 +171,7 @@ func TestNoCustomerIDsAnywhere(t *testing.T) {
 	}
 }
 
-// TestRootOutputsCarryFacets: with WireQuality, the root COMPLETE
+// TestRootOutputsCarryFacets: with checks, the root COMPLETE
 // event's output datasets carry columnLineage (pointing at the input
 // dataset of the events); dataQualityAssertions is on the input only.
 func TestRootOutputsCarryFacets(t *testing.T) {
@@ -186,8 +186,8 @@ func TestRootOutputsCarryFacets(t *testing.T) {
 	require.NoError(t, err)
 	var mu sync.Mutex
 	callerSaw := 0
-	o := RunOptions{OutputDir: t.TempDir()}
-	lo := LineageOptions{
+	o := Options{OutputDir: t.TempDir()}
+	lo := Lineage{
 		OnNodeEvent: func(ne lineage.NodeEvent) {
 			// The caller's callback runs after the checks were added.
 			if ne.Result != nil && ne.Event.Run.Facets.Custom[ChecksFacetKey] != nil {
@@ -216,7 +216,7 @@ func TestRootOutputsCarryFacets(t *testing.T) {
 	})
 	lo.Sink = sink
 	o.Checks = runner
-	_, err = Execute(ctx, d, p, o, lo)
+	_, err = execute(ctx, d, p, o, lo)
 	require.NoError(t, err)
 	require.Equal(t, 6, callerSaw, "the six checked nodes")
 	require.NotNil(t, root)

@@ -1,45 +1,44 @@
-// Package app wires the generic engine, the sales nodes, the writers and
-// the lineage tracker into the `salesdag run` job. The CLI is a thin layer
-// over it so that tests can drive a whole run in-process.
+// Package app is one run of the sales pipeline, as a single path:
+//
+//	input -> plan -> nodes (engine, hooks, cache, checks) -> writers -> events
+//
+// Run is that path. Everything it depends on is in Options: the hooks and
+// the lineage sink are values the caller gives, and Run reads no
+// environment variable, flag or file other than its input and outputs.
+// Building Options (flags, environment, local state) is the CLI's job.
 package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/checks"
 	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/lineage"
 	"github.com/salesdag/salesdag/internal/output"
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
 
-// UsageError marks a mistake in how salesdag was called (exit code 2).
-type UsageError struct{ Err error }
-
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
-
-// RunOptions configures one run of the pipeline.
-type RunOptions struct {
-	Input     string // CSV path; "" runs on the embedded sample
-	Outputs   []string
+// Options is one run: what to compute, where to write it, and the hooks
+// and sinks that watch it.
+type Options struct {
+	Input     string   // CSV path; "" runs on the embedded sample
+	Outputs   []string // nodes to write; nil: pipeline.DefaultOutputs
 	OutputDir string
-	Formats   []output.Format
+	Formats   []output.Format // nil: output.DefaultFormats
 	Workers   int
 	OnBadRows pipeline.BadRowPolicy
-	Progress  func(bytesRead, totalBytes, rows int64) // nil: no progress
-	Writing   func()                                  // called once before the outputs are written; nil: none
-	Hooks     []dag.Hooks                             // extra hooks (lineage, cache, ...)
-	Checks    *checks.Runner                          // data-quality checks; nil: none
-	Cache     *cache.Cache                            // per-node result cache; nil: none
 	// KeepGoing: a failing node (or a failed check of importance fail)
 	// skips only its dependants; the other outputs are written (keepgoing.go).
 	KeepGoing bool
@@ -47,16 +46,33 @@ type RunOptions struct {
 	// Run without an output directory); OutputDir is then ignored.
 	NoWrite bool
 
-	// onCacheRun is told the cache's plan before any node runs (lineage
-	// reads each node's cache state from it).
-	onCacheRun func(*cache.Run)
-	// beforeWrite, when set, can stop a run that computed everything from
-	// writing its outputs (a panic of the lineage sink).
-	beforeWrite func() error
-	// measureInput: the input profile is wanted (lineage statistics), so
-	// raw_sales_data computes it while it reads.
-	measureInput bool
-	Log          *slog.Logger
+	// DAG and Plan, when set, come from Build and Prepare (which check
+	// Outputs); nil: Run builds them.
+	DAG  *dag.DAG
+	Plan *dag.Plan
+
+	Checks   *checks.Runner                          // data-quality checks; nil: none
+	Cache    *cache.Cache                            // per-node result cache; nil: none
+	Hooks    []dag.Hooks                             // more hooks on every node (progress, ...)
+	Progress func(bytesRead, totalBytes, rows int64) // reading the input; nil: none
+	Writing  func()                                  // once, before the outputs are written; nil: none
+	Lineage  Lineage                                 // where the OpenLineage events go
+	Log      *slog.Logger                            // nil: none
+	Now      func() time.Time                        // the clock; nil: time.Now
+}
+
+// Lineage connects a run to OpenLineage. A nil Sink records nothing.
+type Lineage struct {
+	Sink      lineage.Sink
+	Namespace string
+	Parent    *lineage.ParentContext
+	Version   string
+	RunID     uuid.UUID // of the root run; default a fresh one
+	// OnNodeEvent may add facets to node events (after salesdag's own).
+	OnNodeEvent func(lineage.NodeEvent)
+	// OutputFacets may add facets to each written output dataset (after
+	// column lineage).
+	OutputFacets func(w output.Written, ds *lineage.OutputDataset)
 }
 
 // NodeTiming is how long one node took.
@@ -77,81 +93,111 @@ type RunResult struct {
 	Written  []output.Written
 	Nodes    []NodeTiming
 	Duration time.Duration
-	// Cache is the cache's record of this run (nil without --cache).
+	// Cache is the cache's record of this run (nil without a cache).
 	Cache *cache.Run
 	// LineageErr is a problem recording lineage; it never fails the run.
 	LineageErr error
-	// Skipped: node -> why it did not run (--keep-going).
+	// Skipped: node -> why it did not run (KeepGoing).
 	Skipped map[string]string
 }
 
-// ParseFormats turns the values of --format ("csv", "json,parquet", ...)
-// into formats; none gives the defaults.
-func ParseFormats(list []string) ([]output.Format, error) {
-	f, err := output.ParseFormats(strings.Join(list, ","))
-	if err != nil {
-		return nil, &UsageError{err}
-	}
-	return f, nil
-}
+// RejectedRowsName is the output that holds rows set aside by --on-bad-rows=skip.
+const RejectedRowsName = "rejected_rows"
 
-// Prepare validates the requested outputs against the graph and opens the
-// input, before any lineage is emitted for node runs.
-func Prepare(d *dag.DAG, outputs []string) (*dag.Plan, error) {
-	if len(outputs) == 0 {
-		outputs = pipeline.DefaultOutputs
+// Run is the whole job: it opens the input, runs the plan's nodes, writes
+// the outputs as one set and records it all as a root run (START, node
+// runs, then COMPLETE, FAIL or ABORT) in o.Lineage.Sink. Lineage problems
+// never change the returned error (see RunResult.LineageErr).
+//
+// A panic (a bug) anywhere in the run fails it like any other error, with
+// a *dag.PanicError: FAIL event, nothing written. That includes a panic
+// of the sink (the history), which fails the run even though a lineage
+// error would not. A panic in a side computation (the input's statistics,
+// facets, progress) only costs what it would have added, with a warning.
+func Run(ctx context.Context, o Options) (res *RunResult, runErr error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
-	for _, name := range outputs {
-		if n, ok := d.Node(name); ok && n.IsInput {
-			return nil, &UsageError{fmt.Errorf("%q is an input of the pipeline, not an output (see 'salesdag nodes')", name)}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if len(o.Formats) == 0 {
+		o.Formats = output.DefaultFormats
+	}
+	if o.DAG == nil {
+		d, err := Build()
+		if err != nil {
+			return nil, err
 		}
+		o.DAG, o.Plan = d, nil
 	}
-	p, err := d.Plan(outputs...)
-	if err != nil {
-		return nil, &UsageError{err}
-	}
-	return p, nil
-}
-
-// timer records node durations for the run summary.
-type timer struct {
-	mu    sync.Mutex
-	nodes []NodeTiming
-}
-
-func (t *timer) hooks() dag.Hooks {
-	return dag.Hooks{AfterNode: func(_ context.Context, n *dag.Node, r dag.NodeResult) {
-		nt := NodeTiming{Node: n.Name, Duration: r.Duration}
-		if r.Err != nil {
-			nt.Err = r.Err.Error()
+	if o.Plan == nil {
+		p, err := Prepare(o.DAG, o.Outputs)
+		if err != nil {
+			return nil, err
 		}
-		t.mu.Lock()
-		t.nodes = append(t.nodes, nt)
-		t.mu.Unlock()
-	}}
+		o.Plan = p
+	}
+	ev, err := startEvents(o)
+	if err != nil {
+		return nil, err
+	}
+	// Input.
+	src, err := OpenSource(o.Input)
+	if err != nil {
+		ev.unreadInput(o.Input)
+		return ev.fail(ctx, &RunResult{}, err)
+	}
+	ev.setInput(src)
+	// Outputs: the directory must be writable before anything runs.
+	_, statErr := os.Stat(o.OutputDir)
+	if o.NoWrite {
+		statErr = nil
+	} else if err := output.CheckDir(o.OutputDir); err != nil {
+		return ev.fail(ctx, &RunResult{Source: src}, err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		// CheckDir created it; a run that writes nothing takes it back.
+		defer func() {
+			if len(res.Written) == 0 {
+				os.Remove(o.OutputDir) // only succeeds while empty
+			}
+		}()
+	}
+	// Nodes and writers; a panic outside the nodes (which the engine
+	// guards) is the run's error.
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				if res == nil {
+					res = &RunResult{Source: src, Plan: o.Plan}
+				}
+				runErr = Recovered(v)
+			}
+		}()
+		res, runErr = runPlan(ctx, o, src, ev)
+	}()
+	// Events: the root run's end.
+	return ev.finish(ctx, o, res, runErr)
 }
 
-// Run executes the plan on src and writes the requested outputs.
-func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o RunOptions) (*RunResult, error) {
-	start := time.Now()
-	log := o.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	formats := o.Formats
-	if len(formats) == 0 {
-		formats = output.DefaultFormats
-	}
+// runPlan runs the plan's nodes on src and writes the requested outputs.
+func runPlan(ctx context.Context, o Options, src pipeline.Source, ev *runEvents) (*RunResult, error) {
+	start := o.Now()
+	d, p := o.DAG, o.Plan
 	res := &RunResult{Source: src, Plan: p}
-	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers, Profile: o.measureInput,
+	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers, Profile: ev.measure,
 		// Row-level tables are kept only when they are written.
 		KeepRows: slices.Contains(p.Outputs, pipeline.NodeRaw) || slices.Contains(p.Outputs, pipeline.NodeCleaned)}
 	if o.Progress != nil {
 		total := src.Size
-		popts.Progress = guardProgress(log, func(n, rows int64) { o.Progress(n, total, rows) })
+		popts.Progress = guardProgress(o.Log, func(n, rows int64) { o.Progress(n, total, rows) })
 	}
 	tm := &timer{}
-	hooks := append([]dag.Hooks{tm.hooks()}, o.Hooks...)
+	hooks := append([]dag.Hooks{tm.hooks(), ev.tracker.Hooks()}, o.Hooks...)
+	if o.Checks != nil {
+		hooks = append(hooks, o.Checks.Hooks())
+	}
 	inputs := map[string]any{pipeline.InputSource: src, pipeline.InputOptions: popts}
 	want := p.Outputs
 	execOpts := []dag.Option{dag.Workers(o.Workers)}
@@ -176,29 +222,26 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 		if err != nil {
 			return res, fmt.Errorf("cache: %w", err)
 		}
-		res.Cache = cr
-		if o.onCacheRun != nil {
-			o.onCacheRun(cr)
-		}
+		res.Cache, ev.cacheRun = cr, cr // the events carry each node's cache state
 		p = cr.Plan()
 		maps.Copy(inputs, cr.Given())
 		hooks = append([]dag.Hooks{cr.Hooks()}, hooks...) // first: lineage's facet reads the final cache state
 	}
-	log.Debug("executing plan", "outputs", p.Outputs, "nodes", len(p.Nodes), "workers", o.Workers)
+	o.Log.Debug("executing plan", "outputs", p.Outputs, "nodes", len(p.Nodes), "workers", o.Workers)
 	results, err := d.Execute(ctx, p, inputs, append(execOpts, dag.WithHooks(hooks...))...)
 	if res.Cache != nil {
-		log.Info("cache", "result", res.Cache.Summary())
+		o.Log.Info("cache", "result", res.Cache.Summary())
 	}
 	res.Results = results
-	var failure error // --keep-going: returned once the rest is written
+	var failure error // KeepGoing: returned once the rest is written
 	if o.KeepGoing {
 		want, failure, err = keepGoing(res, want, err, o.Checks)
 	}
 	if err == nil && o.Checks != nil && !o.KeepGoing {
 		err = o.Checks.Err() // a failed check of importance fail: nothing is written
 	}
-	if err == nil && o.beforeWrite != nil {
-		err = o.beforeWrite()
+	if err == nil {
+		err = ev.sink.panicked() // the lineage sink (history) broke: nothing is written
 	}
 	res.Nodes = tm.sorted(p)
 	if raw, ok := results[pipeline.NodeRaw].(*pipeline.RawSales); ok {
@@ -217,9 +260,14 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 		if errors.As(err, &bad) && o.OnBadRows == pipeline.FailOnBadRows {
 			err = fmt.Errorf("%w (fix that row, or run with --on-bad-rows=skip to set bad rows aside)", err)
 		}
-		res.Duration = time.Since(start)
+		res.Duration = o.Now().Sub(start)
 		return res, err
 	}
+	if o.NoWrite {
+		res.Duration = o.Now().Sub(start)
+		return res, failure
+	}
+	// Writers: the requested results and the rejected rows, as one set.
 	toWrite := map[string]any{}
 	for _, name := range want {
 		toWrite[name] = redactPersonal(results[name])
@@ -232,24 +280,35 @@ func Run(ctx context.Context, d *dag.DAG, p *dag.Plan, src pipeline.Source, o Ru
 	// A run that sets no rows aside (or not in every format) removes the
 	// rejected rows of an earlier run, as part of the same set of files.
 	stale := []string{RejectedRowsName + ".csv", RejectedRowsName + ".json", RejectedRowsName + ".parquet"}
-	if o.NoWrite {
-		res.Duration = time.Since(start)
-		return res, failure
-	}
 	if o.Writing != nil {
 		o.Writing()
 	}
-	written, err := output.WriteSet(ctx, o.OutputDir, toWrite, names, formats, stale)
+	written, err := output.WriteSet(ctx, o.OutputDir, toWrite, names, o.Formats, stale)
 	res.Written = written
-	res.Duration = time.Since(start)
+	res.Duration = o.Now().Sub(start)
 	if err != nil {
 		return res, fmt.Errorf("writing outputs: %w", err)
 	}
 	return res, failure
 }
 
-// RejectedRowsName is the output that holds rows set aside by --on-bad-rows=skip.
-const RejectedRowsName = "rejected_rows"
+// timer records node durations for the run summary.
+type timer struct {
+	mu    sync.Mutex
+	nodes []NodeTiming
+}
+
+func (t *timer) hooks() dag.Hooks {
+	return dag.Hooks{AfterNode: func(_ context.Context, n *dag.Node, r dag.NodeResult) {
+		nt := NodeTiming{Node: n.Name, Duration: r.Duration}
+		if r.Err != nil {
+			nt.Err = r.Err.Error()
+		}
+		t.mu.Lock()
+		t.nodes = append(t.nodes, nt)
+		t.mu.Unlock()
+	}}
+}
 
 func (t *timer) sorted(p *dag.Plan) []NodeTiming {
 	t.mu.Lock()
@@ -261,17 +320,4 @@ func (t *timer) sorted(p *dag.Plan) []NodeTiming {
 	out := slices.Clone(t.nodes)
 	slices.SortFunc(out, func(a, b NodeTiming) int { return order[a.Node] - order[b.Node] })
 	return out
-}
-
-// IsInterrupted reports whether err comes from a cancelled run.
-func IsInterrupted(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// OpenSource opens the input file, or the embedded sample for "".
-func OpenSource(path string) (pipeline.Source, error) {
-	if path == "" {
-		return pipeline.SampleSource(), nil
-	}
-	return pipeline.FileSource(path)
 }

@@ -174,9 +174,7 @@ func runCases(t *testing.T, cases []diffCase) {
 		in := filepath.Join(dir, "in.csv")
 		gotErr := map[int]error{}
 		for _, w := range workers {
-			src, err := app.OpenSource(in)
-			require.NoError(t, err)
-			_, gotErr[w] = app.Run(ctx, d, plan, src, app.RunOptions{
+			_, gotErr[w] = app.Run(ctx, app.Options{DAG: d, Plan: plan,
 				Input: in, OutputDir: filepath.Join(dir, fmt.Sprintf("got-w%d", w)), Workers: w})
 		}
 		line, ok := <-lines

@@ -436,17 +436,22 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestDefaultPath(t *testing.T) {
-	t.Setenv(EnvHome, "")
-	require.Equal(t, filepath.Join(DefaultHome, FileName), DefaultPath())
+	env := func(home string) func(string) string {
+		return func(k string) string {
+			if k == EnvHome {
+				return home
+			}
+			return ""
+		}
+	}
+	require.Equal(t, filepath.Join(DefaultHome, FileName), DefaultPath(env("")))
 	dir := t.TempDir()
-	t.Setenv(EnvHome, dir)
-	require.Equal(t, filepath.Join(dir, FileName), DefaultPath())
-	// "" means the default path, for both sides.
-	rec, err := OpenRecorder("", RecorderOptions{})
+	require.Equal(t, filepath.Join(dir, FileName), DefaultPath(env(dir)))
+	rec, err := OpenRecorder(DefaultPath(env(dir)), RecorderOptions{})
 	require.NoError(t, err)
 	runAt(t, rec, idN(1), baseTime, StatusComplete)
 	require.NoError(t, rec.Close(context.Background()))
-	s, err := Open("")
+	s, err := Open(DefaultPath(env(dir)))
 	require.NoError(t, err)
 	defer s.Close()
 	require.Equal(t, filepath.Join(dir, FileName), s.Path())

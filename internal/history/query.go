@@ -35,12 +35,9 @@ type Store struct {
 	alive func(pid int) bool
 }
 
-// Open opens the store at path (DefaultPath() for "") read-only. A store
+// Open opens the store at path read-only. A store
 // that does not exist yet is ErrNoHistory.
 func Open(path string) (*Store, error) {
-	if path == "" {
-		path = DefaultPath()
-	}
 	host, _ := os.Hostname()
 	s := &Store{path: path, host: host, alive: processAlive}
 	fi, err := os.Stat(path)

@@ -77,13 +77,10 @@ type Recorder struct {
 	closeErr  error
 }
 
-// OpenRecorder checks that the store at path (DefaultPath() for "") can be
+// OpenRecorder checks that the store at path can be
 // created and written, then starts the background writer. An error here
 // means history cannot be recorded; the run itself can go on without it.
 func OpenRecorder(path string, opts RecorderOptions) (*Recorder, error) {
-	if path == "" {
-		path = DefaultPath()
-	}
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
 	}

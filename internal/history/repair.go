@@ -92,16 +92,12 @@ type RepairReport struct {
 	Dropped []Dropped `json:"dropped"`
 }
 
-// Repair checks every record of the store at path (DefaultPath() for
-// "") and drops what cannot be read: events that do not decode, summaries
+// Repair checks every record of the store at path and drops what cannot be read: events that do not decode, summaries
 // of runs without a readable event, index entries of no run. A summary
 // that does not decode is re-derived from the run's events. A store that
 // is damaged as a whole is moved aside (see guard.go). It waits for
 // writers as long as ctx allows.
 func Repair(ctx context.Context, path string) (*RepairReport, error) {
-	if path == "" {
-		path = DefaultPath()
-	}
 	rep := &RepairReport{Path: path, Rebuilt: []string{}, Dropped: []Dropped{}}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("history: %w in %s", ErrNoHistory, path)

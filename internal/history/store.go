@@ -45,22 +45,22 @@ var (
 	bucketUndecodable = []byte("undecodable")
 )
 
-// Home returns the state directory (history, cache, outbox):
-// $SALESDAG_HOME; else the nearest .salesdag directory in the working
+// Home returns the state directory (history, cache, outbox), with getenv
+// the process environment: $SALESDAG_HOME; else the nearest .salesdag directory in the working
 // directory or one of its parents, as git finds .git, so that every
 // folder of a project shares one history; else .salesdag in the working
 // directory, where the first run creates it. It is relative (".salesdag")
 // when it is the working directory's own.
-func Home() string {
-	h, _ := locateHome()
+func Home(getenv func(string) string) string {
+	h, _ := locateHome(getenv)
 	return h
 }
 
 // HomeSearch says where Home looked when it found no .salesdag directory
 // ("no .salesdag directory in /a/b or its parents"), for messages about
 // an empty history; "" when $SALESDAG_HOME is set or one was found.
-func HomeSearch() string {
-	if _, found := locateHome(); found {
+func HomeSearch(getenv func(string) string) string {
+	if _, found := locateHome(getenv); found {
 		return ""
 	}
 	wd, err := os.Getwd()
@@ -70,8 +70,8 @@ func HomeSearch() string {
 	return fmt.Sprintf("no %s directory in %s or its parents", DefaultHome, wd)
 }
 
-func locateHome() (home string, found bool) {
-	if h := os.Getenv(EnvHome); h != "" {
+func locateHome(getenv func(string) string) (home string, found bool) {
+	if h := getenv(EnvHome); h != "" {
 		return h, true
 	}
 	wd, err := os.Getwd()
@@ -94,7 +94,7 @@ func locateHome() (home string, found bool) {
 }
 
 // DefaultPath is the history database in Home.
-func DefaultPath() string { return filepath.Join(Home(), FileName) }
+func DefaultPath(getenv func(string) string) string { return filepath.Join(Home(getenv), FileName) }
 
 // ErrNoHistory is returned when the store has not been created yet.
 var ErrNoHistory = errors.New("no runs recorded yet")

@@ -1,22 +1,23 @@
 package main
 
+// The lineage of `salesdag run`: its flags, the sinks its events go to
+// (the configured transport's emitter and the local history) and their
+// delivery once the run is over. (`salesdag lineage`, which queries the
+// history, is lineagecmd.go.)
+
 import (
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/salesdag/salesdag/internal/app"
-	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/history"
 	"github.com/salesdag/salesdag/internal/lineage"
 )
@@ -47,7 +48,7 @@ func addLineageFlags(fl *pflag.FlagSet, f *lineageFlags) {
 	fl.StringVar(&f.outbox, "lineage-outbox", "", "directory for undelivered events (default $SALESDAG_HOME/outbox or .salesdag/outbox)")
 }
 
-// lineageSession owns the emitter of one run.
+// lineageSession owns the sinks of one run's events and their delivery.
 type lineageSession struct {
 	cfg     lineage.Config
 	emitter *lineage.Emitter
@@ -67,16 +68,10 @@ type lineageSession struct {
 	events     atomic.Int64 // events recorded, for the summary
 }
 
-// outboxDir is where undelivered events wait for `salesdag lineage flush`.
-func outboxDir(flag string) string {
-	if flag != "" {
-		return flag
-	}
-	return filepath.Join(history.Home(), "outbox")
-}
-
-func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *slog.Logger) (*lineageSession, error) {
-	cfg, err := lineage.LoadConfig(lineage.LoadOptions{Overrides: lineage.Overrides{
+// startLineage opens the run's sinks as the flags, the configuration
+// (openlineage.yml, OPENLINEAGE_* in env) and the state directory say.
+func startLineage(env runEnv, f *lineageFlags, runID uuid.UUID, log *slog.Logger) (*lineageSession, error) {
+	cfg, err := lineage.LoadConfig(lineage.LoadOptions{Getenv: env.getenv, Environ: env.environ, Overrides: lineage.Overrides{
 		Transport: f.transport, URL: f.url, Endpoint: f.endpoint, APIKey: f.apiKey,
 		File: f.file, Namespace: f.namespace,
 	}})
@@ -89,10 +84,10 @@ func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *s
 	if f.timeout < 0 {
 		return nil, &app.UsageError{Err: fmt.Errorf("--lineage-timeout must not be negative, got %s", f.timeout)}
 	}
-	s := &lineageSession{cfg: cfg, flags: f, stderr: cmd.ErrOrStderr(), log: log}
+	s := &lineageSession{cfg: cfg, flags: f, stderr: env.stderr, log: log, runID: runID}
 	if !f.noHistory {
 		// The audit log must never cost a run: without it, say so and go on.
-		if s.history, err = history.OpenRecorder("", history.RecorderOptions{}); err != nil {
+		if s.history, err = history.OpenRecorder(filepath.Join(env.home, history.FileName), history.RecorderOptions{}); err != nil {
 			log.Warn("run history is not recorded", "error", err)
 			s.history = nil
 		}
@@ -103,11 +98,11 @@ func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *s
 	if cfg.Disabled || s.historyOnly {
 		return s, nil
 	}
-	tr, err := cfg.NewTransport(cmd.OutOrStdout())
+	tr, err := cfg.NewTransport(env.stdout)
 	if err != nil {
 		return nil, &app.UsageError{Err: fmt.Errorf("lineage transport: %w", err)}
 	}
-	parent, err := lineage.ParentFromEnv(os.Getenv)
+	parent, err := lineage.ParentFromEnv(env.getenv)
 	if err != nil {
 		log.Warn("ignoring the OpenLineage parent run from the environment", "error", err)
 	}
@@ -116,8 +111,12 @@ func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *s
 	if grace == 0 {
 		grace = time.Nanosecond // no grace: what is not sent yet goes to the outbox
 	}
+	outbox := f.outbox // where undelivered events wait for `salesdag lineage flush`
+	if outbox == "" {
+		outbox = filepath.Join(env.home, "outbox")
+	}
 	s.emitter = lineage.NewEmitter(lineage.EmitterOptions{
-		Transport: tr, OutboxDir: outboxDir(f.outbox), Grace: grace,
+		Transport: tr, OutboxDir: outbox, Grace: grace,
 		Logf:    func(format string, args ...any) { log.Debug(fmt.Sprintf(format, args...)) },
 		Prepare: cfg.Events.Prepare,
 	})
@@ -125,20 +124,9 @@ func startLineage(_ context.Context, cmd *cobra.Command, f *lineageFlags, log *s
 	return s, nil
 }
 
-// interruptedGrace bounds delivery after a signal stopped the run: the
-// person or supervisor wants the process gone; what is not delivered by
-// then is already in the outbox.
-const interruptedGrace = time.Second
-
-// run executes the job and then gives event delivery its grace period.
-//
-// Order matters for what a kill leaves behind: the events still undelivered
-// are written to the outbox (durably) before the run's end is recorded in
-// the history, and both happen before the grace period. A signal during
-// the grace period ends it at once (the events are in the outbox already);
-// it never stops the history from recording the run's end.
-func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app.RunOptions) (*app.RunResult, error) {
-	lo := app.LineageOptions{Namespace: s.cfg.Namespace, Parent: s.parent, Version: version, RunID: s.runID}
+// sinks is where app.Run sends the events: the emitter, then the history.
+func (s *lineageSession) sinks() app.Lineage {
+	lo := app.Lineage{Namespace: s.cfg.Namespace, Parent: s.parent, Version: version, RunID: s.runID}
 	switch {
 	case s.emitter != nil && s.history != nil:
 		lo.Sink = lineage.Tee(s.emitter, s.history)
@@ -147,14 +135,28 @@ func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app
 	case s.history != nil:
 		lo.Sink = s.history
 	}
-	var root rootRun
 	if lo.Sink != nil {
-		lo.Sink = lineage.Tee(root.sink(), lineage.SinkFunc(func(*lineage.RunEvent) error {
+		lo.Sink = lineage.Tee(lineage.SinkFunc(func(*lineage.RunEvent) error {
 			s.events.Add(1)
 			return nil
 		}), lo.Sink)
 	}
-	res, runErr := app.Execute(ctx, d, p, o, lo)
+	return lo
+}
+
+// interruptedGrace bounds delivery after a signal stopped the run: the
+// person or supervisor wants the process gone; what is not delivered by
+// then is already in the outbox.
+const interruptedGrace = time.Second
+
+// deliver gives event delivery its grace period once app.Run is over.
+//
+// Order matters for what a kill leaves behind: the events still undelivered
+// are written to the outbox (durably) before the run's end is recorded in
+// the history, and both happen before the grace period. A signal during
+// the grace period ends it at once (the events are in the outbox already);
+// it never stops the history from recording the run's end.
+func (s *lineageSession) deliver(ctx context.Context, res *app.RunResult, runErr error) error {
 	if res != nil && res.LineageErr != nil {
 		s.log.Warn(res.LineageErr.Error())
 	}
@@ -185,7 +187,7 @@ func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app
 	}
 	strictFail := runErr == nil && s.emitter != nil && s.flags.strict && !rep.OK()
 	if s.history != nil {
-		if id, ok := root.id(); ok && s.emitter != nil && !rep.OK() {
+		if s.events.Load() > 0 && s.emitter != nil && !rep.OK() { // the root run started
 			note := fmt.Sprintf("%d of %d events not delivered", rep.Emitted-rep.Sent, rep.Emitted)
 			if rep.Outboxed > 0 {
 				note += "; saved to " + rep.OutboxPath
@@ -193,7 +195,7 @@ func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app
 			if strictFail {
 				note += fmt.Sprintf("; --lineage-strict: exit code %d", exitLineage)
 			}
-			_ = s.history.Annotate(id, "lineage", note)
+			_ = s.history.Annotate(s.runID, "lineage", note)
 		}
 		if err := s.history.Close(histCtx); err != nil {
 			fmt.Fprintf(s.stderr, "salesdag: warning: run history: %v\n", err)
@@ -203,9 +205,9 @@ func (s *lineageSession) run(ctx context.Context, d *dag.DAG, p *dag.Plan, o app
 		}
 	}
 	if strictFail {
-		return res, &exitError{code: exitLineage, err: fmt.Errorf("lineage delivery failed (--lineage-strict): %d of %d events not delivered; the results were written and the run is recorded COMPLETE", rep.Emitted-rep.Sent, rep.Emitted)}
+		return &exitError{code: exitLineage, err: fmt.Errorf("lineage delivery failed (--lineage-strict): %d of %d events not delivered; the results were written and the run is recorded COMPLETE", rep.Emitted-rep.Sent, rep.Emitted)}
 	}
-	return res, runErr
+	return runErr
 }
 
 // deliveryContext bounds the grace period by signals: after a run that a
@@ -220,29 +222,4 @@ func deliveryContext(ctx context.Context) (context.Context, context.CancelFunc) 
 	dctx, cancel := context.WithCancel(final)
 	stop := context.AfterFunc(ctx, cancel)
 	return dctx, func() { stop(); cancel() }
-}
-
-// rootRun remembers the root run's id: the first event of a run is the
-// root START.
-type rootRun struct {
-	mu    sync.Mutex
-	runID uuid.UUID
-	set   bool
-}
-
-func (r *rootRun) sink() lineage.Sink {
-	return lineage.SinkFunc(func(ev *lineage.RunEvent) error {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if !r.set {
-			r.runID, r.set = ev.Run.RunID, true
-		}
-		return nil
-	})
-}
-
-func (r *rootRun) id() (uuid.UUID, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.runID, r.set
 }
