@@ -275,6 +275,18 @@ func TestFailedCheck(t *testing.T) {
 	_, err = d.Run(context.Background(), salesdag.RunOptions{Input: "gotaframe/testdata/messy.csv", SkipBadRows: true, MaxDataLoss: &zero})
 	require.ErrorIs(t, err, salesdag.ErrCheckFailed)
 	require.ErrorContains(t, err, "data_loss_rate")
+
+	res, err := d.Run(context.Background(), salesdag.RunOptions{Input: "gotaframe/testdata/messy.csv", SkipBadRows: true})
+	require.NoError(t, err)
+	var failed []salesdag.Check
+	for _, c := range res.Checks {
+		if !c.Passed {
+			failed = append(failed, c)
+		}
+	}
+	require.Greater(t, len(res.Checks), 10)
+	require.Equal(t, []salesdag.Check{{Node: "data_quality_metrics", Name: "no_duplicate_rows", Blocking: false,
+		Text: "data_quality_metrics: no_duplicate_rows (duplicate_count) expected <= 0, got 3 [warn]"}}, failed)
 }
 
 func TestCancelled(t *testing.T) {

@@ -77,8 +77,20 @@ type Result struct {
 	Skipped map[string]string
 	// RunID is the OpenLineage run id of the run.
 	RunID string
+	// Checks are the data-quality checks evaluated on the nodes that ran,
+	// in dependency order; a failed one that is not Blocking is a warning.
+	Checks []Check
 
 	values map[string]any
+}
+
+// Check is the outcome of one data-quality check of a run.
+type Check struct {
+	Node     string // the node whose result was checked
+	Name     string // e.g. "no_duplicate_rows"
+	Passed   bool
+	Blocking bool   // a failure fails the run (ErrCheckFailed); else it is a warning
+	Text     string // the outcome in one line, e.g. "data_quality_metrics: no_duplicate_rows expected <= 0, got 3 [warn]"
 }
 
 // File is one file a run wrote.
@@ -161,6 +173,9 @@ func (d *Driver) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 		out.RowsRead, out.RowsKept, out.RowsRejected = res.RowsRead, res.RowsKept, res.Rejected
 		out.Skipped = res.Skipped
+	}
+	for _, c := range ro.Checks.Results() {
+		out.Checks = append(out.Checks, Check{Node: c.Node, Name: c.Name, Passed: c.Success, Blocking: c.Importance == checks.Fail, Text: c.String()})
 	}
 	var failed *checks.FailedError
 	if errors.As(err, &failed) {
