@@ -1,7 +1,6 @@
 package history
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -236,15 +235,4 @@ func errLine(err error) string {
 		s = s[:200] + "..."
 	}
 	return s
-}
-
-// validKey reports whether k has the length of its bucket's keys.
-func validKey(bucket, k []byte) bool {
-	switch {
-	case bytes.Equal(bucket, bucketRuns):
-		return len(k) == 16
-	case bytes.Equal(bucket, bucketEvents), bytes.Equal(bucket, bucketByStart):
-		return len(k) == 24
-	}
-	return true
 }

@@ -25,7 +25,6 @@ import (
 //
 //	source -> raw -> clean -> daily -> weekly
 //	              \-> quality (raw, clean)   \-> trend
-var pipelineNodes = []string{"raw", "clean", "daily", "quality", "weekly", "trend"}
 
 type pipelineOpts struct {
 	failAt  string            // node that returns an error
