@@ -8,17 +8,50 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// commit and date are set at build time with -ldflags "-X main.commit=...
+// -X main.date=..." (make build does); otherwise buildInfo takes them from
+// the version control stamp the go command records.
+var commit, date string
+
+// buildInfo returns the version, commit and build date of this binary,
+// "unknown" for what nobody recorded.
+func buildInfo() (v, c, d string) {
+	v, c, d = version, commit, date
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		vcs := map[string]string{}
+		for _, s := range bi.Settings {
+			vcs[s.Key] = s.Value
+		}
+		if c == "" && vcs["vcs.revision"] != "" {
+			c = vcs["vcs.revision"]
+			if vcs["vcs.modified"] == "true" {
+				c += "-dirty"
+			}
+		}
+		if d == "" {
+			d = vcs["vcs.time"] // the commit's time: the nearest thing recorded
+		}
+	}
+	if c == "" {
+		c = "unknown"
+	}
+	if d == "" {
+		d = "unknown"
+	}
+	return v, c, d
+}
+
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the salesdag version",
+		Short: "Print the salesdag version, commit and build date",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := version
-			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-				v = bi.Main.Version
-			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "salesdag %s (%s, %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			v, c, d := buildInfo()
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "salesdag %s (commit %s, built %s, %s, %s/%s)\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
 		},
 	}
