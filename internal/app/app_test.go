@@ -26,21 +26,7 @@ import (
 const fixtureDir = "../../testdata/fixtures/sample"
 
 // recorder is a lineage sink that keeps every event as JSON.
-type recorder struct {
-	mu     sync.Mutex
-	events [][]byte
-}
-
-func (r *recorder) Emit(ev *lineage.RunEvent) error {
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.events = append(r.events, b)
-	r.mu.Unlock()
-	return nil
-}
+type recorder struct{ lineagetest.Recorder }
 
 type evSummary struct {
 	Type string
@@ -50,7 +36,7 @@ type evSummary struct {
 func (r *recorder) summary(t *testing.T) []evSummary {
 	t.Helper()
 	var out []evSummary
-	for _, b := range r.events {
+	for _, b := range r.Events() {
 		var ev struct {
 			EventType string                `json:"eventType"`
 			Job       struct{ Name string } `json:"job"`
@@ -63,8 +49,8 @@ func (r *recorder) summary(t *testing.T) []evSummary {
 
 func (r *recorder) validate(t *testing.T) {
 	t.Helper()
-	require.NotEmpty(t, r.events)
-	for _, b := range r.events {
+	require.NotEmpty(t, r.Events())
+	for _, b := range r.Events() {
 		lineagetest.Validate(t, b)
 	}
 }
@@ -155,7 +141,7 @@ func TestOnlyAncestorsRun(t *testing.T) {
 	require.Equal(t, "trend_analysis.json", entries[0].Name())
 	require.Len(t, res.Written, 1)
 	// One root run and five node runs, each START + COMPLETE.
-	require.Len(t, rec.events, 12)
+	require.Len(t, rec.Events(), 12)
 	rec.validate(t)
 }
 
@@ -177,7 +163,7 @@ func TestLineageSequenceOnSuccess(t *testing.T) {
 	}
 	// The root COMPLETE carries the measured input and every output.
 	var last lineage.RunEvent
-	require.NoError(t, json.Unmarshal(rec.events[len(rec.events)-1], &last))
+	require.NoError(t, json.Unmarshal(rec.Events()[len(rec.Events())-1], &last))
 	require.Len(t, last.Inputs, 1)
 	require.Len(t, last.Outputs, 6)
 	require.NotNil(t, last.Inputs[0].InputFacets.InputStatistics)
@@ -235,7 +221,7 @@ func TestBadInputFailsWithFailEvent(t *testing.T) {
 			require.Equal(t, evSummary{"FAIL", "sales_data_pipeline"}, s[len(s)-1])
 			require.Equal(t, tc.started, len(s) > 2)
 			var last lineage.RunEvent
-			require.NoError(t, json.Unmarshal(rec.events[len(rec.events)-1], &last))
+			require.NoError(t, json.Unmarshal(rec.Events()[len(rec.Events())-1], &last))
 			require.Len(t, last.Inputs, 1, "the FAIL event names the input")
 			require.Equal(t, "file", last.Inputs[0].Namespace)
 			require.NotNil(t, last.Run.Facets.ErrorMessage)

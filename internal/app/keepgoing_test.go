@@ -87,7 +87,7 @@ func TestKeepGoing(t *testing.T) {
 			// with the written outputs.
 			ends := map[string]string{}
 			var rootOutputs int
-			for _, b := range rec.events {
+			for _, b := range rec.Events() {
 				var ev struct {
 					EventType string
 					Job       struct{ Name string }

@@ -24,7 +24,7 @@ import (
 func lastEvent(t *testing.T, rec *recorder) lineage.RunEvent {
 	t.Helper()
 	var ev lineage.RunEvent
-	require.NoError(t, json.Unmarshal(rec.events[len(rec.events)-1], &ev))
+	require.NoError(t, json.Unmarshal(rec.Events()[len(rec.Events())-1], &ev))
 	return ev
 }
 
@@ -157,7 +157,7 @@ func TestSidePanicsKeepTheRun(t *testing.T) {
 			require.Contains(t, logs.String(), "please report it")
 			require.Contains(t, logs.String(), "level=DEBUG msg=\"stack trace\"")
 			if tc.profile != nil {
-				for _, b := range rec.events {
+				for _, b := range rec.Events() {
 					require.NotContains(t, string(b), `"rowCount":0`, "an unmeasured input is not 0 rows")
 				}
 			}

@@ -22,23 +22,6 @@ import (
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
 
-// piiEvents keeps every event as the transports would send it.
-type piiEvents struct {
-	mu     sync.Mutex
-	events [][]byte
-}
-
-func (p *piiEvents) Emit(ev *lineage.RunEvent) error {
-	b, err := lineage.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.events = append(p.events, b)
-	p.mu.Unlock()
-	return nil
-}
-
 // sampleCustomerIDs returns the customer ids of the embedded sample.
 func sampleCustomerIDs(t *testing.T) []string {
 	t.Helper()
@@ -101,7 +84,7 @@ func TestNoCustomerIDsAnywhere(t *testing.T) {
 			runner, err := NewChecks(pipeline.CheckOptions{MaxDataLoss: tt.maxLoss}, log)
 			require.NoError(t, err)
 
-			events := &piiEvents{}
+			events := &lineagetest.Recorder{}
 			storePath := filepath.Join(tmp, "history.db")
 			rec, err := history.OpenRecorder(storePath, history.RecorderOptions{})
 			require.NoError(t, err)
@@ -128,10 +111,10 @@ func TestNoCustomerIDsAnywhere(t *testing.T) {
 
 			// The events are valid and do carry the new facets, so the
 			// scan below looks at real content.
-			require.NotEmpty(t, events.events)
+			require.NotEmpty(t, events.Events())
 			v := colValidator(t)
-			all := bytes.Join(events.events, []byte("\n"))
-			for _, ev := range events.events {
+			all := bytes.Join(events.Events(), []byte("\n"))
+			for _, ev := range events.Events() {
 				require.NoError(t, v.ValidateEvent(ev), string(ev))
 			}
 			if tt.maxLoss == nil { // a failed run writes no output datasets

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/salesdag/salesdag/internal/lineage/lineagetest"
 )
 
 const benchRuns = 5000
@@ -28,13 +30,13 @@ func benchStore(b *testing.B) string {
 		items = items[:0]
 	}
 	for i := 0; i < benchRuns; i++ {
-		col := &collector{}
+		col := &lineagetest.Recorder{}
 		o := runOpts{start: baseTime.Add(time.Duration(i) * time.Minute), nodeLineage: true, checks: true}
 		if i%50 == 7 {
 			o.failAt = "daily"
 		}
 		_, _ = trackedRun(b, col, o)
-		for _, e := range col.events {
+		for _, e := range col.Events() {
 			items = append(items, item{data: e})
 		}
 		if i%100 == 99 {

@@ -352,23 +352,6 @@ func trackedRun(t testing.TB, sink lineage.Sink, o runOpts) (uuid.UUID, error) {
 	return tracker.RunID(), runErr
 }
 
-// collector keeps every event a sink got, encoded, in order.
-type collector struct {
-	mu     sync.Mutex
-	events [][]byte
-}
-
-func (c *collector) Emit(ev *lineage.RunEvent) error {
-	b, err := lineage.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.events = append(c.events, b)
-	c.mu.Unlock()
-	return nil
-}
-
 func newRecorder(t testing.TB, path string) *Recorder {
 	t.Helper()
 	rec, err := OpenRecorder(path, RecorderOptions{LockTimeout: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})

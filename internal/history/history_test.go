@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/salesdag/salesdag/internal/lineage"
+	"github.com/salesdag/salesdag/internal/lineage/lineagetest"
 )
 
 func TestRecordTrackedRun(t *testing.T) {
@@ -37,7 +38,7 @@ func TestRecordTrackedRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := storePath(t)
 			rec := newRecorder(t, path)
-			col := &collector{}
+			col := &lineagetest.Recorder{}
 			tc.opts.extraSink = col
 			id, _ := trackedRun(t, rec, tc.opts)
 			closeRecorder(t, rec)
@@ -55,7 +56,7 @@ func TestRecordTrackedRun(t *testing.T) {
 			require.Len(t, r.Outputs, tc.wantOuts)
 			require.Equal(t, baseTime.Add(time.Millisecond), r.Start)
 			require.Positive(t, r.Duration())
-			require.Equal(t, len(col.events), r.Events)
+			require.Equal(t, len(col.Events()), r.Events)
 			if tc.wantErr != "" {
 				require.Contains(t, r.Error, tc.wantErr)
 			} else {
@@ -74,9 +75,9 @@ func TestRecordTrackedRun(t *testing.T) {
 			// The store keeps the very bytes the emitter got, in order.
 			raw, err := s.RawEvents(id)
 			require.NoError(t, err)
-			require.Len(t, raw, len(col.events))
+			require.Len(t, raw, len(col.Events()))
 			for i := range raw {
-				require.JSONEq(t, string(col.events[i]), string(raw[i]))
+				require.JSONEq(t, string(col.Events()[i]), string(raw[i]))
 			}
 			require.NoError(t, s.Check())
 		})

@@ -23,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // TestGoldenRootEvent pins the exact JSON of a root COMPLETE event (the
 // README's example comes from testdata/root_complete_event.json).
 func TestGoldenRootEvent(t *testing.T) {
-	rec := &recorder{}
+	rec := &lineagetest.Recorder{}
 	fixed := time.Date(2025, 3, 14, 9, 26, 53, 589000000, time.UTC)
 	in, err := lineage.InputFileDataset(lineage.InputFile{
 		Path:     "/data/sales_raw.csv",
@@ -45,7 +45,7 @@ func TestGoldenRootEvent(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.NoError(t, tr.Finish(context.Background(), lineage.Completed, nil, []lineage.InputDataset{in}, []lineage.OutputDataset{out}))
-	evs := rec.all()
+	evs := rec.Events()
 	require.Len(t, evs, 2)
 	lineagetest.Validate(t, evs[1])
 	var pretty bytes.Buffer

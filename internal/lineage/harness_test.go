@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,37 +75,6 @@ func buildPipeline(t *testing.T, o pipelineOpts) *dag.DAG {
 	return d
 }
 
-// recorder is a Sink that keeps the encoded events in emission order. With
-// next set it passes each event on under the same lock, so that its record
-// has exactly the order in which next received the events.
-type recorder struct {
-	mu     sync.Mutex
-	next   lineage.Sink
-	events [][]byte
-}
-
-func (r *recorder) Emit(ev *lineage.RunEvent) error {
-	b, err := lineage.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.next != nil {
-		if err := r.next.Emit(ev); err != nil {
-			return err
-		}
-	}
-	r.events = append(r.events, b)
-	return nil
-}
-
-func (r *recorder) all() [][]byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([][]byte(nil), r.events...)
-}
-
 type runResult struct {
 	runErr  error
 	tracker *lineage.Tracker
@@ -119,7 +87,7 @@ type runResult struct {
 // outputs are written.
 func runPipeline(t *testing.T, ctx context.Context, sink lineage.Sink, o pipelineOpts, parent *lineage.ParentContext) runResult {
 	t.Helper()
-	rec := &recorder{next: sink}
+	rec := &lineagetest.Recorder{Next: sink}
 	in, err := lineage.InputFileDataset(lineage.InputFile{Path: "testdata/sales.csv", Schema: []frame.Field{{Name: "amount", Type: "float64"}}})
 	require.NoError(t, err)
 	tr, err := lineage.NewTracker(lineage.TrackerConfig{
@@ -155,7 +123,7 @@ func runPipeline(t *testing.T, ctx context.Context, sink lineage.Sink, o pipelin
 		}
 	}
 	require.NoError(t, tr.Finish(ctx, lineage.OutcomeOf(runErr), runErr, nil, outputs))
-	return runResult{runErr: runErr, tracker: tr, emitted: rec.all(), elapsed: time.Since(start)}
+	return runResult{runErr: runErr, tracker: tr, emitted: rec.Events(), elapsed: time.Since(start)}
 }
 
 type evInfo struct {

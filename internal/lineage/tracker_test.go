@@ -127,7 +127,7 @@ func TestTrackerSequences(t *testing.T) {
 func TestTrackerFinishWithoutGraph(t *testing.T) {
 	// A run that fails before its graph starts (missing input) still gets
 	// START and FAIL.
-	rec := &recorder{}
+	rec := &lineagetest.Recorder{}
 	fixed := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	tr, err := lineage.NewTracker(lineage.TrackerConfig{Sink: rec, Now: func() time.Time { return fixed }})
 	require.NoError(t, err)
@@ -135,7 +135,7 @@ func TestTrackerFinishWithoutGraph(t *testing.T) {
 	require.Equal(t, "default", tr.Root().Namespace)
 	require.NoError(t, tr.Finish(context.Background(), lineage.Failed, nil, nil, nil))
 	require.ErrorContains(t, tr.Finish(context.Background(), lineage.Completed, nil, nil, nil), "already finished")
-	evs := rec.all()
+	evs := rec.Events()
 	require.Len(t, evs, 2)
 	checkSequence(t, evs, lineage.EventFail, nil)
 	e := decodeEvent(t, evs[1])
@@ -147,7 +147,7 @@ func TestTrackerClosesOpenNodeRuns(t *testing.T) {
 	// Driving the hooks directly: a node that started but never reported
 	// back is aborted by Finish; an AfterNode without BeforeNode still
 	// gives its run a START. The hooks are hammered from many goroutines.
-	rec := &recorder{}
+	rec := &lineagetest.Recorder{}
 	tr, err := lineage.NewTracker(lineage.TrackerConfig{Sink: rec, JobName: "sales_data_pipeline"})
 	require.NoError(t, err)
 	h := tr.Hooks()
@@ -168,7 +168,7 @@ func TestTrackerClosesOpenNodeRuns(t *testing.T) {
 	h.BeforeNode(ctx, &dag.Node{Name: "hanging"})
 	h.AfterNode(ctx, &dag.Node{Name: "orphan"}, dag.NodeResult{Err: errors.New("boom")})
 	require.NoError(t, tr.Finish(ctx, lineage.Aborted, errors.New("interrupted by SIGTERM"), nil, nil))
-	evs := rec.all()
+	evs := rec.Events()
 	nodes := checkSequence(t, evs, lineage.EventAbort, nil)
 	require.Len(t, nodes, 52)
 	require.Equal(t, "ABORT", nodes["hanging"])
@@ -195,12 +195,12 @@ func TestTrackerKeepsEmitErrorsAndSurvivesPanickyEnricher(t *testing.T) {
 	require.ErrorIs(t, err, lineage.ErrClosed)
 	require.ErrorIs(t, tr.Err(), lineage.ErrClosed)
 
-	rec := &recorder{}
+	rec := &lineagetest.Recorder{}
 	tr, err = lineage.NewTracker(lineage.TrackerConfig{Sink: rec, OnNodeEvent: func(lineage.NodeEvent) { panic("enricher bug") }})
 	require.NoError(t, err)
 	tr.Hooks().BeforeNode(context.Background(), &dag.Node{Name: "a"})
 	require.ErrorContains(t, tr.Err(), "panicked")
-	require.Len(t, rec.all(), 1, "the event still goes out")
+	require.Len(t, rec.Events(), 1, "the event still goes out")
 }
 
 func TestOutcomes(t *testing.T) {
@@ -213,20 +213,20 @@ func TestOutcomes(t *testing.T) {
 }
 
 func TestTee(t *testing.T) {
-	a, b := &recorder{}, &recorder{}
+	a, b := &lineagetest.Recorder{}, &lineagetest.Recorder{}
 	bad := lineage.SinkFunc(func(*lineage.RunEvent) error { return errors.New("full") })
 	s := lineage.Tee(a, nil, bad, b)
 	ev := lineage.NewRunEvent(lineage.EventStart, lineage.Run{RunID: lineage.NewRunID()}, lineage.Job{Namespace: "n", Name: "j"})
 	require.ErrorContains(t, s.Emit(ev), "full")
-	require.Len(t, a.all(), 1)
-	require.Len(t, b.all(), 1)
+	require.Len(t, a.Events(), 1)
+	require.Len(t, b.Events(), 1)
 }
 
 // TestTeeSinkPanic: a sink that panics (the history) once kept the event
 // from the sinks after it; every sink gets it, then the panic goes on to
 // the caller, as a *dag.PanicError.
 func TestTeeSinkPanic(t *testing.T) {
-	a, b := &recorder{}, &recorder{}
+	a, b := &lineagetest.Recorder{}, &lineagetest.Recorder{}
 	boom := lineage.SinkFunc(func(*lineage.RunEvent) error { panic("history broke") })
 	s := lineage.Tee(a, boom, b)
 	ev := lineage.NewRunEvent(lineage.EventStart, lineage.Run{RunID: lineage.NewRunID()}, lineage.Job{Namespace: "n", Name: "j"})
@@ -238,12 +238,12 @@ func TestTeeSinkPanic(t *testing.T) {
 	pe, ok := got.(*dag.PanicError)
 	require.True(t, ok, "got %T", got)
 	require.Equal(t, "history broke", pe.Value)
-	require.Len(t, a.all(), 1)
-	require.Len(t, b.all(), 1, "the sink after the one that panicked has the event")
+	require.Len(t, a.Events(), 1)
+	require.Len(t, b.Events(), 1, "the sink after the one that panicked has the event")
 }
 
 func TestTrackerSetInputs(t *testing.T) {
-	rec := &recorder{}
+	rec := &lineagetest.Recorder{}
 	tr, err := lineage.NewTracker(lineage.TrackerConfig{Sink: rec})
 	require.NoError(t, err)
 	in, err := lineage.InputFileDataset(lineage.InputFile{Path: "/data/a.csv"})
@@ -254,7 +254,7 @@ func TestTrackerSetInputs(t *testing.T) {
 	tr.Start(context.Background())
 	tr.SetInputs(measured)
 	require.NoError(t, tr.Finish(context.Background(), lineage.Completed, nil, nil, nil))
-	evs := rec.all()
+	evs := rec.Events()
 	checkSequence(t, evs, lineage.EventComplete, nil)
 	require.NotContains(t, string(evs[0]), "inputStatistics", "START has the input as known then")
 	require.Contains(t, string(evs[1]), "inputStatistics", "the terminal event has the measured input")
