@@ -162,9 +162,7 @@ func parse(raw string, input bool) (*target, error) {
 func parseSQLite(raw string, input bool) (*target, error) {
 	rest := raw[len("sqlite:"):]
 	p, rawQuery, _ := strings.Cut(rest, "?")
-	if strings.HasPrefix(p, "//") {
-		p = p[2:] // sqlite:///abs/path, sqlite://rel/path
-	}
+	p = strings.TrimPrefix(p, "//") // sqlite:///abs/path, sqlite://rel/path
 	if p == "" {
 		return nil, fmt.Errorf("database URL %s: name the SQLite file, e.g. sqlite:results.db", raw)
 	}
@@ -192,6 +190,7 @@ func parseSQLite(raw string, input bool) (*target, error) {
 func (t *target) checkParams(raw string, input bool) error {
 	switch {
 	case input && t.table == "" && t.query == "":
+		//lint:ignore ST1005 the message ends with an example query
 		return fmt.Errorf("database input %s: say what to read with ?table=NAME or ?query=SELECT...", Redact(raw))
 	case input && t.table != "" && t.query != "":
 		return fmt.Errorf("database input %s: give ?table= or ?query=, not both", Redact(raw))

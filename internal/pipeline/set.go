@@ -226,15 +226,6 @@ func (s *bufferedSet) flush() {
 	}
 }
 
-// merge adds every key of o (both flushed or not).
-func (s *bufferedSet) merge(o *bufferedSet) {
-	s.flush()
-	o.flush()
-	for p, set := range o.parts {
-		set.each(s.parts[p].add)
-	}
-}
-
 func (s *bufferedSet) len() int {
 	s.flush()
 	n := 0
