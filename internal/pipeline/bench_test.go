@@ -103,7 +103,11 @@ func BenchmarkPipeline(b *testing.B) {
 }
 
 // BenchmarkParseChunk measures the parser alone on one goroutine: 8 MiB
-// of generated rows already in memory, dictionaries warm.
+// of generated rows already in memory, dictionaries warm, output buffers
+// reused as ReadSales reuses them. "rows" builds the typed row table (rows
+// mode); "stream" reduces the rows as raw_sales_data does by default
+// (daily lists, product sets, duplicate entries), "stream+profile" also
+// computes the input profile (lineage on).
 func BenchmarkParseChunk(b *testing.B) {
 	data, err := os.ReadFile(benchFile(b))
 	if err != nil {
@@ -115,16 +119,31 @@ func BenchmarkParseChunk(b *testing.B) {
 	copy(buf, data[:cut])
 	start := bytes.IndexByte(buf, '\n') + 1
 	lay := &layout{nfields: 4, col: [4]int{0, 1, 2, 3}}
-	p := newParser(lay, false, 0)
 	rows := bytes.Count(buf[start:cut], []byte{'\n'})
-	b.SetBytes(int64(cut - start))
-	b.ReportAllocs()
-	for b.Loop() {
-		var res chunkResult
-		p.parse(buf, start, cut, 2, &res)
-		if res.fatal != nil || res.seg.len() != rows {
-			b.Fatalf("parsed %d of %d rows (%v)", res.seg.len(), rows, res.fatal)
-		}
+	for _, mode := range []string{"rows", "stream", "stream+profile"} {
+		b.Run(mode, func(b *testing.B) {
+			p := newParser(lay, false, 0)
+			free := make(chan chunkAgg, 1)
+			if mode != "rows" {
+				p.agg = newWorkerAgg(free, true, mode == "stream+profile")
+			}
+			b.SetBytes(int64(cut - start))
+			b.ReportAllocs()
+			var res chunkResult
+			for b.Loop() {
+				p.parse(buf, start, cut, 2, &res)
+				got := res.seg.len()
+				if p.agg != nil {
+					got = res.agg.rows
+					free <- chunkAgg{dates: res.agg.dates[:0], amts: res.agg.amts[:0]}
+					p.agg.dups = &dupParts{} // entries per chunk, as in a read
+				}
+				if res.fatal != nil || got != rows {
+					b.Fatalf("parsed %d of %d rows (%v)", got, rows, res.fatal)
+				}
+				res = chunkResult{seg: res.seg}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
 }

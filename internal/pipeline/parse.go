@@ -168,12 +168,18 @@ func isBlank(b []byte) bool {
 func (p *parser) parse(buf []byte, off, n int, line int64, res *chunkResult) {
 	data := buf[:n]
 	hasQuote := bytes.IndexByte(data[off:], '"') >= 0
-	ascii := isASCII(data[off:])
+	// Whether the chunk is ASCII is found while scanning (plain records);
+	// quoted records need it first.
+	ascii := hasQuote && isASCII(data[off:])
 	rows := bytes.Count(data[off:], []byte{'\n'}) + 1 // an upper bound
 	if p.agg == nil {
-		res.seg = segment{
-			dates: make([]int32, 0, rows), prods: make([]uint32, 0, rows),
-			custs: make([]uint64, 0, rows), amts: make([]float64, 0, rows), dict: p.id,
+		if s := &res.seg; cap(s.dates) >= rows { // a segment given to reuse
+			*s = segment{dates: s.dates[:0], prods: s.prods[:0], custs: s.custs[:0], amts: s.amts[:0], dict: p.id}
+		} else {
+			*s = segment{
+				dates: make([]int32, 0, rows), prods: make([]uint32, 0, rows),
+				custs: make([]uint64, 0, rows), amts: make([]float64, 0, rows), dict: p.id,
+			}
 		}
 	} else {
 		select { // reuse the lists of a chunk already merged
@@ -217,16 +223,20 @@ func (p *parser) parse(buf []byte, off, n int, line int64, res *chunkResult) {
 // parsePlain parses buf[off:n], records without any quote, so every
 // newline ends a record. One pass loads eight bytes at a time and visits
 // each comma and newline through a bit mask; there is no per-line search
-// or per-field call. It returns false when the chunk must stop.
+// or per-field call. The high bits of the words a record spans tell
+// whether it is ASCII (else its UTF-8 is checked), unless ascii says so
+// for the whole chunk. It returns false when the chunk must stop.
 func (p *parser) parsePlain(buf []byte, off, n int, line int64, ascii bool, res *chunkResult) bool {
 	F := p.lay.nfields
 	st, en := p.st[:F], p.en[:F]
 	nf, rs, fs := 0, off, off
+	var high uint64 // high bits seen since the record started
 	for i := off; i < n; i += 8 {
 		w := load64(buf, i)
 		if r := n - i; r < 8 {
 			w &= 1<<(8*uint(r)) - 1
 		}
+		high |= w
 		nl := byteMask(w, newlines)
 		for m := commaMask(w) | nl; m != 0; m &= m - 1 {
 			bit := m & -m
@@ -243,11 +253,14 @@ func (p *parser) parsePlain(buf []byte, off, n int, line int64, ascii bool, res 
 			if e > rs && buf[e-1] == '\r' {
 				e--
 			}
-			if !p.endPlain(buf, rs, fs, e, nf, line, ascii, res) {
+			// The word's bytes past the newline belong to the next record:
+			// a high bit anywhere in the words so far only asks for a check.
+			if !p.endPlain(buf, rs, fs, e, nf, line, ascii || high&0x8080808080808080 == 0, res) {
 				return false
 			}
 			line++
 			nf, rs, fs = 0, at+1, at+1
+			high = w &^ (1<<(8*uint(at+1-i)) - 1) // the rest of this word
 		}
 	}
 	if rs < n {
@@ -255,7 +268,7 @@ func (p *parser) parsePlain(buf []byte, off, n int, line int64, ascii bool, res 
 		if buf[e-1] == '\r' {
 			e--
 		}
-		return p.endPlain(buf, rs, fs, e, nf, line, ascii, res)
+		return p.endPlain(buf, rs, fs, e, nf, line, ascii || high&0x8080808080808080 == 0, res)
 	}
 	return true
 }
