@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# End-to-end benchmark of the built binary on generated files: wall time
-# and peak RSS of `salesdag run` (six outputs, lineage and history off),
-# then the same with --cache: the first (cold) run that fills the cache and
-# a fully cached rerun, next to the time `sha256sum` needs to read the file.
+# End-to-end benchmark of the built binary on generated files, side by
+# side with the `cat` floor and, when node is installed, DuckDB doing the
+# same work (scripts/bench_duckdb.mjs). Each line is the median of RUNS
+# runs (wall time, CPU time user+sys, peak RSS from /usr/bin/time), with
+# the 1-minute load average before the first run: on a shared machine wall
+# times only compare within one table.
+#
+#   salesdag full run: the six default outputs, history on, lineage events
+#     to a file (the run a user gets), in a fresh SALESDAG_HOME;
+#   salesdag bare run: --lineage none --no-history;
+#   --cache (cold / warm / warm, touched): filling the cache, a fully
+#     cached rerun, and one whose input must be hashed again.
+#
 # Usage: scripts/bench.sh [ROWS...]   (default: 1000000 5000000)
+# Environment: RUNS (3), BIN, DATA_DIR, NO_DUCKDB=1 to leave DuckDB out.
+# DuckDB (@duckdb/node-api) is installed with npm into DATA_DIR/duckdb,
+# which is not in git.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/salesdag}
 DATA_DIR=${DATA_DIR:-testdata/gen}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-3}
 rows_list=("$@")
 [ ${#rows_list[@]} -gt 0 ] || rows_list=(1000000 5000000)
 mkdir -p "$DATA_DIR"
@@ -17,36 +29,57 @@ mkdir -p "$DATA_DIR"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# measure LABEL ARGS...: runs salesdag RUNS times, prints best/median wall and max RSS.
+duck=""
+if [ -z "${NO_DUCKDB:-}" ] && command -v node >/dev/null 2>&1; then
+  duck="$DATA_DIR/duckdb"
+  mkdir -p "$duck"
+  if [ ! -d "$duck/node_modules/@duckdb/node-api" ]; then
+    (cd "$duck" && { [ -f package.json ] || npm init -y >/dev/null; } &&
+      npm install --no-audit --no-fund --silent @duckdb/node-api >/dev/null 2>&1) || duck=""
+  fi
+  # The module resolves @duckdb/node-api next to itself.
+  [ -z "$duck" ] || cp scripts/bench_duckdb.mjs "$duck/"
+fi
+
+median() { sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
+
+# measure ROWS LABEL CMD...: runs CMD RUNS times (with PRE evaluated before
+# each run), prints one line of medians.
 measure() {
-  local label=$1; shift
-  local walls=() rss_max=0 wall rss
+  local rows=$1 label=$2; shift 2
+  local load walls=() cpus=() rsss=() wall user sys rss
+  load=$(cut -d' ' -f1 /proc/loadavg)
   for _ in $(seq "$RUNS"); do
     [ -z "${PRE:-}" ] || eval "$PRE"
-    /usr/bin/time -f '%e %M' -o "$work/time" "$BIN" "$@" >/dev/null
-    read -r wall rss <"$work/time"
+    /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >/dev/null
+    read -r wall user sys rss <"$work/time"
     walls+=("$wall")
-    [ "$rss" -gt "$rss_max" ] && rss_max=$rss
+    cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')")
+    rsss+=("$rss")
   done
-  local sorted best median
-  sorted=$(printf '%s\n' "${walls[@]}" | sort -n)
-  best=$(echo "$sorted" | head -n 1)
-  median=$(echo "$sorted" | sed -n "$(( (RUNS + 1) / 2 ))p")
-  printf '%-10s %-28s %9ss %9ss %10s\n' "$rows" "$label" "$best" "$median" "$(awk -v k="$rss_max" 'BEGIN{printf "%.1f", k/1024}')"
+  printf '%-9s %-34s %8ss %8ss %9s %6s\n' "$rows" "$label" \
+    "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)" \
+    "$(printf '%s\n' "${rsss[@]}" | median | awk '{printf "%.1f", $1/1024}')" "$load"
 }
 
-printf '%-10s %-28s %10s %10s %10s\n' rows run "best" "median" "RSS(MB)"
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), medians of $RUNS"
+printf '%-9s %-34s %9s %9s %9s %6s\n' rows run wall CPU "RSS(MB)" load
 for rows in "${rows_list[@]}"; do
   f="$DATA_DIR/sales_${rows}.csv"
   [ -f "$f" ] || go run ./cmd/gensales --rows "$rows" --output-file "$f"
-  cat "$f" >/dev/null # warm the page cache: time the program, not the disk
-  common=(run --input "$f" --output-dir "$work/out" --lineage none --no-history --quiet)
-  measure "run" "${common[@]}"
-  measure "run --cache (cold)" "${common[@]}" --cache="$work/cache" --recompute daily_sales_summary,data_quality_metrics
-  "$BIN" "${common[@]}" --cache="$work/cache" >/dev/null
-  measure "run --cache (warm)" "${common[@]}" --cache="$work/cache"
+  cat "$f" >/dev/null # warm the page cache: time the programs, not the disk
+  measure "$rows" "cat (reading the file)" cat "$f"
+  PRE="rm -rf '$work/home' '$work/out'" SALESDAG_HOME="$work/home" \
+    measure "$rows" "salesdag full run" "$BIN" run --input "$f" --output-dir "$work/out" --lineage-file "$work/events.jsonl" --quiet
+  bare=(run --input "$f" --output-dir "$work/out" --lineage none --no-history --quiet)
+  measure "$rows" "salesdag bare run" "$BIN" "${bare[@]}"
+  if [ -n "$duck" ]; then
+    measure "$rows" "DuckDB, same work (node)" node "$duck/bench_duckdb.mjs" "$f" "$work/duck"
+  fi
+  measure "$rows" "salesdag --cache (cold)" "$BIN" "${bare[@]}" --cache="$work/cache" --recompute daily_sales_summary,data_quality_metrics
+  "$BIN" "${bare[@]}" --cache="$work/cache" >/dev/null
+  measure "$rows" "salesdag --cache (warm)" "$BIN" "${bare[@]}" --cache="$work/cache"
   # touch: same content, new ctime, so the input must be hashed again.
-  PRE="touch '$f'" measure "run --cache (warm, touched)" "${common[@]}" --cache="$work/cache"
-  /usr/bin/time -f '%e' -o "$work/time" sha256sum "$f" >/dev/null
-  printf '%-10s %-28s %9ss %10s %10s\n' "$rows" "sha256sum of the file" "$(cat "$work/time")" "-" "-"
+  PRE="touch '$f'" measure "$rows" "salesdag --cache (warm, touched)" "$BIN" "${bare[@]}" --cache="$work/cache"
+  rm -rf "$work/cache"
 done

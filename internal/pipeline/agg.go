@@ -217,6 +217,7 @@ func uniqueProducts(aggs []*workerAgg, pmap [][]uint32) map[int32]int64 {
 // both).
 type rangeBits struct {
 	lo     int64
+	nbits  uint64 // len(set) * 64
 	set    []uint64
 	frozen bool
 	over   *u64set
@@ -225,9 +226,18 @@ type rangeBits struct {
 const maxRangeBits = 1 << 24
 
 func (r *rangeBits) add(v int64) {
+	if o := uint64(v - r.lo); o < r.nbits { // inlined: the common case
+		r.set[o>>6] |= 1 << (o & 63)
+		return
+	}
+	r.addOutside(v)
+}
+
+func (r *rangeBits) addOutside(v int64) {
 	if r.set == nil && !r.frozen {
 		r.lo = v &^ 63
 		r.set = make([]uint64, 16)
+		r.nbits = 16 * 64
 	}
 	o := v - r.lo
 	if o < 0 || o >= int64(len(r.set))*64 {
@@ -263,7 +273,7 @@ func (r *rangeBits) grow(v int64) bool {
 	}
 	set := make([]uint64, span/64)
 	copy(set[(r.lo-lo)/64:], r.set)
-	r.lo, r.set = lo, set
+	r.lo, r.set, r.nbits = lo, set, uint64(len(set))*64
 	return true
 }
 
@@ -296,15 +306,17 @@ type profAgg struct {
 	otherAmounts *u64set   // other distinct amounts (amountKey)
 	custs        *idSet    // distinct short customer ids (inline keys)
 	dates        rangeBits // distinct non-null dates
+	lastDate     int32
 }
 
 func newProfAgg() *profAgg {
-	return &profAgg{lo: math.Inf(1), hi: math.Inf(-1), otherAmounts: newU64Set(16), custs: newIDSet()}
+	return &profAgg{lo: math.Inf(1), hi: math.Inf(-1), lastDate: nullDate, otherAmounts: newU64Set(16), custs: newIDSet()}
 }
 
 func (pa *profAgg) add(date int32, cust uint64, amt float64) {
-	if date != nullDate {
+	if date != nullDate && date != pa.lastDate { // sorted files repeat dates
 		pa.dates.add(int64(date))
+		pa.lastDate = date
 	}
 	if cust != nullCust && cust&longID == 0 {
 		pa.custs.add(cust)
@@ -316,7 +328,12 @@ func (pa *profAgg) add(date int32, cust uint64, amt float64) {
 	pa.lo, pa.hi = min(pa.lo, amt), max(pa.hi, amt)
 	if c, ok := toCents(amt); ok {
 		pa.cents.add(c)
-		pa.centsSet.add(c)
+		cs := &pa.centsSet
+		if o := uint64(c - cs.lo); o < cs.nbits { // rangeBits.add, inlined by hand
+			cs.set[o>>6] |= 1 << (o & 63)
+		} else {
+			cs.addOutside(c)
+		}
 	} else {
 		pa.other.add(amt)
 		if amt == 0 {
