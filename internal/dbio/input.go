@@ -1,13 +1,11 @@
 package dbio
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/salesdag/salesdag/internal/frame"
@@ -21,9 +19,12 @@ type Input struct {
 	schema   []frame.Field
 	openCopy func(ctx context.Context, w io.Writer) error
 
-	mu   sync.Mutex
-	sum  []byte // SHA-256 of the first complete read
-	size int64
+	mu        sync.Mutex
+	spool     *os.File // the rows of the first read (unlinked)
+	spoolDone bool     // spool holds every row
+	spoolSize int64
+	reading   bool // the read that fills spool is under way
+	closed    bool
 }
 
 // OpenInput parses an input URL and checks, before any work, that the
@@ -63,12 +64,56 @@ func (in *Input) Location() Location { return in.loc }
 // Schema lists the columns the input has, with their database types.
 func (in *Input) Schema() []frame.Field { return in.schema }
 
-// Open starts reading the rows as CSV with a header line. Each call runs
-// the query again; a read that reaches the end is checksummed, and one
-// whose bytes differ from an earlier complete read fails at its end
-// ("changed while salesdag read it"), so two reads in one run (the cache
-// key, then the nodes) always see the same data.
+// Open starts reading the rows as CSV with a header line.
+//
+// The first Open runs the query and streams its rows while keeping a copy
+// in an unlinked temporary file (in $TMPDIR: nothing is left behind, even
+// if the process is killed). Once a read has reached the end, every later
+// Open reads that copy: all reads of a run (the cache key's hash, the
+// nodes, a second look at duplicate rows, the summary's checksum) see the
+// same rows, and the query runs once. Close releases the copy.
 func (in *Input) Open() (io.ReadCloser, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed {
+		return nil, fmt.Errorf("%s: input already closed", in.Name())
+	}
+	if in.spool != nil && in.spoolDone {
+		return io.NopCloser(io.NewSectionReader(in.spool, 0, in.spoolSize)), nil
+	}
+	if in.reading {
+		// A read is under way (not a pattern salesdag uses): read the
+		// database directly, without a copy.
+		return in.stream(nil), nil
+	}
+	if in.spool != nil {
+		in.spool.Close() // an earlier read stopped before the end
+		in.spool = nil
+	}
+	f, err := os.CreateTemp("", "salesdag-input-*")
+	if err != nil {
+		return nil, fmt.Errorf("%s: a temporary copy of the rows: %w", in.Name(), err)
+	}
+	os.Remove(f.Name()) // unlinked: it lives as long as the handle
+	in.spool, in.reading = f, true
+	return in.stream(f), nil
+}
+
+// Close releases the copy of the rows.
+func (in *Input) Close() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.closed = true
+	if in.spool != nil && !in.reading {
+		in.spool.Close()
+		in.spool = nil
+	}
+	return nil
+}
+
+// stream runs the query into a pipe; with spool, the bytes read are also
+// written there.
+func (in *Input) stream(spool *os.File) io.ReadCloser {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
@@ -80,7 +125,7 @@ func (in *Input) Open() (io.ReadCloser, error) {
 		}
 		pw.CloseWithError(err)
 	}()
-	return &inputReader{in: in, r: pr, cancel: cancel, done: done, h: sha256.New()}, nil
+	return &inputReader{in: in, r: pr, cancel: cancel, done: done, spool: spool}
 }
 
 type inputReader struct {
@@ -88,19 +133,23 @@ type inputReader struct {
 	r      *io.PipeReader
 	cancel context.CancelFunc
 	done   chan struct{}
-	h      hash.Hash
+	spool  *os.File // nil: no copy
 	n      int64
+	err    error // writing the copy failed
+	eof    bool
 	once   sync.Once
 }
 
 func (r *inputReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
-	r.h.Write(p[:n])
+	if r.spool != nil && n > 0 && r.err == nil {
+		if _, werr := r.spool.Write(p[:n]); werr != nil {
+			r.err = werr
+		}
+	}
 	r.n += int64(n)
 	if errors.Is(err, io.EOF) {
-		if cerr := r.in.complete(r.h.Sum(nil), r.n); cerr != nil {
-			return n, cerr
-		}
+		r.eof = true
 	}
 	return n, err
 }
@@ -110,20 +159,20 @@ func (r *inputReader) Close() error {
 		r.cancel()
 		r.r.Close()
 		<-r.done
+		if r.spool == nil {
+			return
+		}
+		in := r.in
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		in.reading = false
+		switch {
+		case in.closed || !r.eof || r.err != nil:
+			r.spool.Close()
+			in.spool = nil
+		default:
+			in.spoolDone, in.spoolSize = true, r.n
+		}
 	})
-	return nil
-}
-
-// complete records a complete read and compares it with the first one.
-func (in *Input) complete(sum []byte, size int64) error {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.sum == nil {
-		in.sum, in.size = sum, size
-		return nil
-	}
-	if !bytes.Equal(in.sum, sum) {
-		return fmt.Errorf("%s changed while salesdag read it (%d bytes, then %d bytes of CSV): run again when it is not being written", in.Name(), in.size, size)
-	}
 	return nil
 }
