@@ -17,6 +17,7 @@ import (
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/dbio"
 	"github.com/salesdag/salesdag/internal/history"
 	"github.com/salesdag/salesdag/internal/units"
 )
@@ -216,6 +217,9 @@ func newCacheCmd() *cobra.Command {
 func cacheInputLabel(input string) string {
 	if input == "" {
 		return "(embedded sample)"
+	}
+	if dbio.IsURL(input) {
+		return dbio.Redact(input) // never a password in the cache's listings
 	}
 	if abs, err := filepath.Abs(input); err == nil {
 		return abs

@@ -36,6 +36,7 @@ type runFlags struct {
 	lineage   lineageFlags
 	cache     cacheFlags
 	ops       opsFlags
+	db        dbFlags
 
 	logLevelSet bool   // --log-level given (--quiet does not lower it)
 	maxLossSet  bool   // --max-data-loss given
@@ -93,7 +94,7 @@ events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.input, "input", "i", "", "input CSV `FILE`, also given as the argument (default: the sample embedded in the binary)")
+	fl.StringVarP(&f.input, "input", "i", "", "input CSV `FILE`, also given as the argument, or a database table: 'postgres://USER@HOST/DB?table=NAME' or 'sqlite:PATH?table=NAME' (?query=SELECT... instead of table=) (default: the sample embedded in the binary)")
 	fl.StringSliceVarP(&f.outputs, "outputs", "o", nil, "outputs to compute, comma-separated (default: the six standard results)")
 	fl.StringVar(&f.outputDir, "output-dir", "output", "directory for the results")
 	fl.StringSliceVar(&f.formats, "format", []string{"csv"}, "file formats for tables, comma-separated: csv, json (array of records), parquet; objects and lists are always JSON")
@@ -106,6 +107,7 @@ events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 	addLineageFlags(fl, &f.lineage)
 	addCacheFlags(fl, &f.cache)
 	addOpsFlags(fl, &f.ops)
+	addDBFlags(fl, &f.db)
 	return cmd
 }
 
@@ -188,6 +190,9 @@ func runRun(ctx context.Context, env runEnv, f *runFlags) (runErr error) {
 		Input: f.input, Outputs: plan.Outputs, OutputDir: f.outputDir, Formats: formats,
 		Workers: f.workers, OnBadRows: policy, KeepGoing: f.ops.keepGoing,
 		DAG: d, Plan: plan, Log: log, Now: env.now,
+	}
+	if opts.Database, err = f.db.options(); err != nil {
+		return err
 	}
 	var co pipeline.CheckOptions
 	if f.maxLossSet {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/dbio"
 	"github.com/salesdag/salesdag/internal/pipeline"
 	"github.com/salesdag/salesdag/internal/units"
 )
@@ -93,6 +94,8 @@ type progress struct {
 func newProgress(s *screen, input string) *progress {
 	if input == "" {
 		input = "the embedded sample"
+	} else if dbio.IsURL(input) {
+		input = "the database"
 	} else {
 		input = filepath.Base(input)
 	}

@@ -49,6 +49,12 @@ func (s screenSummary) String(runErr error) string {
 		}
 		fmt.Fprintf(&b, "  %-40s %14s %10s\n", path, units.Plural(wr.Rows, "row"), units.Bytes(wr.Bytes))
 	}
+	if len(r.Tables) > 0 {
+		fmt.Fprintf(&b, "  and %s into %s:\n", units.Plural(int64(len(r.Tables)), "table"), r.Tables[0].Location.Where())
+		for _, t := range r.Tables {
+			fmt.Fprintf(&b, "  %-40s %14s\n", t.Location.TableName(), units.Plural(t.Rows, "row"))
+		}
+	}
 	b.WriteString("  node timings:\n")
 	for _, n := range r.Nodes {
 		status := ""

@@ -13,6 +13,7 @@ import (
 
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/dbio"
 )
 
 // Usage mistakes get one line with the likely fix and exit code 2.
@@ -154,7 +155,7 @@ func inputArg(c *cobra.Command, f *runFlags, args []string) (string, error) {
 		return "", usageErrorf(c, "--cache takes its directory after \"=\": did you mean --cache=%s?", arg)
 	}
 	if f.input != "" {
-		return "", usageErrorf(c, "two inputs: --input %s and %s; give one", f.input, arg)
+		return "", usageErrorf(c, "two inputs: --input %s and %s; give one", dbio.Redact(f.input), dbio.Redact(arg))
 	}
 	if !isFile && errors.Is(statErr, os.ErrNotExist) {
 		if d, err := app.Build(); err == nil {

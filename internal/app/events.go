@@ -10,6 +10,8 @@ import (
 
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/checks"
+	"github.com/salesdag/salesdag/internal/columns"
+	"github.com/salesdag/salesdag/internal/dbio"
 	"github.com/salesdag/salesdag/internal/frame"
 	"github.com/salesdag/salesdag/internal/lineage"
 	"github.com/salesdag/salesdag/internal/output"
@@ -51,9 +53,10 @@ type runEvents struct {
 	log      *slog.Logger
 	checks   *checks.Runner
 	measure  bool // someone records the events: measure the input
-	src      pipeline.Source
+	in       *Input
 	cacheRun *cache.Run // set before any node runs
 	columns  func(output.Written, *lineage.OutputDataset)
+	catalog  *columns.Catalog
 
 	profOnce sync.Once
 	prof     *pipeline.InputProfile
@@ -70,11 +73,14 @@ func startEvents(o Options) (*runEvents, error) {
 	if err != nil {
 		return nil, err
 	}
-	input, err := InputDatasetRef(pipeline.Source{Path: o.Input})
-	if err != nil {
-		return nil, err
+	ev.catalog = cat
+	if !dbio.IsURL(o.Input) { // a database input is named once it is open (setInput)
+		input, err := InputDatasetRef(pipeline.Source{Path: o.Input})
+		if err != nil {
+			return nil, err
+		}
+		ev.columns = ColumnLineageOutputs(cat, input, o.Log)
 	}
-	ev.columns = ColumnLineageOutputs(cat, input, o.Log)
 	ev.tracker, err = lineage.NewTracker(lineage.TrackerConfig{
 		Sink: ev.sink, Namespace: o.Lineage.Namespace, Parent: o.Lineage.Parent, Version: o.Lineage.Version,
 		RunID: o.Lineage.RunID, Description: "salesdag sales-analytics pipeline", OnNodeEvent: ev.nodeEvent,
@@ -92,7 +98,7 @@ func (ev *runEvents) nodeEvent(ne lineage.NodeEvent) {
 	if ev.measure && ne.Node.Name == pipeline.NodeRaw && ne.Result != nil && ne.Result.Err == nil {
 		if raw, ok := ne.Result.Value.(*pipeline.RawSales); ok {
 			if prof := ev.profile(raw); prof != nil {
-				if in, err := lineage.InputFileDataset(inputFile(ev.src, prof)); err == nil {
+				if in, err := lineage.InputFileDataset(ev.in.lineageFile(prof)); err == nil {
 					ne.Event.Inputs = append(ne.Event.Inputs, in)
 				}
 			}
@@ -134,6 +140,9 @@ var inputProfile = (*pipeline.RawSales).Profile
 
 // unreadInput names an input that could not be opened in the FAIL event.
 func (ev *runEvents) unreadInput(path string) {
+	if dbio.IsURL(path) {
+		return // its name needs the database (the error names it)
+	}
 	if abs, err := filepath.Abs(path); err == nil {
 		if in, err := lineage.InputFileDataset(lineage.InputFile{Path: abs, Schema: InputSchema}); err == nil {
 			ev.tracker.SetInputs(in)
@@ -141,10 +150,15 @@ func (ev *runEvents) unreadInput(path string) {
 	}
 }
 
-func (ev *runEvents) setInput(src pipeline.Source) {
-	ev.src = src
-	if in, err := lineage.InputFileDataset(inputFile(src, nil)); err == nil {
-		ev.tracker.SetInputs(in)
+func (ev *runEvents) setInput(in *Input) {
+	ev.in = in
+	if ev.columns == nil {
+		if ref, err := in.ref(); err == nil {
+			ev.columns = ColumnLineageOutputs(ev.catalog, ref, ev.log)
+		}
+	}
+	if ds, err := lineage.InputFileDataset(in.lineageFile(nil)); err == nil {
+		ev.tracker.SetInputs(ds)
 	}
 }
 
@@ -167,21 +181,26 @@ func (ev *runEvents) finish(ctx context.Context, o Options, res *RunResult, runE
 		if raw, ok := res.Results[pipeline.NodeRaw].(*pipeline.RawSales); ok && ev.measure {
 			prof = ev.profile(raw)
 		}
-		if in, err := lineage.InputFileDataset(inputFile(ev.src, prof)); err == nil {
-			AddInputChecks(o.Checks, &in)
-			inputs = append(inputs, in)
+		if ev.in != nil {
+			if in, err := lineage.InputFileDataset(ev.in.lineageFile(prof)); err == nil {
+				AddInputChecks(o.Checks, &in)
+				inputs = append(inputs, in)
+			}
 		}
 		for _, w := range res.Written {
 			ds, err := lineage.OutputFileDataset(lineage.OutputFile{Path: w.Path, Schema: w.Schema, Rows: w.Rows, Bytes: w.Bytes})
 			if err != nil {
 				continue
 			}
-			ev.columns(w, &ds)
+			if ev.columns != nil {
+				ev.columns(w, &ds)
+			}
 			if ev.lo.OutputFacets != nil {
 				ev.lo.OutputFacets(w, &ds)
 			}
 			outputs = append(outputs, ds)
 		}
+		outputs = append(outputs, dbOutputDatasets(res.Tables)...)
 	})
 	if runErr == nil {
 		runErr = ev.sink.panicked() // the sink (history) panicked after the pre-write check

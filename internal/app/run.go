@@ -25,6 +25,7 @@ import (
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/checks"
 	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/dbio"
 	"github.com/salesdag/salesdag/internal/lineage"
 	"github.com/salesdag/salesdag/internal/output"
 	"github.com/salesdag/salesdag/internal/pipeline"
@@ -33,10 +34,13 @@ import (
 // Options is one run: what to compute, where to write it, and the hooks
 // and sinks that watch it.
 type Options struct {
-	Input     string   // CSV path; "" runs on the embedded sample
+	Input     string   // CSV path, database URL (see OpenInput); "" runs on the embedded sample
 	Outputs   []string // nodes to write; nil: pipeline.DefaultOutputs
 	OutputDir string
 	Formats   []output.Format // nil: output.DefaultFormats
+	// Database receives the outputs as tables too, in one transaction
+	// with the files (database.go); zero: none.
+	Database  DatabaseOptions
 	Workers   int
 	OnBadRows pipeline.BadRowPolicy
 	// KeepGoing: a failing node (or a failed check of importance fail)
@@ -91,6 +95,7 @@ type RunResult struct {
 	RowsKept int64
 	Rejected int64
 	Written  []output.Written
+	Tables   []dbio.Written // tables written to Options.Database
 	Nodes    []NodeTiming
 	Duration time.Duration
 	// Cache is the cache's record of this run (nil without a cache).
@@ -143,18 +148,33 @@ func Run(ctx context.Context, o Options) (res *RunResult, runErr error) {
 		return nil, err
 	}
 	// Input.
-	src, err := OpenSource(o.Input)
+	in, err := OpenInput(ctx, o.Input)
 	if err != nil {
 		ev.unreadInput(o.Input)
 		return ev.fail(ctx, &RunResult{}, err)
 	}
-	ev.setInput(src)
+	defer in.Close()
+	src := in.Source
+	ev.setInput(in)
 	// Outputs: the directory must be writable before anything runs.
 	_, statErr := os.Stat(o.OutputDir)
 	if o.NoWrite {
 		statErr = nil
 	} else if err := output.CheckDir(o.OutputDir); err != nil {
 		return ev.fail(ctx, &RunResult{Source: src}, err)
+	}
+	var db *dbio.Output
+	if !o.NoWrite {
+		db, err = openOutputDB(ctx, o.Database, ev.tracker.RunID().String(), o.Now())
+	}
+	if err != nil {
+		if errors.Is(statErr, fs.ErrNotExist) {
+			os.Remove(o.OutputDir) // CheckDir created it
+		}
+		return ev.fail(ctx, &RunResult{Source: src}, err)
+	}
+	if db != nil {
+		defer db.Close()
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
 		// CheckDir created it; a run that writes nothing takes it back.
@@ -175,14 +195,14 @@ func Run(ctx context.Context, o Options) (res *RunResult, runErr error) {
 				runErr = Recovered(v)
 			}
 		}()
-		res, runErr = runPlan(ctx, o, src, ev)
+		res, runErr = runPlan(ctx, o, src, db, ev)
 	}()
 	// Events: the root run's end.
 	return ev.finish(ctx, o, res, runErr)
 }
 
 // runPlan runs the plan's nodes on src and writes the requested outputs.
-func runPlan(ctx context.Context, o Options, src pipeline.Source, ev *runEvents) (*RunResult, error) {
+func runPlan(ctx context.Context, o Options, src pipeline.Source, db *dbio.Output, ev *runEvents) (*RunResult, error) {
 	start := o.Now()
 	d, p := o.DAG, o.Plan
 	res := &RunResult{Source: src, Plan: p}
@@ -283,7 +303,9 @@ func runPlan(ctx context.Context, o Options, src pipeline.Source, ev *runEvents)
 	if o.Writing != nil {
 		o.Writing()
 	}
-	written, err := output.WriteSet(ctx, o.OutputDir, toWrite, names, o.Formats, stale)
+	// With a database, its transaction commits between writing the files
+	// and renaming them into place: both or neither.
+	written, err := output.WriteSetCommit(ctx, o.OutputDir, toWrite, names, o.Formats, stale, dbCommit(db, toWrite, names, &res.Tables))
 	res.Written = written
 	res.Duration = o.Now().Sub(start)
 	if err != nil {

@@ -258,6 +258,23 @@ func (l Location) Endpoint() string {
 	return net.JoinHostPort(l.Host, strconv.Itoa(int(l.Port)))
 }
 
+// Where names the database for people: postgres://host:port/db (never
+// a user or password), or sqlite: and the file.
+func (l Location) Where() string {
+	if l.Kind == SQLite {
+		return "sqlite:" + l.Path
+	}
+	return "postgres://" + l.Endpoint() + "/" + l.Database
+}
+
+// TableName is schema.table (PostgreSQL) or the table (SQLite).
+func (l Location) TableName() string {
+	if l.Schema != "" {
+		return l.Schema + "." + l.Table
+	}
+	return l.Table
+}
+
 // splitTable reads "table" or "schema.table".
 func splitTable(s, defSchema string) (schema, table string, err error) {
 	schema, table = defSchema, s
