@@ -29,7 +29,7 @@
 //
 //	meta      "schema" -> format version
 //	runs      run id (16 bytes) -> Run summary (JSON)
-//	events    run id (16 bytes) + seq (8 bytes, big-endian) -> event JSON, compressed (codec.go)
+//	events    run id (16 bytes) + seq (8 bytes, big-endian) -> event JSON, compressed (compress.go)
 //	by_start  start time (8 bytes, big-endian ns) + run id -> status
 //
 // Events of a node's child run are filed under the root run they belong to

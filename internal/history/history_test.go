@@ -539,9 +539,9 @@ func TestReaderWaitsForWriterAndReportsLock(t *testing.T) {
 	require.Contains(t, string(b), `"eventType":"COMPLETE"`)
 }
 
-func TestEventCodec(t *testing.T) {
+func TestEventCompression(t *testing.T) {
 	ev := []byte(`{"eventType":"START","producer":"https://github.com/salesdag/salesdag"}`)
-	enc, err := encodeEvent(ev)
+	enc, err := compressEvent(ev)
 	require.NoError(t, err)
 	require.Equal(t, encFlateDictV1, enc[0])
 	cases := []struct {
@@ -558,7 +558,7 @@ func TestEventCodec(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := decodeEvent(tc.stored)
+			got, err := decompressEvent(tc.stored)
 			if tc.wantErr != "" {
 				require.ErrorContains(t, err, tc.wantErr)
 				return

@@ -457,7 +457,7 @@ func (s *Store) RawEvents(id uuid.UUID) ([]json.RawMessage, error) {
 		}
 		c := events.Cursor()
 		for k, v := c.Seek(id[:]); k != nil && bytes.HasPrefix(k, id[:]); k, v = c.Next() {
-			data, err := decodeEvent(v)
+			data, err := decompressEvent(v)
 			if err == nil && !json.Valid(data) {
 				err = errors.New("not JSON")
 			}

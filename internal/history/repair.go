@@ -18,7 +18,7 @@ import (
 
 // readEvent decodes one stored event.
 func readEvent(v []byte) (*lineage.RunEvent, error) {
-	data, err := decodeEvent(v)
+	data, err := decompressEvent(v)
 	if err != nil {
 		return nil, err
 	}

@@ -279,7 +279,7 @@ func (w *batchWriter) add(it item) error {
 	if err != nil {
 		return err
 	}
-	enc, err := encodeEvent(it.data)
+	enc, err := compressEvent(it.data)
 	if err != nil {
 		return err
 	}

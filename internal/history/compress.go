@@ -38,8 +38,8 @@ var flateWriters = sync.Pool{New: func() any {
 	return w
 }}
 
-// encodeEvent compresses an event's JSON for storage.
-func encodeEvent(data []byte) ([]byte, error) {
+// compressEvent compresses an event's JSON for storage.
+func compressEvent(data []byte) ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(len(data)/4 + 16)
 	b.WriteByte(encFlateDictV1)
@@ -55,8 +55,8 @@ func encodeEvent(data []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// decodeEvent returns the JSON of a stored event.
-func decodeEvent(v []byte) ([]byte, error) {
+// decompressEvent returns the JSON of a stored event.
+func decompressEvent(v []byte) ([]byte, error) {
 	if len(v) == 0 {
 		return nil, errors.New("history: empty event record")
 	}
