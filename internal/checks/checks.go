@@ -96,11 +96,6 @@ func AtMost(column string, v float64) Check {
 	return Check{Kind: RangeKind, Column: column, Max: &Bound{Value: v}}
 }
 
-// Below checks column < v on every non-null value.
-func Below(column string, v float64) Check {
-	return Check{Kind: RangeKind, Column: column, Max: &Bound{Value: v, Exclusive: true}}
-}
-
 // Between checks lo <= column <= hi on every non-null value.
 func Between(column string, lo, hi float64) Check {
 	return Check{Kind: RangeKind, Column: column, Min: &Bound{Value: lo}, Max: &Bound{Value: hi}}
@@ -118,9 +113,6 @@ func Rows(lo, hi int64) Check {
 
 // Fail returns c with importance Fail.
 func (c Check) Fail() Check { c.Importance = Fail; return c }
-
-// Warn returns c with importance Warn.
-func (c Check) Warn() Check { c.Importance = Warn; return c }
 
 // Named returns c with a name.
 func (c Check) Named(name string) Check { c.Name = name; return c }

@@ -310,3 +310,11 @@ func TestFailedErrorSingular(t *testing.T) {
 	e := &FailedError{Failed: []Result{{Node: "q", Name: "max_data_loss", Column: "data_loss_rate", Expected: "<= 1", Actual: "4.4", Importance: Fail}}}
 	require.Equal(t, "1 data-quality check failed: q: max_data_loss (data_loss_rate) expected <= 1, got 4.4 [fail]", e.Error())
 }
+
+// Below checks column < v on every non-null value.
+func Below(column string, v float64) Check {
+	return Check{Kind: RangeKind, Column: column, Max: &Bound{Value: v, Exclusive: true}}
+}
+
+// Warn returns c with importance Warn.
+func (c Check) Warn() Check { c.Importance = Warn; return c }

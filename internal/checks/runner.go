@@ -90,15 +90,6 @@ func NewRunner(log *slog.Logger, specs ...Spec) (*Runner, error) {
 	return r, nil
 }
 
-// Nodes returns the nodes that have checks, in the order first given.
-func (r *Runner) Nodes() []string { return append([]string(nil), r.order...) }
-
-// Spec returns the checks declared for node.
-func (r *Runner) Spec(node string) (Spec, bool) {
-	s, ok := r.specs[node]
-	return s, ok
-}
-
 // Hooks returns the dag hooks: after each node that succeeded, its checks
 // are evaluated on its result. They never fail a node: failures are
 // collected for Err.
@@ -191,4 +182,13 @@ func (r *Runner) Err() error {
 		return nil
 	}
 	return &FailedError{Failed: failed}
+}
+
+// Nodes returns the nodes that have checks, in the order first given.
+func (r *Runner) Nodes() []string { return append([]string(nil), r.order...) }
+
+// Spec returns the checks declared for node.
+func (r *Runner) Spec(node string) (Spec, bool) {
+	s, ok := r.specs[node]
+	return s, ok
 }

@@ -288,9 +288,6 @@ func (c *Catalog) validate() error {
 	return errors.Join(errs...)
 }
 
-// Sources returns the declared sources.
-func (c *Catalog) Sources() []Source { return slices.Clone(c.sources) }
-
 // Nodes returns the node declarations in declaration order.
 func (c *Catalog) Nodes() []Node { return slices.Clone(c.nodes) }
 

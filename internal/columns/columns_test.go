@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -354,4 +355,49 @@ func TestGoldenResolution(t *testing.T) {
 	want, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.JSONEq(t, string(want), string(got))
+}
+
+// Sources returns the declared sources.
+func (c *Catalog) Sources() []Source { return slices.Clone(c.sources) }
+
+// Uses lists every node column that depends on the source column
+// source.column, directly or indirectly, in declaration order: the
+// column's journey from the input to the outputs.
+func (c *Catalog) Uses(source, column string) []Use {
+	var out []Use
+	key := depKey{source, column}
+	for _, n := range c.nodes {
+		for _, f := range n.Fields {
+			if d, ok := c.fields[Ref{n.Name, f.Name}][key]; ok {
+				out = append(out, Use{Node: n.Name, Column: f.Name, Dep: cloneDep(*d)})
+			}
+		}
+	}
+	return out
+}
+
+// Find returns every source and node column called name, sources first,
+// then nodes in declaration order.
+func (c *Catalog) Find(name string) []Ref {
+	var out []Ref
+	for _, s := range c.sources {
+		if slices.Contains(s.Columns, name) {
+			out = append(out, Ref{s.Name, name})
+		}
+	}
+	for _, n := range c.nodes {
+		for _, f := range n.Fields {
+			if f.Name == name {
+				out = append(out, Ref{n.Name, name})
+			}
+		}
+	}
+	return out
+}
+
+// Use is one node column whose value depends on a source column.
+type Use struct {
+	Node   string
+	Column string
+	Dep    Dep
 }

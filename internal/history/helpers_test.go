@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/frame"
@@ -391,4 +392,35 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(got))
+}
+
+// Path is the store's file.
+func (s *Store) Path() string { return s.path }
+
+// Check verifies the store's B+tree (for tests and `fsck`-like use).
+func (s *Store) Check() error {
+	if s.db == nil {
+		return nil
+	}
+	return checkDB(s.db, true)
+}
+
+// Count is the number of recorded runs.
+func (s *Store) Count() (int, error) {
+	n := 0
+	err := s.view(func(runs, _, _ *bolt.Bucket) error {
+		if runs != nil {
+			n = runs.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// openWrite opens the database for one write transaction, creating it
+// (and its directory) if needed, after the cheap check of guard.go. A
+// damaged file is a *CorruptError.
+func openWrite(path string, timeout time.Duration) (*bolt.DB, error) {
+	db, _, err := openWriteChecked(path, timeout, false)
+	return db, err
 }

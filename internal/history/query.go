@@ -126,9 +126,6 @@ func EmptyStore() *Store {
 	return &Store{path: "(no history)", alive: processAlive}
 }
 
-// Path is the store's file.
-func (s *Store) Path() string { return s.path }
-
 // Close releases the store.
 func (s *Store) Close() error {
 	if s.db == nil {
@@ -163,14 +160,6 @@ func (s *Store) view(fn func(runs, events, index *bolt.Bucket) error) error {
 		return fn(nil, nil, nil)
 	}
 	return fmt.Errorf("history: reading %s: %w", s.path, err)
-}
-
-// Check verifies the store's B+tree (for tests and `fsck`-like use).
-func (s *Store) Check() error {
-	if s.db == nil {
-		return nil
-	}
-	return checkDB(s.db, true)
 }
 
 // effective turns RUNNING into INCOMPLETE when the process that recorded
@@ -301,18 +290,6 @@ func (s *Store) List(q ListQuery) ([]Run, error) {
 		return nil
 	})
 	return out, err
-}
-
-// Count is the number of recorded runs.
-func (s *Store) Count() (int, error) {
-	n := 0
-	err := s.view(func(runs, _, _ *bolt.Bucket) error {
-		if runs != nil {
-			n = runs.Stats().KeyN
-		}
-		return nil
-	})
-	return n, err
 }
 
 // ErrNotFound is wrapped by errors for run ids that match no run.

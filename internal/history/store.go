@@ -133,14 +133,6 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 	}
 }
 
-// openWrite opens the database for one write transaction, creating it
-// (and its directory) if needed, after the cheap check of guard.go. A
-// damaged file is a *CorruptError.
-func openWrite(path string, timeout time.Duration) (*bolt.DB, error) {
-	db, _, err := openWriteChecked(path, timeout, false)
-	return db, err
-}
-
 // openWriteChecked is openWrite, with the full check of guard.go when
 // full, and the file it found damaged.
 func openWriteChecked(path string, timeout time.Duration, full bool) (*bolt.DB, os.FileInfo, error) {

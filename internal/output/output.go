@@ -88,26 +88,6 @@ type Written struct {
 	Schema []frame.Field
 }
 
-// Write writes one node's value into dir (see WriteAll).
-func Write(dir, node string, v any, formats []Format) ([]Written, error) {
-	return WriteAll(context.Background(), dir, map[string]any{node: v}, []string{node}, formats)
-}
-
-// WriteAll writes the results of nodes into dir, creating dir if needed.
-// Requests that cannot succeed (unknown format, missing or nil result,
-// invalid table) fail before anything touches the disk. It then checks
-// that dir is writable (CheckDir), writes every file (several at once) to a
-// temporary file next to its destination, and renames them all into place
-// only after every write succeeded. On an error or a cancelled ctx the
-// temporary files are removed and the files already in dir are left as
-// they were; a cancellation error wraps ctx.Err().
-//
-// The result lists the files in the order of nodes (a table's CSV before
-// its Parquet), with absolute paths. Repeated node names are written once.
-func WriteAll(ctx context.Context, dir string, results map[string]any, nodes []string, formats []Format) ([]Written, error) {
-	return WriteSet(ctx, dir, results, nodes, formats, nil)
-}
-
 // WriteSet is WriteAll that also removes the files named in stale (plain
 // names in dir) that it does not write, as part of the same set: they are
 // removed only after every new file is in place, and put back if that
