@@ -51,9 +51,9 @@ func histOpen() (*history.Store, error) {
 	return history.Open(history.DefaultPath(os.Getenv))
 }
 
-func histText() history.TextOptions {
+func histText() textOptions {
 	cwd, _ := os.Getwd()
-	return history.TextOptions{Loc: histLocation, Cwd: cwd}
+	return textOptions{Loc: histLocation, Cwd: cwd}
 }
 
 func histJSON(w io.Writer, v any) error {
@@ -122,7 +122,7 @@ func newLineageRunsCmd() *cobra.Command {
 				if asJSON {
 					return histJSON(&buf, runs)
 				}
-				return history.WriteRuns(&buf, runs, histText())
+				return writeRuns(&buf, runs, histText())
 			})
 			if errors.Is(err, history.ErrNoHistory) {
 				buf.Reset()
@@ -187,7 +187,7 @@ func newLineageShowCmd() *cobra.Command {
 				}
 				o := histText()
 				o.AllChecks = allChecks
-				return history.WriteDetail(&buf, d, o)
+				return writeDetail(&buf, d, o)
 			})
 			if err != nil {
 				return err
@@ -232,7 +232,7 @@ NAME is a column ("amount") or a column of one node's output
 				if asJSON {
 					return histJSON(&buf, j)
 				}
-				return history.WriteColumn(&buf, j, histText())
+				return writeColumn(&buf, j, histText())
 			})
 			if err != nil {
 				return err
@@ -274,7 +274,7 @@ func newLineageNodeCmd() *cobra.Command {
 				if asJSON {
 					return histJSON(&buf, v)
 				}
-				return history.WriteNode(&buf, v, histText())
+				return writeNode(&buf, v, histText())
 			})
 			if errors.Is(err, history.ErrNoHistory) {
 				// The DAG alone still answers the impact question.
@@ -285,7 +285,7 @@ func newLineageNodeCmd() *cobra.Command {
 				if asJSON {
 					return histJSON(cmd.OutOrStdout(), v)
 				}
-				return history.WriteNode(cmd.OutOrStdout(), v, histText())
+				return writeNode(cmd.OutOrStdout(), v, histText())
 			}
 			if err != nil {
 				return err

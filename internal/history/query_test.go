@@ -1,11 +1,11 @@
 package history
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -21,8 +21,6 @@ var (
 	runNodeCL   = uuid.MustParse("0199a1b3-0000-7000-8000-000000000002")
 	runRunning  = uuid.MustParse("0199a1b4-0000-7000-8000-000000000003")
 )
-
-var textOpts = TextOptions{Loc: time.UTC, Cwd: "/work"}
 
 // fixture records four runs of the toy pipeline, a minute apart: one
 // complete with root-level column lineage and checks, one failed, one
@@ -47,119 +45,71 @@ func fixture(t *testing.T) (*Store, string) {
 	return s, path
 }
 
-func TestTextOutput(t *testing.T) {
+var (
+	nodeRunID = regexp.MustCompile(`"run_id": "[0-9a-f-]{36}"`)
+	pidField  = regexp.MustCompile(`"pid": [0-9]+`)
+)
+
+// TestViews keeps what the queries behind "salesdag lineage" return for
+// the fixture as JSON; cmd/salesdag renders copies of these files
+// (historyview_test.go) and compares the text with its golden files.
+func TestViews(t *testing.T) {
 	s, _ := fixture(t)
 	d := toyDAG(t, runOpts{})
 	cases := []struct {
-		name  string
-		write func(*bytes.Buffer) error
+		name string
+		view func() (any, error)
 	}{
-		{"runs.txt", func(b *bytes.Buffer) error {
-			runs, err := s.List(ListQuery{})
-			if err != nil {
-				return err
-			}
-			return WriteRuns(b, runs, textOpts)
+		{"runs.json", func() (any, error) {
+			return s.List(ListQuery{})
 		}},
-		{"runs_none.txt", func(b *bytes.Buffer) error {
-			runs, err := s.List(ListQuery{Statuses: []Status{StatusIncomplete}})
-			if err != nil {
-				return err
-			}
-			return WriteRuns(b, runs, textOpts)
+		{"runs_none.json", func() (any, error) {
+			return s.List(ListQuery{Statuses: []Status{StatusIncomplete}})
 		}},
-		{"show_complete.txt", func(b *bytes.Buffer) error {
-			det, err := s.Detail(runComplete)
-			if err != nil {
-				return err
-			}
-			return WriteDetail(b, det, textOpts)
+		{"show_complete.json", func() (any, error) {
+			return s.Detail(runComplete)
 		}},
-		{"show_complete_all_checks.txt", func(b *bytes.Buffer) error {
-			det, err := s.Detail(runComplete)
-			if err != nil {
-				return err
-			}
-			o := textOpts
-			o.AllChecks = true
-			return WriteDetail(b, det, o)
+		{"show_failed.json", func() (any, error) {
+			return s.Detail(runFailed)
 		}},
-		{"show_failed.txt", func(b *bytes.Buffer) error {
-			det, err := s.Detail(runFailed)
-			if err != nil {
-				return err
-			}
-			return WriteDetail(b, det, textOpts)
+		{"show_running.json", func() (any, error) {
+			return s.Detail(runRunning)
 		}},
-		{"show_running.txt", func(b *bytes.Buffer) error {
-			det, err := s.Detail(runRunning)
-			if err != nil {
-				return err
-			}
-			return WriteDetail(b, det, textOpts)
+		{"column_amount.json", func() (any, error) {
+			return s.Column("amount", ColumnQuery{DAG: d})
 		}},
-		{"column_amount.txt", func(b *bytes.Buffer) error {
-			j, err := s.Column("amount", ColumnQuery{DAG: d})
-			if err != nil {
-				return err
-			}
-			return WriteColumn(b, j, textOpts)
+		{"column_weekly_total_root.json", func() (any, error) {
+			return s.Column("weekly.weekly_total", ColumnQuery{DAG: d, Run: "0199a1b2-3c4d"})
 		}},
-		{"column_weekly_total_root.txt", func(b *bytes.Buffer) error {
-			j, err := s.Column("weekly.weekly_total", ColumnQuery{DAG: d, Run: "0199a1b2-3c4d"})
-			if err != nil {
-				return err
-			}
-			return WriteColumn(b, j, textOpts)
+		{"column_weekly_total_nodes.json", func() (any, error) {
+			return s.Column("weekly_total", ColumnQuery{DAG: d})
 		}},
-		{"column_weekly_total_nodes.txt", func(b *bytes.Buffer) error {
-			j, err := s.Column("weekly_total", ColumnQuery{DAG: d})
-			if err != nil {
-				return err
-			}
-			return WriteColumn(b, j, textOpts)
+		{"node_daily.json", func() (any, error) {
+			return s.Node("daily", NodeQuery{DAG: d})
 		}},
-		{"node_daily.txt", func(b *bytes.Buffer) error {
-			v, err := s.Node("daily", NodeQuery{DAG: d})
-			if err != nil {
-				return err
-			}
-			return WriteNode(b, v, textOpts)
+		{"node_daily_nodes.json", func() (any, error) {
+			return s.Node("daily", NodeQuery{DAG: d, Run: "0199a1b3"})
 		}},
-		{"node_daily_nodes.txt", func(b *bytes.Buffer) error {
-			v, err := s.Node("daily", NodeQuery{DAG: d, Run: "0199a1b3"})
-			if err != nil {
-				return err
-			}
-			return WriteNode(b, v, textOpts)
+		{"node_weekly_root.json", func() (any, error) {
+			return s.Node("weekly", NodeQuery{DAG: d, Run: runComplete.String()})
 		}},
-		{"node_weekly_root.txt", func(b *bytes.Buffer) error {
-			v, err := s.Node("weekly", NodeQuery{DAG: d, Run: runComplete.String()})
-			if err != nil {
-				return err
-			}
-			return WriteNode(b, v, textOpts)
+		{"node_source.json", func() (any, error) {
+			return s.Node("source", NodeQuery{DAG: d})
 		}},
-		{"node_source.txt", func(b *bytes.Buffer) error {
-			v, err := s.Node("source", NodeQuery{DAG: d})
-			if err != nil {
-				return err
-			}
-			return WriteNode(b, v, textOpts)
-		}},
-		{"node_daily_no_dag.txt", func(b *bytes.Buffer) error {
-			v, err := s.Node("daily", NodeQuery{})
-			if err != nil {
-				return err
-			}
-			return WriteNode(b, v, textOpts)
+		{"node_daily_no_dag.json", func() (any, error) {
+			return s.Node("daily", NodeQuery{})
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var b bytes.Buffer
-			require.NoError(t, tc.write(&b))
-			golden(t, tc.name, b.Bytes())
+			v, err := tc.view()
+			require.NoError(t, err)
+			b, err := json.MarshalIndent(v, "", "  ")
+			require.NoError(t, err)
+			// Node run ids are random and the pid is this process's.
+			b = nodeRunID.ReplaceAll(b, []byte(`"run_id": "00000000-0000-0000-0000-000000000000"`))
+			b = pidField.ReplaceAll(b, []byte(`"pid": 1`))
+			golden(t, filepath.Join("views", tc.name), append(b, '\n'))
 		})
 	}
 }
@@ -286,7 +236,7 @@ func TestColumn(t *testing.T) {
 	j, err := s.Column("weekly_total", ColumnQuery{DAG: d, Run: runComplete.String()})
 	require.NoError(t, err)
 	require.Equal(t, []string{"raw", "clean", "daily", "weekly"}, j.Steps[0].Path)
-	require.Equal(t, "DIRECT/AGGREGATION: sum per week", TransformationText(j.Steps[0].Transformations))
+	require.Equal(t, []lineage.Transformation{{Type: "DIRECT", Subtype: "AGGREGATION", Description: "sum per week"}}, j.Steps[0].Transformations)
 	j, err = s.Column("weekly_total", ColumnQuery{Run: runComplete.String()})
 	require.NoError(t, err)
 	require.Equal(t, []string{"raw", "weekly"}, j.Steps[0].Path, "without the DAG only the ends are known")
@@ -380,31 +330,8 @@ func TestNode(t *testing.T) {
 	s2 := openStore(t, path)
 	v, err := s2.Node("weekly", NodeQuery{DAG: d})
 	require.NoError(t, err)
-	require.Nil(t, v.LastRun)
+	require.Nil(t, v.LastRun, "no recorded run ran it")
 	require.Equal(t, []string{"daily"}, v.DependsOn)
-	var b bytes.Buffer
-	require.NoError(t, WriteNode(&b, v, textOpts))
-	require.Contains(t, b.String(), "no recorded run ran it")
-}
-
-func TestFormatDuration(t *testing.T) {
-	cases := map[time.Duration]string{
-		0: "-", 500: "500ns", 1500: "1.50µs", 12345 * time.Microsecond: "12.3ms", 123456 * time.Microsecond: "123ms",
-		1234 * time.Millisecond: "1.23s", 75 * time.Second: "1m15s",
-	}
-	for d, want := range cases {
-		require.Equal(t, want, FormatDuration(d), d.String())
-	}
-	for n, want := range map[int64]string{10: "10 B", 2048: "2.0 KiB", 3 << 20: "3.0 MiB", 5 << 30: "5.0 GiB"} {
-		require.Equal(t, want, bytesText(&n))
-	}
-	require.Equal(t, "-", bytesText(nil))
-	require.Equal(t, "abc ...", oneLine("abc\ndef", 50))
-	require.Equal(t, "abcd...", oneLine("abcdefghij", 7))
-	require.Equal(t, "a.csv, b.csv", TextOptions{}.outputs([]string{"/x/a.csv", "/y/b.csv"}))
-	require.Equal(t, "-", TransformationText(nil))
-	require.Equal(t, "DIRECT/AGGREGATION: count distinct (masked)",
-		TransformationText([]lineage.Transformation{{Type: "DIRECT", Subtype: "AGGREGATION", Description: "count distinct", Masking: true}}))
 }
 
 // A store that stops taking writes (here: replaced by a directory, which
@@ -424,26 +351,6 @@ func TestBrokenStoreDropsEvents(t *testing.T) {
 	err = rec.Close(ctx)
 	require.ErrorContains(t, err, "8 event(s) not recorded")
 	require.ErrorContains(t, err, filepath.Base(path))
-}
-
-func TestSplitHops(t *testing.T) {
-	nodes := map[string]bool{"raw_sales_data": true, "daily_sales_summary": true, "cleaned_sales_data": true}
-	cases := []struct {
-		desc string
-		want []string
-	}{
-		{"", nil},
-		{"sum per day", []string{"sum per day"}},
-		{"raw_sales_data: parsed -> daily_sales_summary: sum of amount per date", []string{"raw_sales_data: parsed", "daily_sales_summary: sum of amount per date"}},
-		{"raw_sales_data: set aside (a; b); cleaned_sales_data: amount > 0", []string{"raw_sales_data: set aside (a; b)", "cleaned_sales_data: amount > 0"}},
-		{"a -> b: not a node; still one", []string{"a -> b: not a node; still one"}},
-		{"raw_sales_data; cleaned_sales_data: dropped", []string{"raw_sales_data", "cleaned_sales_data: dropped"}},
-		{"raw_sales_data; cleaned_sales_data", []string{"raw_sales_data", "cleaned_sales_data"}},
-		{"x; raw_sales_datum: y", []string{"x; raw_sales_datum: y"}},
-	}
-	for _, tc := range cases {
-		require.Equal(t, tc.want, splitHops(tc.desc, nodes), tc.desc)
-	}
 }
 
 func TestNodeChecksFacet(t *testing.T) {

@@ -1,6 +1,7 @@
-package history
+package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"path"
@@ -12,22 +13,23 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/salesdag/salesdag/internal/history"
 	"github.com/salesdag/salesdag/internal/lineage"
 	"github.com/salesdag/salesdag/internal/units"
 )
 
-// TextOptions control the human output.
-type TextOptions struct {
+// textOptions control the human output.
+type textOptions struct {
 	// Loc is the time zone times are shown in; nil means time.Local.
 	Loc *time.Location
 	// Cwd, if set, shortens file paths under it to relative ones.
 	Cwd string
-	// AllChecks lists every check in WriteDetail; otherwise only the
+	// AllChecks lists every check in writeDetail; otherwise only the
 	// failed ones are listed and the passed ones counted.
 	AllChecks bool
 }
 
-func (o TextOptions) time(t time.Time, layout string) string {
+func (o textOptions) time(t time.Time, layout string) string {
 	if t.IsZero() {
 		return "-"
 	}
@@ -44,7 +46,7 @@ const (
 )
 
 // path shortens a dataset name for display.
-func (o TextOptions) path(name string) string {
+func (o textOptions) path(name string) string {
 	if o.Cwd != "" && filepath.IsAbs(filepath.FromSlash(name)) {
 		if rel, err := filepath.Rel(o.Cwd, filepath.FromSlash(name)); err == nil && !strings.HasPrefix(rel, "..") {
 			return filepath.ToSlash(rel)
@@ -53,7 +55,7 @@ func (o TextOptions) path(name string) string {
 	return name
 }
 
-func (o TextOptions) outputs(names []string) string {
+func (o textOptions) outputs(names []string) string {
 	switch len(names) {
 	case 0:
 		return "-"
@@ -73,8 +75,8 @@ func (o TextOptions) outputs(names []string) string {
 	return fmt.Sprintf("%d files in %s/", len(names), strings.TrimSuffix(o.path(dir), "/"))
 }
 
-// FormatDuration shows a duration with three significant digits.
-func FormatDuration(d time.Duration) string {
+// formatDuration shows a duration with three significant digits.
+func formatDuration(d time.Duration) string {
 	switch {
 	case d <= 0:
 		return "-"
@@ -132,8 +134,8 @@ func orDash(list []string) string {
 	return strings.Join(list, ", ")
 }
 
-// TransformationText is "DIRECT/AGGREGATION: sum of amount per day".
-func TransformationText(ts []lineage.Transformation) string {
+// transformationText is "DIRECT/AGGREGATION: sum of amount per day".
+func transformationText(ts []lineage.Transformation) string {
 	if len(ts) == 0 {
 		return "-"
 	}
@@ -156,8 +158,8 @@ func TransformationText(ts []lineage.Transformation) string {
 
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 
-// WriteRuns prints runs as a table, newest first as given.
-func WriteRuns(w io.Writer, runs []Run, o TextOptions) error {
+// writeRuns prints runs as a table, newest first as given.
+func writeRuns(w io.Writer, runs []history.Run, o textOptions) error {
 	if len(runs) == 0 {
 		_, err := fmt.Fprintln(w, "no runs match")
 		return err
@@ -174,14 +176,14 @@ func WriteRuns(w io.Writer, runs []Run, o TextOptions) error {
 			inputs[i] = o.path(in)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, o.time(r.Start, timeLayout), r.Status,
-			FormatDuration(r.Duration()), orDash(inputs), o.outputs(r.Outputs), runNote(&r))
+			formatDuration(r.Duration()), orDash(inputs), o.outputs(r.Outputs), runNote(&r))
 	}
 	return tw.Flush()
 }
 
 // runNote is the NOTE column of `lineage runs`: the error of a failed
 // run, else its warnings (failed checks of severity warn), else "-".
-func runNote(r *Run) string {
+func runNote(r *history.Run) string {
 	switch {
 	case r.Error != "":
 		return "error: " + oneLine(r.Error, 70)
@@ -193,16 +195,16 @@ func runNote(r *Run) string {
 	return "-"
 }
 
-// WriteDetail prints one run: its header, node timeline, datasets and
+// writeDetail prints one run: its header, node timeline, datasets and
 // checks.
-func WriteDetail(w io.Writer, d *Detail, o TextOptions) error {
+func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "run\t%s\n", d.ID)
 	fmt.Fprintf(tw, "job\t%s (namespace %s)\n", orDash([]string{d.Job}), orDash([]string{d.Namespace}))
 	fmt.Fprintf(tw, "status\t%s\n", d.Status)
 	fmt.Fprintf(tw, "started\t%s\n", o.time(d.Start, timeLayoutMsec))
 	if !d.End.IsZero() {
-		fmt.Fprintf(tw, "ended\t%s (took %s)\n", o.time(d.End, timeLayoutMsec), FormatDuration(d.Duration()))
+		fmt.Fprintf(tw, "ended\t%s (took %s)\n", o.time(d.End, timeLayoutMsec), formatDuration(d.Duration()))
 	}
 	inputs := make([]string, len(d.Inputs))
 	for i, in := range d.Inputs {
@@ -227,7 +229,7 @@ func WriteDetail(w io.Writer, d *Detail, o TextOptions) error {
 		for _, n := range d.Nodes {
 			start := "-"
 			if !n.Start.IsZero() && !d.Start.IsZero() {
-				start = "+" + FormatDuration(n.Start.Sub(d.Start))
+				start = "+" + formatDuration(n.Start.Sub(d.Start))
 				if n.Start.Equal(d.Start) {
 					start = "+0"
 				}
@@ -243,8 +245,8 @@ func WriteDetail(w io.Writer, d *Detail, o TextOptions) error {
 			if n.Error != "" {
 				errText = oneLine(n.Error, 80)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Status, start, FormatDuration(n.Duration()),
-				count(n.RowsIn), count(orInt(n.RowsOut, n.Rows)), checks, errText)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Status, start, formatDuration(n.Duration()),
+				count(n.RowsIn), count(cmp.Or(n.RowsOut, n.Rows)), checks, errText)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -260,7 +262,7 @@ func WriteDetail(w io.Writer, d *Detail, o TextOptions) error {
 			if node == "" {
 				node = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", o.path(DatasetName(ds.Namespace, ds.Name)), ds.Role, node,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", o.path(history.DatasetName(ds.Namespace, ds.Name)), ds.Role, node,
 				count(ds.Rows), bytesText(ds.Bytes), len(ds.Fields))
 		}
 		if err := tw.Flush(); err != nil {
@@ -270,7 +272,7 @@ func WriteDetail(w io.Writer, d *Detail, o TextOptions) error {
 
 	if len(d.Checks) > 0 {
 		fmt.Fprintln(w)
-		var listed []Check
+		var listed []history.Check
 		passed := 0
 		for _, c := range d.Checks {
 			if c.Success {
@@ -293,7 +295,7 @@ func WriteDetail(w io.Writer, d *Detail, o TextOptions) error {
 			if !c.Success {
 				res = "FAILED"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, dash(c.Node), dash(datasetLabel(c.Dataset)), dash(c.Column), res,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, dash(c.Node), dash(history.FieldRef{Dataset: c.Dataset}.DatasetLabel()), dash(c.Column), res,
 				dash(c.Severity), dash(oneLine(c.Expected, 40)), dash(oneLine(c.Actual, 40)))
 		}
 		if err := tw.Flush(); err != nil {
@@ -310,12 +312,12 @@ func dash(s string) string {
 	return s
 }
 
-// WriteColumn prints a column's journey, grouped by the dataset it
+// writeColumn prints a column's journey, grouped by the dataset it
 // reaches: for each dependency, every transformation with its steps, one
 // line per node ("node: what it did"), in the order the data flows.
 // Filters, groupings and sorts that apply to a whole dataset are listed
 // once, as "(rows)", rather than under every column.
-func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
+func writeColumn(w io.Writer, j *history.ColumnJourney, o textOptions) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "column %s in run %s (%s, started %s)\n", j.Column, j.Run.ShortID, j.Run.Status, o.time(j.Run.Start, timeLayout))
 	nodes := map[string]bool{}
@@ -333,10 +335,9 @@ func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
 	}
 	said := map[string]bool{}
 	var order []string
-	byDataset := map[string][]ColumnEdge{}
+	byDataset := map[string][]history.ColumnEdge{}
 	for _, s := range j.Steps {
-		k := s.To.key()
-		k = k[:strings.LastIndexByte(k, 0)]
+		k := s.To.Namespace + "\x00" + s.To.Dataset
 		if _, ok := byDataset[k]; !ok {
 			order = append(order, k)
 		}
@@ -345,7 +346,7 @@ func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
 	for _, k := range order {
 		steps := byDataset[k]
 		to := steps[0].To
-		fmt.Fprintf(&b, "\n%s", o.path(DatasetName(to.Namespace, to.Dataset)))
+		fmt.Fprintf(&b, "\n%s", o.path(history.DatasetName(to.Namespace, to.Dataset)))
 		if p := steps[0].Path; len(p) > 0 {
 			fmt.Fprintf(&b, "  (via %s)", strings.Join(p, " -> "))
 		}
@@ -355,7 +356,7 @@ func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
 		for _, s := range steps {
 			if s.To.Field == "" {
 				for _, t := range s.Transformations {
-					rowLevel[s.From.key()+"\x00"+t.Subtype+"\x00"+t.Description] = true
+					rowLevel[fieldKey(s.From)+"\x00"+t.Subtype+"\x00"+t.Description] = true
 				}
 			}
 		}
@@ -369,7 +370,7 @@ func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
 		var repeated []fromTo
 		for _, s := range steps {
 			from := s.From.String()
-			if inputs[DatasetName(s.From.Namespace, s.From.Dataset)] {
+			if inputs[history.DatasetName(s.From.Namespace, s.From.Dataset)] {
 				from = s.From.Field
 			}
 			target := s.To.Field
@@ -378,7 +379,7 @@ func WriteColumn(w io.Writer, j *ColumnJourney, o TextOptions) error {
 			}
 			var ts []lineage.Transformation
 			for _, t := range s.Transformations {
-				if s.To.Field != "" && t.Type == lineage.TransformIndirect && rowLevel[s.From.key()+"\x00"+t.Subtype+"\x00"+t.Description] {
+				if s.To.Field != "" && t.Type == lineage.TransformIndirect && rowLevel[fieldKey(s.From)+"\x00"+t.Subtype+"\x00"+t.Description] {
 					continue
 				}
 				ts = append(ts, t)
@@ -495,8 +496,8 @@ func splitHops(desc string, nodes map[string]bool) []string {
 	}
 }
 
-// WriteNode prints a node's place in the DAG, its impact and its columns.
-func WriteNode(w io.Writer, v *NodeView, o TextOptions) error {
+// writeNode prints a node's place in the DAG, its impact and its columns.
+func writeNode(w io.Writer, v *history.NodeView, o textOptions) error {
 	tw := newTable(w)
 	kind := "node"
 	if v.Input {
@@ -514,7 +515,7 @@ func WriteNode(w io.Writer, v *NodeView, o TextOptions) error {
 	if r := v.LastRun; r != nil {
 		fmt.Fprintf(tw, "last run\t%s (%s, started %s)\n", r.ShortID, r.Status, o.time(r.Start, timeLayout))
 		if n := v.NodeRun; n != nil {
-			line := fmt.Sprintf("%s in %s, %s rows in, %s rows out", n.Status, FormatDuration(n.Duration()), count(n.RowsIn), count(orInt(n.RowsOut, n.Rows)))
+			line := fmt.Sprintf("%s in %s, %s rows in, %s rows out", n.Status, formatDuration(n.Duration()), count(n.RowsIn), count(cmp.Or(n.RowsOut, n.Rows)))
 			if n.Error != "" {
 				line += ": " + oneLine(n.Error, 120)
 			}
@@ -567,7 +568,7 @@ func WriteNode(w io.Writer, v *NodeView, o TextOptions) error {
 // sourcesText names each source column with the subtypes of how it is
 // used: with direct set, only the sources a value is computed from
 // (filters and groupings are the rows' business, listed apart).
-func sourcesText(srcs []ColumnSource, direct bool) string {
+func sourcesText(srcs []history.ColumnSource, direct bool) string {
 	var parts []string
 	for _, s := range srcs {
 		var subs []string
@@ -605,3 +606,5 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+func fieldKey(f history.FieldRef) string { return f.Namespace + "\x00" + f.Dataset + "\x00" + f.Field }
