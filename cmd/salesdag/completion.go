@@ -73,7 +73,7 @@ func nodeNames() []string {
 		return nil
 	}
 	var out []string
-	for _, n := range app.Describe(d) {
+	for _, n := range describeNodes(d) {
 		out = append(out, n.Name)
 	}
 	return out

@@ -3,17 +3,22 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/salesdag/salesdag/internal/app"
+	"github.com/salesdag/salesdag/internal/dag"
 )
 
 func newGraphCmd() *cobra.Command {
 	var format string
-	var view app.GraphView
+	var view graphView
 	cmd := &cobra.Command{
 		Use:   "graph",
 		Short: "Print the pipeline DAG (text, Graphviz dot or mermaid)",
@@ -41,7 +46,7 @@ func newGraphCmd() *cobra.Command {
 					return &app.UsageError{Err: err}
 				}
 			}
-			return app.RenderGraph(cmd.OutOrStdout(), d, format, view)
+			return renderGraph(cmd.OutOrStdout(), d, format, view)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, dot or mermaid")
@@ -64,7 +69,7 @@ func newNodesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			infos := app.Describe(d)
+			infos := describeNodes(d)
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -88,4 +93,297 @@ func newNodesCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
+}
+
+// graphView selects what `salesdag graph` shows.
+type graphView struct {
+	Outputs    []string // highlight the execution path of these outputs
+	Upstream   string   // show only this node and its ancestors
+	Downstream string   // show only this node and its descendants
+}
+
+// selection returns the nodes to draw (in topological order) and the set
+// that is on the execution path of the requested outputs.
+func selection(d *dag.DAG, v graphView) ([]*dag.Node, map[string]bool, error) {
+	keep := map[string]bool{}
+	all := d.Nodes()
+	for _, n := range all {
+		keep[n.Name] = true
+	}
+	restrict := func(root string, rel func(string) ([]string, error)) error {
+		names, err := rel(root)
+		if err != nil {
+			return err
+		}
+		sub := map[string]bool{root: true}
+		for _, n := range names {
+			sub[n] = true
+		}
+		for k := range keep {
+			if !sub[k] {
+				delete(keep, k)
+			}
+		}
+		return nil
+	}
+	if v.Upstream != "" {
+		if err := restrict(v.Upstream, d.Upstream); err != nil {
+			return nil, nil, err
+		}
+	}
+	if v.Downstream != "" {
+		if err := restrict(v.Downstream, d.Downstream); err != nil {
+			return nil, nil, err
+		}
+	}
+	onPath := map[string]bool{}
+	if len(v.Outputs) > 0 {
+		p, err := d.Plan(v.Outputs...)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range p.Nodes {
+			onPath[n.Name] = true
+		}
+	}
+	var nodes []*dag.Node
+	for _, n := range all {
+		if keep[n.Name] {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes, onPath, nil
+}
+
+func typeName(n *dag.Node) string {
+	if n.Out == nil {
+		return "?"
+	}
+	return n.Out.String()
+}
+
+// renderGraph writes the DAG as text, dot (Graphviz) or mermaid.
+func renderGraph(w io.Writer, d *dag.DAG, format string, v graphView) error {
+	nodes, onPath, err := selection(d, v)
+	if err != nil {
+		return err
+	}
+	shown := map[string]bool{}
+	for _, n := range nodes {
+		shown[n.Name] = true
+	}
+	var b strings.Builder
+	switch format {
+	case "", "text":
+		writeTextTree(&b, nodes, shown, onPath)
+	case "dot":
+		writeDot(&b, nodes, shown, onPath)
+	case "mermaid":
+		b.WriteString("graph LR\n")
+		for _, n := range nodes {
+			open, closing := "[", "]"
+			if n.IsInput {
+				open, closing = "([", "])"
+			}
+			fmt.Fprintf(&b, "    %s%s\"%s<br/><small>%s</small>\"%s\n", n.Name, open, n.Name, mermaidEscape(typeName(n)), closing)
+		}
+		for _, n := range nodes {
+			for _, dep := range n.Deps {
+				if shown[dep] {
+					fmt.Fprintf(&b, "    %s --> %s\n", dep, n.Name)
+				}
+			}
+		}
+		var path []string
+		for _, n := range nodes {
+			if onPath[n.Name] {
+				path = append(path, n.Name)
+			}
+		}
+		if len(path) > 0 {
+			b.WriteString("    classDef onpath fill:#ffe08a,stroke:#b07d00,stroke-width:2px\n")
+			fmt.Fprintf(&b, "    class %s onpath\n", strings.Join(path, ","))
+		}
+	default:
+		return fmt.Errorf("unknown graph format %q (use text, dot or mermaid)", format)
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+// writeTextTree draws the DAG as a tree: every node once, under the
+// dependency that comes last in topological order, with any other
+// dependency named after it; the nodes without dependencies head it. With
+// --outputs, a gutter marks the execution path with "*".
+func writeTextTree(b *strings.Builder, nodes []*dag.Node, shown, onPath map[string]bool) {
+	index := map[string]int{}
+	for i, n := range nodes {
+		index[n.Name] = i
+	}
+	isRoot := func(n *dag.Node) bool {
+		for _, dep := range n.Deps {
+			if shown[dep] {
+				return false
+			}
+		}
+		return true
+	}
+	var roots []*dag.Node
+	children := map[string][]*dag.Node{} // "" is the head line
+	also := map[string][]string{}
+	for _, n := range nodes {
+		if isRoot(n) {
+			roots = append(roots, n)
+			continue
+		}
+		// Under the last non-root dependency; under the head line when
+		// every dependency heads the tree.
+		parent := ""
+		for _, dep := range n.Deps {
+			if shown[dep] && !isRoot(nodes[index[dep]]) && (parent == "" || index[dep] > index[parent]) {
+				parent = dep
+			}
+		}
+		for _, dep := range n.Deps {
+			if shown[dep] && dep != parent && (parent != "" || !isRoot(nodes[index[dep]])) {
+				also[n.Name] = append(also[n.Name], dep)
+			}
+		}
+		children[parent] = append(children[parent], n)
+	}
+	type line struct {
+		tree, name, typ, note string
+		path                  bool // on the execution path
+	}
+	var lines []line
+	var walk func(parent, prefix string)
+	walk = func(parent, prefix string) {
+		kids := children[parent]
+		for i, n := range kids {
+			branch, next := "├─ ", "│  "
+			if i == len(kids)-1 {
+				branch, next = "└─ ", "   "
+			}
+			note := ""
+			if len(also[n.Name]) > 0 {
+				note = "(also uses " + strings.Join(also[n.Name], ", ") + ")"
+			}
+			lines = append(lines, line{prefix + branch, n.Name, typeName(n), note, onPath[n.Name]})
+			walk(n.Name, prefix+next)
+		}
+	}
+	if len(roots) == 1 {
+		r := roots[0]
+		lines = append(lines, line{name: r.Name, typ: typeName(r), path: onPath[r.Name]})
+	} else {
+		var names []string
+		inputs, path := true, false
+		for _, r := range roots {
+			names = append(names, r.Name)
+			inputs = inputs && r.IsInput
+			path = path || onPath[r.Name]
+		}
+		head := strings.Join(names, ", ")
+		if inputs {
+			head += " (inputs)"
+		}
+		lines = append(lines, line{name: head, path: path})
+	}
+	walk("", "")
+	width := 0
+	for _, l := range lines[1:] {
+		width = max(width, utf8.RuneCountInString(l.tree+l.name))
+	}
+	for _, l := range lines {
+		if len(onPath) > 0 {
+			mark := "  "
+			if l.path {
+				mark = "* "
+			}
+			b.WriteString(mark)
+		}
+		text := l.tree + l.name
+		if l.typ != "" {
+			text += strings.Repeat(" ", max(width-utf8.RuneCountInString(text), 0)+2) + l.typ
+		}
+		if l.note != "" {
+			text += "  " + l.note
+		}
+		b.WriteString(text + "\n")
+	}
+	if len(onPath) > 0 {
+		b.WriteString("(* = on the execution path of the requested outputs)\n")
+	}
+}
+
+// writeDot draws the DAG top-down, one rank per step, with HTML labels
+// (the node in bold, its Go type below in grey); inputs are ellipses.
+func writeDot(b *strings.Builder, nodes []*dag.Node, shown, onPath map[string]bool) {
+	b.WriteString("digraph salesdag {\n")
+	b.WriteString("  rankdir=TB;\n  nodesep=0.3;\n  ranksep=0.45;\n")
+	b.WriteString("  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\", fontsize=12, margin=\"0.15,0.06\"];\n")
+	b.WriteString("  edge [color=\"#666666\", arrowsize=0.7];\n")
+	for _, n := range nodes {
+		label := fmt.Sprintf(`<<b>%s</b><br/><font point-size="9" color="#555555">%s</font>>`, html.EscapeString(n.Name), html.EscapeString(typeName(n)))
+		attrs := []string{"label=" + label}
+		fill := ""
+		if n.IsInput {
+			attrs = append(attrs, "shape=ellipse")
+			fill = "#eeeeee"
+		}
+		if onPath[n.Name] {
+			attrs = append(attrs, "penwidth=2")
+			fill = "#ffe08a"
+		}
+		if fill != "" {
+			attrs = append(attrs, fmt.Sprintf("fillcolor=%q", fill))
+		}
+		fmt.Fprintf(b, "  %q [%s];\n", n.Name, strings.Join(attrs, ", "))
+	}
+	for _, n := range nodes {
+		for _, dep := range n.Deps {
+			if !shown[dep] {
+				continue
+			}
+			attr := ""
+			if onPath[n.Name] && onPath[dep] {
+				attr = " [penwidth=2, color=\"#b07d00\"]"
+			}
+			fmt.Fprintf(b, "  %q -> %q%s;\n", dep, n.Name, attr)
+		}
+	}
+	b.WriteString("}\n")
+}
+
+func mermaidEscape(s string) string {
+	r := strings.NewReplacer("\"", "#quot;", "<", "#lt;", ">", "#gt;", "[", "#91;", "]", "#93;")
+	return r.Replace(s)
+}
+
+// nodeInfo is one entry of `salesdag nodes --json`.
+type nodeInfo struct {
+	Name       string   `json:"name"`
+	Type       string   `json:"type"`
+	Input      bool     `json:"input,omitempty"`
+	Deps       []string `json:"dependencies"`
+	Dependents []string `json:"dependents"`
+	Doc        string   `json:"doc"`
+	Tags       []string `json:"tags,omitempty"`
+}
+
+// Describe lists every node of d in topological order.
+func describeNodes(d *dag.DAG) []nodeInfo {
+	var out []nodeInfo
+	for _, n := range d.Nodes() {
+		deps := slices.Clone(n.Deps)
+		if deps == nil {
+			deps = []string{}
+		}
+		dependents := d.Dependents(n.Name)
+		if dependents == nil {
+			dependents = []string{}
+		}
+		out = append(out, nodeInfo{Name: n.Name, Type: typeName(n), Input: n.IsInput, Deps: deps, Dependents: dependents, Doc: n.Doc, Tags: n.Tags})
+	}
+	return out
 }

@@ -31,15 +31,7 @@ type screen struct {
 func newScreen(w io.Writer) *screen { return &screen{w: w} }
 
 // Write clears the status line, then writes p.
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shown {
-		io.WriteString(s.w, clearLine)
-		s.shown = false
-	}
-	return s.w.Write(p)
-}
+func (s *screen) Write(p []byte) (int, error) { return s.writeTo(s.w, p) }
 
 // also returns a writer to w (stdout on the same terminal, say) that
 // clears the status line first, as Write does.
@@ -50,14 +42,13 @@ type alsoWriter struct {
 	w io.Writer
 }
 
-func (a alsoWriter) Write(p []byte) (int, error) {
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	if a.s.shown {
-		io.WriteString(a.s.w, clearLine)
-		a.s.shown = false
-	}
-	return a.w.Write(p)
+func (a alsoWriter) Write(p []byte) (int, error) { return a.s.writeTo(a.w, p) }
+
+func (s *screen) writeTo(w io.Writer, p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.erase()
+	return w.Write(p)
 }
 
 // status replaces the status line with text.
@@ -72,6 +63,11 @@ func (s *screen) status(text string) {
 func (s *screen) clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.erase()
+}
+
+// erase removes the status line, if any; s.mu is held.
+func (s *screen) erase() {
 	if s.shown {
 		io.WriteString(s.w, clearLine)
 		s.shown = false

@@ -44,7 +44,7 @@ func unknownCommand(c *cobra.Command, typed string) error {
 		}
 	}
 	msg := fmt.Sprintf("unknown command %q for %q", typed, c.CommandPath())
-	if s := closest(typed, names); len(s) > 0 {
+	if s := dag.Suggest(typed, names); len(s) > 0 {
 		msg += "; did you mean " + orList(quoteAll(s, "'"+c.CommandPath()+" ", "'")) + "?"
 	}
 	return usageErrorf(c, "%s", msg)
@@ -65,16 +65,11 @@ func flagError(c *cobra.Command, err error) error {
 				known = append(known, f.Name)
 			}
 		})
-		if s := closest(name, known); len(s) > 0 {
+		if s := dag.Suggest(name, known); len(s) > 0 {
 			msg += "; did you mean " + orList(quoteAll(s, "--", "")) + "?"
 		}
 	}
 	return usageErrorf(c, "%s", msg)
-}
-
-// closest returns up to three of known near typed, best first.
-func closest(typed string, known []string) []string {
-	return dag.Suggest(typed, known)
 }
 
 func quoteAll(ss []string, pre, post string) []string {
@@ -174,7 +169,7 @@ func outputNames() []string {
 		return nil
 	}
 	var out []string
-	for _, n := range app.Describe(d) {
+	for _, n := range describeNodes(d) {
 		if !n.Input {
 			out = append(out, n.Name)
 		}

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -295,54 +294,6 @@ func TestPrepareUnknownOutput(t *testing.T) {
 	_, err = Prepare(d, []string{"source"})
 	require.ErrorAs(t, err, &ue)
 	require.Contains(t, err.Error(), "is an input")
-}
-
-func TestRenderGraph(t *testing.T) {
-	d, err := Build()
-	require.NoError(t, err)
-	cases := []struct {
-		format string
-		view   GraphView
-		want   []string
-		not    []string
-	}{
-		{"text", GraphView{}, []string{"source, options (inputs)\n└─ raw_sales_data ", "   └─ cleaned_sales_data ", "(also uses raw_sales_data)"}, []string{"* "}},
-		{"text", GraphView{Outputs: []string{"trend_analysis"}}, []string{"├─ trend_analysis", "* └─ raw_sales_data", "\n  ", "weekly_aggregation"}, nil},
-		{"dot", GraphView{Outputs: []string{"weekly_aggregation"}}, []string{"digraph salesdag", `"enriched_daily_summary" -> "weekly_aggregation" [penwidth=2`}, nil},
-		{"mermaid", GraphView{Outputs: []string{"top_performing_days"}}, []string{"graph LR", "daily_sales_summary --> enriched_daily_summary", "class ", "onpath"}, nil},
-		{"text", GraphView{Upstream: "daily_sales_summary"}, []string{"cleaned_sales_data", "source"}, []string{"trend_analysis", "data_quality_metrics"}},
-		{"mermaid", GraphView{Downstream: "enriched_daily_summary"}, []string{"weekly_aggregation", "trend_analysis"}, []string{"raw_sales_data", "classDef"}},
-	}
-	for _, tc := range cases {
-		var b bytes.Buffer
-		require.NoError(t, RenderGraph(&b, d, tc.format, tc.view))
-		for _, w := range tc.want {
-			require.Contains(t, b.String(), w, "%s %+v", tc.format, tc.view)
-		}
-		for _, n := range tc.not {
-			require.NotContains(t, b.String(), n, "%s %+v", tc.format, tc.view)
-		}
-	}
-	require.Error(t, RenderGraph(&bytes.Buffer{}, d, "svg", GraphView{}))
-	require.Error(t, RenderGraph(&bytes.Buffer{}, d, "text", GraphView{Upstream: "nope"}))
-	require.Error(t, RenderGraph(&bytes.Buffer{}, d, "text", GraphView{Downstream: "nope"}))
-	require.Error(t, RenderGraph(&bytes.Buffer{}, d, "text", GraphView{Outputs: []string{"nope"}}))
-}
-
-func TestDescribe(t *testing.T) {
-	d, err := Build()
-	require.NoError(t, err)
-	infos := Describe(d)
-	require.Len(t, infos, 10)
-	byName := map[string]NodeInfo{}
-	for _, n := range infos {
-		byName[n.Name] = n
-		require.NotEmpty(t, n.Doc, n.Name)
-	}
-	require.Equal(t, []string{"raw_sales_data", "cleaned_sales_data"}, byName["data_quality_metrics"].Deps)
-	require.True(t, byName["source"].Input)
-	require.Equal(t, "*pipeline.RawSales", byName["raw_sales_data"].Type)
-	require.ElementsMatch(t, []string{"weekly_aggregation", "trend_analysis", "top_performing_days"}, byName["enriched_daily_summary"].Dependents)
 }
 
 func TestRowLevelOutputsRedactCustomerIDs(t *testing.T) {

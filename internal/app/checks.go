@@ -10,8 +10,8 @@ import (
 
 // NewChecks returns the runner of the sales nodes' default data-quality
 // checks; bad options (--max-data-loss out of 0..100) are a usage error.
-// Plug runner.Hooks() into the run, and after the graph has run, fail with
-// runner.Err() (a *checks.FailedError, exit code 3) before writing.
+// Given as Options.Checks, a failed check of importance fail stops Run
+// before it writes, with a *checks.FailedError (exit code 3).
 func NewChecks(o pipeline.CheckOptions, log *slog.Logger) (*checks.Runner, error) {
 	if err := o.Validate(); err != nil {
 		return nil, &UsageError{Err: err}

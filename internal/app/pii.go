@@ -1,6 +1,8 @@
 package app
 
 import (
+	"slices"
+
 	"github.com/salesdag/salesdag/internal/frame"
 )
 
@@ -27,7 +29,7 @@ func redactPersonal(v any) any {
 	f := t.Table()
 	var out *frame.Frame
 	for i, c := range f.Columns {
-		if !isPersonal(c.Name) || c.Kind != frame.KindString {
+		if !slices.Contains(PersonalColumns, c.Name) || c.Kind != frame.KindString {
 			continue
 		}
 		if out == nil {
@@ -45,13 +47,4 @@ func redactPersonal(v any) any {
 		return v
 	}
 	return redactedTable{out}
-}
-
-func isPersonal(name string) bool {
-	for _, p := range PersonalColumns {
-		if name == p {
-			return true
-		}
-	}
-	return false
 }

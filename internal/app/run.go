@@ -129,19 +129,17 @@ func Run(ctx context.Context, o Options) (res *RunResult, runErr error) {
 	if len(o.Formats) == 0 {
 		o.Formats = output.DefaultFormats
 	}
+	var err error
 	if o.DAG == nil {
-		d, err := Build()
-		if err != nil {
+		if o.DAG, err = Build(); err != nil {
 			return nil, err
 		}
-		o.DAG, o.Plan = d, nil
+		o.Plan = nil // a plan belongs to its graph
 	}
 	if o.Plan == nil {
-		p, err := Prepare(o.DAG, o.Outputs)
-		if err != nil {
+		if o.Plan, err = Prepare(o.DAG, o.Outputs); err != nil {
 			return nil, err
 		}
-		o.Plan = p
 	}
 	ev, err := startEvents(o)
 	if err != nil {
