@@ -89,6 +89,7 @@ func TestParseAndRedact(t *testing.T) {
 		{raw: "mysql://u:s3cret@h/db", err: "unknown scheme"},
 		{raw: "postgres://u:s3cret@h:notaport/db", err: "cannot be parsed"},
 		{raw: "postgres://u:s3cret@h/db?sslmode=bogus", err: "sslmode"},
+		{raw: "postgres://u@h/db?password=s3cret&table=t", input: true, display: "postgres://u@h/db?password=xxxxx"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.raw, func(t *testing.T) {
@@ -105,6 +106,7 @@ func TestParseAndRedact(t *testing.T) {
 	}
 	require.Equal(t, "postgres://u:xxxxx@h/db", Redact("postgres://u:pw@h/db"))
 	require.Equal(t, "out.csv", Redact("out.csv"))
+	require.Equal(t, "postgres://h/db?password=xxxxx&table=t", Redact("postgres://h/db?table=t&password=pw"))
 	require.True(t, IsURL("SQLITE:x.db"))
 	require.False(t, IsURL("sales.csv"))
 }

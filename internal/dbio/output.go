@@ -114,17 +114,6 @@ func OpenOutput(ctx context.Context, raw string, o OutputOptions) (*Output, erro
 // Name is the URL with the password masked.
 func (o *Output) Name() string { return o.t.display }
 
-// Kind is the engine.
-func (o *Output) Kind() Kind { return o.t.kind }
-
-// Location is where a table of this output lives.
-func (o *Output) Location(table string) Location {
-	if o.pg != nil {
-		return o.t.location(o.pg.schema, table)
-	}
-	return o.t.location("", table)
-}
-
 // Write writes every table in one transaction: all of them, or (on an
 // error or a cancelled ctx) none, leaving the tables as they were.
 func (o *Output) Write(ctx context.Context, tables []Table) ([]Written, error) {

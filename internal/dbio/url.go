@@ -81,7 +81,16 @@ func Redact(raw string) string {
 	}
 	u, err := url.Parse(raw)
 	if err == nil {
-		if u.User == nil {
+		q := u.Query()
+		masked := false
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") {
+				q[k], masked = []string{"xxxxx"}, true
+			}
+		}
+		if masked {
+			u.RawQuery = q.Encode()
+		} else if u.User == nil {
 			return raw
 		}
 		return u.Redacted()
