@@ -28,11 +28,9 @@ func monthly(ctx context.Context, daily *salesdag.Table) (*salesdag.Table, error
 		return e
 	})
 	month.Name = "month"
-	out := df.Mutate(month).
-		GroupBy("month").
-		Aggregation(
-			[]dataframe.AggregationType{dataframe.Aggregation_COUNT, dataframe.Aggregation_SUM, dataframe.Aggregation_SUM, dataframe.Aggregation_MEAN},
-			[]string{"date", "total_amount", "transaction_count", "total_amount"}).
+	aggs := []dataframe.AggregationType{dataframe.Aggregation_COUNT, dataframe.Aggregation_SUM, dataframe.Aggregation_SUM, dataframe.Aggregation_MEAN}
+	cols := []string{"date", "total_amount", "transaction_count", "total_amount"}
+	out := df.Mutate(month).GroupBy("month").Aggregation(aggs, cols).
 		Arrange(dataframe.Sort("month")) // groups come out in map order
 	if out.Err != nil {
 		return nil, fmt.Errorf("monthly summary: %w", out.Err)
