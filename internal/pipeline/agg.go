@@ -313,7 +313,9 @@ func newProfAgg() *profAgg {
 	return &profAgg{lo: math.Inf(1), hi: math.Inf(-1), lastDate: nullDate, otherAmounts: newU64Set(16), custs: newIDSet()}
 }
 
-func (pa *profAgg) add(date int32, cust uint64, amt float64) {
+// add counts one row; cents is the amount in cents when the parser knows
+// it is toCents(amt), else -1.
+func (pa *profAgg) add(date int32, cust uint64, amt float64, cents int64) {
 	if date != nullDate && date != pa.lastDate { // sorted files repeat dates
 		pa.dates.add(int64(date))
 		pa.lastDate = date
@@ -326,7 +328,11 @@ func (pa *profAgg) add(date int32, cust uint64, amt float64) {
 	}
 	pa.count++
 	pa.lo, pa.hi = min(pa.lo, amt), max(pa.hi, amt)
-	if c, ok := toCents(amt); ok {
+	c, ok := cents, cents >= 0
+	if !ok {
+		c, ok = toCents(amt)
+	}
+	if ok {
 		pa.cents.add(c)
 		cs := &pa.centsSet
 		if o := uint64(c - cs.lo); o < cs.nbits { // rangeBits.add, inlined by hand

@@ -103,6 +103,7 @@ func (r *RawSales) countStreamDuplicates() (int64, error) {
 	sets := make([]*u64set, workers)
 	for w := range sets {
 		sets[w] = newU64Set(64)
+		sets[w].random = true // fingerprint bits
 	}
 	parallelFor(dupNParts, workers, func(w, p int) {
 		n := 0

@@ -133,8 +133,17 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 // a time with SWAR arithmetic. ok is false for anything else (signs,
 // spaces, exponents, ...), which parseAmount then handles.
 func amountFast(w uint64, n int) (float64, bool) {
+	v, _, ok := amountFastCents(w, n)
+	return v, ok
+}
+
+// amountFastCents is amountFast that also returns the amount in cents
+// when it has at most two decimals (-1 otherwise): then the float64 is
+// x / 10^frac for the digits x, and toCents of it is exactly x *
+// 10^(2-frac), so the input profile needs no float round trip.
+func amountFastCents(w uint64, n int) (float64, int64, bool) {
 	if n == 0 || n > 8 {
-		return 0, false
+		return 0, -1, false
 	}
 	valid := uint64(1)<<(8*uint(n)) - 1
 	if n == 8 {
@@ -143,7 +152,7 @@ func amountFast(w uint64, n int) (float64, bool) {
 	frac := 0
 	if dots := byteMask(w, 0x2E2E2E2E2E2E2E2E) & valid; dots != 0 {
 		if dots&(dots-1) != 0 {
-			return 0, false
+			return 0, -1, false
 		}
 		d := uint(bits.TrailingZeros64(dots) >> 3)
 		low := uint64(1)<<(8*d) - 1
@@ -151,20 +160,24 @@ func amountFast(w uint64, n int) (float64, bool) {
 		n--
 		frac = n - int(d)
 		if n == 0 {
-			return 0, false
+			return 0, -1, false
 		}
 		valid >>= 8
 	}
 	// Every byte left must be a digit.
 	if ((w+0x4646464646464646)|(w-0x3030303030303030)|w)&0x8080808080808080&valid != 0 {
-		return 0, false
+		return 0, -1, false
 	}
 	x := (w - 0x3030303030303030) & valid
 	x <<= 8 * uint(8-n) // right-align: leading zero digits
 	x = (x*10 + x>>8) & 0x00FF00FF00FF00FF
 	x = (x*100 + x>>16) & 0x0000FFFF0000FFFF
 	x = (x*10000 + x>>32) & 0xFFFFFFFF
-	return float64(x) / pow10f[frac], true
+	cents := int64(-1)
+	if frac <= 2 {
+		cents = int64(x) * [3]int64{100, 10, 1}[frac]
+	}
+	return float64(x) / pow10f[frac], cents, true
 }
 
 type amountKind uint8

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -70,4 +71,34 @@ func trimSpace(s string) string {
 		j--
 	}
 	return s[i:j]
+}
+
+// TestAmountFastCents: the cents the fast path gives are exactly what
+// toCents makes of the parsed float64 (the input profile relies on it).
+func TestAmountFastCents(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	texts := []string{"0", "0.0", "0.00", ".5", "5.", "99999999", "9999999.", "999999.9", "99999.99", "0.01", "1.005", "1234.5678"}
+	for range 200_000 {
+		digits := 1 + rng.IntN(8)
+		b := make([]byte, 0, 9)
+		for range digits {
+			b = append(b, byte('0'+rng.IntN(10)))
+		}
+		if dot := rng.IntN(digits + 2); dot <= digits && digits < 8 {
+			b = slices.Insert(b, dot, '.')
+		}
+		texts = append(texts, string(b))
+	}
+	for _, s := range texts {
+		v, cents, ok := amountFastCents(word([]byte(s)), len(s))
+		if !ok {
+			continue
+		}
+		want, wantOK := toCents(v)
+		if cents < 0 {
+			continue // more than two decimals: the caller asks toCents
+		}
+		require.True(t, wantOK, "%q", s)
+		require.Equal(t, want, cents, "%q", s)
+	}
 }

@@ -452,7 +452,7 @@ func (p *parser) row(fb []byte, line int64, raw []byte, res *chunkResult) bool {
 	// Amount.
 	as, ae := p.st[c[colAmount]], p.en[c[colAmount]]
 	aw := fieldWord(fb, as, ae)
-	amt, fast := amountFast(aw, ae-as)
+	amt, cents, fast := amountFastCents(aw, ae-as)
 	switch {
 	case fast:
 	case isNA(ae-as, aw):
@@ -516,7 +516,7 @@ func (p *parser) row(fb []byte, line int64, raw []byte, res *chunkResult) bool {
 			a.dups.add(rowFingerprint(date, amountBits(amt), prodH, custH), p.base+int64(p.recStart))
 		}
 		if a.prof != nil {
-			a.prof.add(date, cust, amt)
+			a.prof.add(date, cust, amt, cents)
 		}
 		return true
 	}

@@ -16,6 +16,15 @@ type u64set struct {
 	n       int
 	shift   uint
 	hasZero bool
+	random  bool // keys are hash values already: one multiply spreads them
+}
+
+// slot returns k's first slot.
+func (s *u64set) slot(k uint64) uint64 {
+	if s.random {
+		return (k * dictHashMul) >> s.shift
+	}
+	return setHash(k) >> s.shift
 }
 
 func newU64Set(hint int) *u64set {
@@ -54,7 +63,7 @@ func (s *u64set) insert(k uint64) bool {
 		return !was
 	}
 	mask := uint64(len(s.slots) - 1)
-	for i := setHash(k) >> s.shift; ; i = (i + 1) & mask {
+	for i := s.slot(k); ; i = (i + 1) & mask {
 		switch s.slots[i] {
 		case k:
 			return false
@@ -74,7 +83,7 @@ func (s *u64set) has(k uint64) bool {
 		return s.hasZero
 	}
 	mask := uint64(len(s.slots) - 1)
-	for i := setHash(k) >> s.shift; ; i = (i + 1) & mask {
+	for i := s.slot(k); ; i = (i + 1) & mask {
 		switch s.slots[i] {
 		case k:
 			return true
