@@ -18,8 +18,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/salesdag/salesdag/internal/app"
-	"github.com/salesdag/salesdag/internal/lineage"
 	"github.com/salesdag/salesdag/internal/lineage/lineagetest"
 )
 
@@ -273,7 +271,7 @@ func TestSecondSignalStillRecordsAbort(t *testing.T) {
 	require.NoError(t, syscall.Flock(int(lock.Fd()), syscall.LOCK_UN))
 	code, took := p.wait(t, 25*time.Second)
 	require.Less(t, took, 10*time.Second)
-	require.Equal(t, exitInterrupted, code, p.stderr.String())
+	require.Equal(t, 130, code, p.stderr.String()) // SIGINT
 	runs := historyRuns(t, dir, env)
 	require.Len(t, runs, 1)
 	require.Equal(t, "ABORT", runs[0].Status, p.stderr.String())
@@ -306,55 +304,4 @@ func TestSignalDuringRunWithHangingBackendExitsAtOnce(t *testing.T) {
 	runs := historyRuns(t, dir, env)
 	require.Equal(t, "ABORT", runs[0].Status)
 	requireSameEvents(t, historyEvents(t, dir, env, runs[0].ID), outboxEvents(t, home))
-}
-
-// TestLineageFlushTimeout: a backend answering 429 with Retry-After: 3600
-// does not keep `lineage flush` for an hour: it stops within --timeout
-// (default 30 s; here at once, since the wait would pass it) and leaves
-// the events in the outbox.
-func TestLineageFlushTimeout(t *testing.T) {
-	home := linHome(t)
-	srv := lineagetest.NewServer(t, func(int, *http.Request) lineagetest.Fault {
-		return lineagetest.Fault{Status: 429, Header: map[string]string{"Retry-After": "3600"}}
-	})
-	t.Setenv("OPENLINEAGE_URL", srv.URL)
-	dir := filepath.Join(home, "outbox")
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	var b strings.Builder
-	for range 2 {
-		ev := lineage.NewRunEvent(lineage.EventStart, lineage.Run{RunID: lineage.NewRunID()}, lineage.Job{Namespace: "default", Name: "sales_data_pipeline"})
-		data, err := lineage.Marshal(ev)
-		require.NoError(t, err)
-		b.Write(data)
-		b.WriteByte('\n')
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, lineage.NewRunID().String()+".jsonl"), []byte(b.String()), 0o600))
-
-	for _, args := range [][]string{{"flush"}, {"flush", "--timeout", "5s"}} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			type outcome struct {
-				stderr string
-				err    error
-			}
-			done := make(chan outcome, 1)
-			go func() {
-				_, stderr, err := linExec(t, args...)
-				done <- outcome{stderr, err}
-			}()
-			var o outcome
-			select {
-			case o = <-done:
-			case <-time.After(25 * time.Second):
-				t.Fatal("lineage flush waited for the server's Retry-After")
-			}
-			require.ErrorContains(t, o.err, "2 event(s) still in")
-			require.Contains(t, o.stderr, "after the deadline")
-			n, err := lineage.Pending(dir)
-			require.NoError(t, err)
-			require.Equal(t, 2, n)
-		})
-	}
-	_, _, err := linExec(t, "flush", "--timeout", "0s")
-	var ue *app.UsageError
-	require.ErrorAs(t, err, &ue)
 }

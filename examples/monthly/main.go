@@ -1,22 +1,24 @@
 // Command salesdag-monthly is the salesdag command with one more node,
 // monthly_summary: a team's own binary, built on the public API, with the
-// same commands (run, graph, nodes, lineage, ...) as salesdag.
+// same commands as salesdag (run, graph, nodes, lineage, cache, version).
+//
+//	go build -o salesdag-monthly .
+//	./salesdag-monthly run --input testdata/sales.csv --outputs monthly_summary
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/salesdag/salesdag"
+	"github.com/salesdag/salesdag/cli"
 )
 
 func main() {
 	d, err := salesdag.New(monthlySummary)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintf(os.Stderr, "salesdag-monthly: %v\n", err)
 		os.Exit(1)
 	}
-	res, err := d.Run(context.Background(), salesdag.RunOptions{Input: os.Args[1], Outputs: []string{"monthly_summary"}, OutputDir: "out"})
-	fmt.Println(res, err)
+	os.Exit(cli.Main(d, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, cli.Options{Name: "salesdag-monthly"}))
 }

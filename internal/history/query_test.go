@@ -51,7 +51,7 @@ var (
 )
 
 // TestViews keeps what the queries behind "salesdag lineage" return for
-// the fixture as JSON; cmd/salesdag renders copies of these files
+// the fixture as JSON; the cli package renders copies of these files
 // (historyview_test.go) and compares the text with its golden files.
 func TestViews(t *testing.T) {
 	s, _ := fixture(t)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -8,15 +8,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// commit and date are set at build time with -ldflags "-X main.commit=...
-// -X main.date=..." (make build does); otherwise buildInfo takes them from
-// the version control stamp the go command records.
-var commit, date string
-
-// buildInfo returns the version, commit and build date of this binary,
-// "unknown" for what nobody recorded.
-func buildInfo() (v, c, d string) {
-	v, c, d = version, commit, date
+// buildInfo returns the version, commit and build date of this binary:
+// those given to Main (cmd/salesdag's are set with -ldflags "-X
+// main.version=... -X main.commit=... -X main.date=...", as make build
+// does), else what the go command recorded (module version, version
+// control stamp); "unknown" for what nobody recorded.
+func buildInfo(e mainEnv) (v, c, d string) {
+	v, c, d = e.version, e.commit, e.date
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			v = bi.Main.Version
@@ -50,7 +48,7 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the salesdag version, commit and build date",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, c, d := buildInfo()
+			v, c, d := buildInfo(envOf(cmd.Context()))
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "salesdag %s (commit %s, built %s, %s, %s/%s)\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
 		},

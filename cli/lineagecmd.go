@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -218,7 +218,7 @@ NAME is a column ("amount") or a column of one node's output
   salesdag lineage column date --run 0199a1b2`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := app.Build()
+			d, err := dagOf(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -256,7 +256,7 @@ func newLineageNodeCmd() *cobra.Command {
   salesdag lineage node weekly_aggregation --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := app.Build()
+			d, err := dagOf(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -278,7 +278,7 @@ func newLineageNodeCmd() *cobra.Command {
 			})
 			if errors.Is(err, history.ErrNoHistory) {
 				// The DAG alone still answers the impact question.
-				v, nerr := histNodeWithoutHistory(args[0])
+				v, nerr := histNodeWithoutHistory(cmd.Context(), args[0])
 				if nerr != nil {
 					return nerr
 				}
@@ -301,8 +301,8 @@ func newLineageNodeCmd() *cobra.Command {
 
 // histNodeWithoutHistory describes a node from the DAG when no run has
 // been recorded yet.
-func histNodeWithoutHistory(name string) (*history.NodeView, error) {
-	d, err := app.Build()
+func histNodeWithoutHistory(ctx context.Context, name string) (*history.NodeView, error) {
+	d, err := dagOf(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -23,6 +23,7 @@ import (
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/history"
 	"github.com/salesdag/salesdag/internal/lineage"
+	"github.com/salesdag/salesdag/internal/lineage/lineagetest"
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
 
@@ -412,4 +413,55 @@ func TestLineageFlush(t *testing.T) {
 			require.Equal(t, tc.wantLeft, left)
 		})
 	}
+}
+
+// TestLineageFlushTimeout: a backend answering 429 with Retry-After: 3600
+// does not keep `lineage flush` for an hour: it stops within --timeout
+// (default 30 s; here at once, since the wait would pass it) and leaves
+// the events in the outbox.
+func TestLineageFlushTimeout(t *testing.T) {
+	home := linHome(t)
+	srv := lineagetest.NewServer(t, func(int, *http.Request) lineagetest.Fault {
+		return lineagetest.Fault{Status: 429, Header: map[string]string{"Retry-After": "3600"}}
+	})
+	t.Setenv("OPENLINEAGE_URL", srv.URL)
+	dir := filepath.Join(home, "outbox")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	var b strings.Builder
+	for range 2 {
+		ev := lineage.NewRunEvent(lineage.EventStart, lineage.Run{RunID: lineage.NewRunID()}, lineage.Job{Namespace: "default", Name: "sales_data_pipeline"})
+		data, err := lineage.Marshal(ev)
+		require.NoError(t, err)
+		b.Write(data)
+		b.WriteByte('\n')
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, lineage.NewRunID().String()+".jsonl"), []byte(b.String()), 0o600))
+
+	for _, args := range [][]string{{"flush"}, {"flush", "--timeout", "5s"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			type outcome struct {
+				stderr string
+				err    error
+			}
+			done := make(chan outcome, 1)
+			go func() {
+				_, stderr, err := linExec(t, args...)
+				done <- outcome{stderr, err}
+			}()
+			var o outcome
+			select {
+			case o = <-done:
+			case <-time.After(25 * time.Second):
+				t.Fatal("lineage flush waited for the server's Retry-After")
+			}
+			require.ErrorContains(t, o.err, "2 event(s) still in")
+			require.Contains(t, o.stderr, "after the deadline")
+			n, err := lineage.Pending(dir)
+			require.NoError(t, err)
+			require.Equal(t, 2, n)
+		})
+	}
+	_, _, err := linExec(t, "flush", "--timeout", "0s")
+	var ue *app.UsageError
+	require.ErrorAs(t, err, &ue)
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -45,7 +45,7 @@ func TestTextGraph(t *testing.T) {
 // TestREADMEShowsTheTextGraph: the README's picture of the pipeline is
 // exactly what `salesdag graph` prints.
 func TestREADMEShowsTheTextGraph(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../README.md")
 	require.NoError(t, err)
 	_, after, ok := strings.Cut(string(readme), "## The pipeline\n")
 	require.True(t, ok, "README has a section \"## The pipeline\"")

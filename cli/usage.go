@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -153,7 +153,7 @@ func inputArg(c *cobra.Command, f *runFlags, args []string) (string, error) {
 		return "", usageErrorf(c, "two inputs: --input %s and %s; give one", dbio.Redact(f.input), dbio.Redact(arg))
 	}
 	if !isFile && errors.Is(statErr, os.ErrNotExist) {
-		if d, err := app.Build(); err == nil {
+		if d, err := dagOf(c.Context()); err == nil {
 			if n, ok := d.Node(arg); ok && !n.IsInput {
 				return "", usageErrorf(c, "%q is an output, not an input file: did you mean --outputs %s?", arg, arg)
 			}
@@ -163,11 +163,7 @@ func inputArg(c *cobra.Command, f *runFlags, args []string) (string, error) {
 }
 
 // inputNames lists the DAG's non-input nodes: what --outputs accepts.
-func outputNames() []string {
-	d, err := app.Build()
-	if err != nil {
-		return nil
-	}
+func outputNames(d *dag.DAG) []string {
 	var out []string
 	for _, n := range describeNodes(d) {
 		if !n.Input {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // The lineage of `salesdag run`: its flags, the sinks its events go to
 // (the configured transport's emitter and the local history) and their
@@ -125,8 +125,8 @@ func startLineage(env runEnv, f *lineageFlags, runID uuid.UUID, log *slog.Logger
 }
 
 // sinks is where app.Run sends the events: the emitter, then the history.
-func (s *lineageSession) sinks() app.Lineage {
-	lo := app.Lineage{Namespace: s.cfg.Namespace, Parent: s.parent, Version: version, RunID: s.runID}
+func (s *lineageSession) sinks(ctx context.Context) app.Lineage {
+	lo := app.Lineage{Namespace: s.cfg.Namespace, Parent: s.parent, Version: envOf(ctx).version, RunID: s.runID}
 	switch {
 	case s.emitter != nil && s.history != nil:
 		lo.Sink = lineage.Tee(s.emitter, s.history)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -178,7 +178,7 @@ func runRun(ctx context.Context, env runEnv, f *runFlags) (runErr error) {
 	if err != nil {
 		return &app.UsageError{Err: fmt.Errorf("--on-bad-rows: %w", err)}
 	}
-	d, err := app.Build()
+	d, err := dagOf(ctx)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func runRun(ctx context.Context, env runEnv, f *runFlags) (runErr error) {
 		opts.Hooks = append(opts.Hooks, p.hooks())
 		session.delivering = p.delivering
 	}
-	opts.Lineage = session.sinks()
+	opts.Lineage = session.sinks(ctx)
 
 	res, runErr := app.Run(ctx, opts)
 

@@ -1,4 +1,20 @@
-package main
+// Package cli is the salesdag command line (run, graph, nodes, lineage,
+// cache, version) built around a salesdag.Driver, so that a program that
+// adds nodes to the DAG ships the same commands, with its nodes in them:
+//
+//	func main() {
+//		d, err := salesdag.New(myNodes...)
+//		if err != nil {
+//			fmt.Fprintln(os.Stderr, err)
+//			os.Exit(1)
+//		}
+//		os.Exit(cli.Main(d, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, cli.Options{}))
+//	}
+//
+// The exit codes are salesdag's: 0 ok, 1 the run failed, 2 usage, 3 a
+// failed check, 4 lineage not delivered (--lineage-strict), 130/143
+// interrupted by SIGINT/SIGTERM.
+package cli
 
 import (
 	"context"
@@ -12,8 +28,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/salesdag/salesdag"
 	"github.com/salesdag/salesdag/internal/app"
+	"github.com/salesdag/salesdag/internal/bridge"
 	"github.com/salesdag/salesdag/internal/checks"
+	"github.com/salesdag/salesdag/internal/dag"
 )
 
 // Exit codes, documented in the README.
@@ -26,8 +45,41 @@ const (
 	exitInterrupted = 130 // SIGINT; SIGTERM gives 143
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// Options adjust the command line to the program that runs it.
+type Options struct {
+	// Name of the command in its help; "" means "salesdag".
+	Name string
+	// Version printed by `version` and recorded in lineage events; ""
+	// means "dev" (or the module version that go install records).
+	Version string
+	// Commit and Date (of the build) printed by `version`; "" means
+	// what the go command recorded from version control, if anything.
+	Commit, Date string
+}
+
+// mainEnv is what the commands of one Main share: the driver's graph and
+// the version. It travels in the commands' context.
+type mainEnv struct {
+	dag                   *dag.DAG
+	version, commit, date string
+}
+
+type envKey struct{}
+
+// envOf returns the mainEnv of ctx; outside Main, the standard graph.
+func envOf(ctx context.Context) mainEnv {
+	if e, ok := ctx.Value(envKey{}).(mainEnv); ok {
+		return e
+	}
+	d, err := app.Build()
+	if err != nil {
+		panic(err) // the standard graph is fixed: a bug
+	}
+	return mainEnv{dag: d, version: "dev"}
+}
+
+// dagOf returns the graph the commands work on.
+func dagOf(ctx context.Context) (*dag.DAG, error) { return envOf(ctx).dag, nil }
 
 // exitError carries a specific exit code up to Main.
 type exitError struct {
@@ -38,13 +90,20 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// Main runs the CLI and returns the process exit code.
-func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// Main runs the command line with args (without the program name) over
+// the graph of d and returns the process exit code. It handles SIGINT
+// and SIGTERM (a run stops and still records its end) and ignores
+// SIGPIPE, so it is meant to be called once, from a program's main.
+func Main(d *salesdag.Driver, args []string, stdin io.Reader, stdout, stderr io.Writer, opts Options) int {
+	e := mainEnv{dag: bridge.DAG(d), version: opts.Version, commit: opts.Commit, date: opts.Date}
+	if e.version == "" {
+		e.version = "dev"
+	}
 	// The first signal stops the run (which still writes its ABORT event
 	// and saves undelivered events); a second one also cuts that short.
 	final, stopFinal := context.WithCancel(context.Background())
 	defer stopFinal()
-	ctx, stop := context.WithCancelCause(context.WithValue(context.Background(), finalCtxKey{}, final))
+	ctx, stop := context.WithCancelCause(context.WithValue(context.WithValue(context.Background(), finalCtxKey{}, final), envKey{}, e))
 	defer stop(nil)
 	// Without this, a closed stdout (`salesdag run | head`) kills the
 	// process mid-run; ignored, writes fail with EPIPE and the console
@@ -67,7 +126,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	err := execute(ctx, newRootCmd(stdin, stdout, stderr), args)
+	root := newRootCmd(e, stdin, stdout, stderr)
+	if opts.Name != "" {
+		root.Use = opts.Name
+	}
+	err := execute(ctx, root, args)
 	if err == nil {
 		return exitOK
 	}
@@ -166,7 +229,7 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
-func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newRootCmd(e mainEnv, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "salesdag",
 		Short: "Run the sales-analytics DAG and record its OpenLineage lineage",
@@ -181,7 +244,7 @@ With no input it runs on a sample data set embedded in the binary.`,
   salesdag nodes --json`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       e.version,
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -190,6 +253,6 @@ With no input it runs on a sample data set embedded in the binary.`,
 	root.RunE = groupRunE
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newRunCmd(), newGraphCmd(), newNodesCmd(), newLineageCmd(), newCacheCmd(), newVersionCmd())
-	addCompletions(root)
+	addCompletions(root, e.dag)
 	return root
 }

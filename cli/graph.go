@@ -1,10 +1,11 @@
-package main
+package cli
 
 import (
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/dag"
+	"github.com/salesdag/salesdag/internal/frame"
 )
 
 func newGraphCmd() *cobra.Command {
@@ -29,7 +31,7 @@ func newGraphCmd() *cobra.Command {
   salesdag graph --downstream cleaned_sales_data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := app.Build()
+			d, err := dagOf(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -65,7 +67,7 @@ func newNodesCmd() *cobra.Command {
   salesdag nodes --json | jq '.[].name'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := app.Build()
+			d, err := dagOf(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -156,8 +158,13 @@ func selection(d *dag.DAG, v graphView) ([]*dag.Node, map[string]bool, error) {
 }
 
 func typeName(n *dag.Node) string {
-	if n.Out == nil {
+	switch n.Out {
+	case nil:
 		return "?"
+	case reflect.TypeFor[*frame.Frame]():
+		// Only nodes added through the public API return bare frames:
+		// name the type their authors wrote.
+		return "*salesdag.Table"
 	}
 	return n.Out.String()
 }

@@ -1,6 +1,6 @@
 //go:build salesdag_faults
 
-package main
+package cli
 
 import (
 	"context"

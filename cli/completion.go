@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/salesdag/salesdag/internal/app"
+	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/history"
 )
 
@@ -67,20 +67,13 @@ func splitLast(s string) (done, last string) {
 }
 
 // nodeNames lists every node, inputs included.
-func nodeNames() []string {
-	d, err := app.Build()
-	if err != nil {
-		return nil
-	}
+func nodeNames(d *dag.DAG) []string {
 	var out []string
 	for _, n := range describeNodes(d) {
 		out = append(out, n.Name)
 	}
 	return out
 }
-
-// computedNodes lists the nodes that are computed (what the cache holds).
-func computedNodes() []string { return outputNames() }
 
 // runIDs completes run ids from the history, newest first, each with its
 // start and status as the description.
@@ -113,7 +106,10 @@ func runIDs(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.Sh
 
 // addCompletions registers the value completions of every command under
 // root by flag name, so that each command file stays as it is.
-func addCompletions(root *cobra.Command) {
+func addCompletions(root *cobra.Command, d *dag.DAG) {
+	nodeNames := func() []string { return nodeNames(d) }
+	outputNames := func() []string { return outputNames(d) }
+	computedNodes := outputNames
 	flags := map[string]map[string]completeFunc{
 		"run": {
 			"outputs":       commaList(outputNames),
