@@ -134,28 +134,6 @@ func orDash(list []string) string {
 	return strings.Join(list, ", ")
 }
 
-// transformationText is "DIRECT/AGGREGATION: sum of amount per day".
-func transformationText(ts []lineage.Transformation) string {
-	if len(ts) == 0 {
-		return "-"
-	}
-	parts := make([]string, len(ts))
-	for i, t := range ts {
-		s := t.Type
-		if t.Subtype != "" {
-			s += "/" + t.Subtype
-		}
-		if t.Description != "" {
-			s += ": " + t.Description
-		}
-		if t.Masking {
-			s += " (masked)"
-		}
-		parts[i] = s
-	}
-	return strings.Join(parts, "; ")
-}
-
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 
 // writeRuns prints runs as a table, newest first as given.

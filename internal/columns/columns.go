@@ -102,8 +102,6 @@ type Ref struct {
 	Column string
 }
 
-func (r Ref) String() string { return r.Node + "." + r.Column }
-
 // Edge says that a column, or a whole node's rows, depend on the column
 // From, and how.
 type Edge struct {

@@ -36,8 +36,6 @@ func (o Outcome) EventType() EventType {
 	return EventComplete
 }
 
-func (o Outcome) String() string { return string(o.EventType()) }
-
 // OutcomeOf maps a run's error to its outcome: nil completes, a cancelled
 // context aborts, anything else fails.
 func OutcomeOf(err error) Outcome {
@@ -126,17 +124,6 @@ func NewTracker(cfg TrackerConfig) (*Tracker, error) {
 
 // RunID is the root run's id.
 func (t *Tracker) RunID() uuid.UUID { return t.root.RunID }
-
-// Root identifies the root run.
-func (t *Tracker) Root() RunRef { return t.root }
-
-// NodeRunID returns the run id of node's child run, if it started.
-func (t *Tracker) NodeRunID(node string) (uuid.UUID, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	id, ok := t.nodeRuns[node]
-	return id, ok
-}
 
 // Err returns the first error met while emitting (an event that could not
 // be encoded, an emitter already closed), for the app to log.
