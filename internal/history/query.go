@@ -252,44 +252,52 @@ func (s *Store) List(q ListQuery) ([]Run, error) {
 	}
 	out := []Run{}
 	err := s.view(func(runs, _, index *bolt.Bucket) error {
-		if index == nil {
-			return nil
-		}
-		c := index.Cursor()
-		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			if q.Limit > 0 && len(out) >= q.Limit {
-				break
+		// Terminal states are final: filter on the index alone, and
+		// decode only the runs that are listed or may have died.
+		skip := func(st Status) bool { return len(want) > 0 && st.Terminal() && !want[st] }
+		s.newest(runs, index, skip, func(id uuid.UUID, r *Run) bool {
+			if len(want) == 0 || want[r.Status] {
+				r.ShortID = shortID(runs, id)
+				out = append(out, *r)
 			}
-			st := Status(v)
-			// Terminal states are final: filter on the index alone, and
-			// decode only the runs that are listed or may have died.
-			if len(want) > 0 && st.Terminal() && !want[st] {
-				continue
-			}
-			if len(k) != 24 {
-				s.skipped(fmt.Sprintf("an index entry of %d bytes", len(k)), errors.New("wrong key length"))
-				continue
-			}
-			id, _ := uuid.FromBytes(k[8:])
-			raw := runs.Get(id[:])
-			if raw == nil {
-				continue
-			}
-			r, err := decodeRun(raw)
-			if err != nil {
-				s.skipped("run "+id.String(), err)
-				continue
-			}
-			s.effective(r)
-			if len(want) > 0 && !want[r.Status] {
-				continue
-			}
-			r.ShortID = shortID(runs, id)
-			out = append(out, *r)
-		}
+			return q.Limit <= 0 || len(out) < q.Limit
+		})
 		return nil
 	})
 	return out, err
+}
+
+// newest calls fn with each readable run, newest first, until fn returns
+// false. skip (when not nil) leaves out, by the status in the index, a
+// run that need not be decoded.
+func (s *Store) newest(runs, index *bolt.Bucket, skip func(Status) bool, fn func(id uuid.UUID, r *Run) bool) {
+	if index == nil {
+		return
+	}
+	c := index.Cursor()
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		if skip != nil && skip(Status(v)) {
+			continue
+		}
+		if len(k) != 24 {
+			s.skipped(fmt.Sprintf("an index entry of %d bytes", len(k)), errors.New("wrong key length"))
+			continue
+		}
+		id, _ := uuid.FromBytes(k[8:])
+		raw := runs.Get(id[:])
+		if raw == nil {
+			continue
+		}
+		r, err := decodeRun(raw)
+		if err != nil {
+			s.skipped("run "+id.String(), err)
+			continue
+		}
+		s.effective(r)
+		if !fn(id, r) {
+			return
+		}
+	}
 }
 
 // ErrNotFound is wrapped by errors for run ids that match no run.
@@ -449,7 +457,6 @@ func (s *Store) RawEvents(id uuid.UUID) ([]json.RawMessage, error) {
 	return out, err
 }
 
-// Events returns the decoded events of run id, in recorded order.
 // runEvents returns the recorded events of a listed run.
 func (s *Store) runEvents(r *Run) ([]*lineage.RunEvent, error) {
 	id, err := uuid.Parse(r.ID)
@@ -459,6 +466,7 @@ func (s *Store) runEvents(r *Run) ([]*lineage.RunEvent, error) {
 	return s.Events(id)
 }
 
+// Events returns the decoded events of run id, in recorded order.
 func (s *Store) Events(id uuid.UUID) ([]*lineage.RunEvent, error) {
 	raw, err := s.RawEvents(id)
 	if err != nil {
@@ -480,32 +488,14 @@ func (s *Store) Events(id uuid.UUID) ([]*lineage.RunEvent, error) {
 func (s *Store) Latest(keep func(*Run) bool) (*Run, error) {
 	var found *Run
 	err := s.view(func(runs, _, index *bolt.Bucket) error {
-		if index == nil {
-			return nil
-		}
-		c := index.Cursor()
-		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
-			if len(k) != 24 {
-				s.skipped(fmt.Sprintf("an index entry of %d bytes", len(k)), errors.New("wrong key length"))
-				continue
+		s.newest(runs, index, nil, func(id uuid.UUID, r *Run) bool {
+			if !keep(r) {
+				return true
 			}
-			raw := runs.Get(k[8:])
-			if raw == nil {
-				continue
-			}
-			r, err := decodeRun(raw)
-			if err != nil {
-				s.skipped("run "+uuid.UUID(k[8:]).String(), err)
-				continue
-			}
-			s.effective(r)
-			if keep(r) {
-				id, _ := uuid.FromBytes(k[8:])
-				r.ShortID = shortID(runs, id)
-				found = r
-				return nil
-			}
-		}
+			r.ShortID = shortID(runs, id)
+			found = r
+			return false
+		})
 		return nil
 	})
 	return found, err
