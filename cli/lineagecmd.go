@@ -81,6 +81,32 @@ func histQuery(fn func(s *history.Store) error) error {
 	return err
 }
 
+// histAnswer runs query on the store and prints its answer: as JSON with
+// asJSON, else as text by write. Nothing is printed when the query fails.
+func histAnswer[T any](cmd *cobra.Command, asJSON bool, query func(*history.Store) (T, error), write func(io.Writer, T, textOptions) error) error {
+	var buf bytes.Buffer
+	err := histQuery(func(s *history.Store) error {
+		defer histWarnings(cmd, s)
+		v, err := query(s)
+		if err != nil {
+			return err
+		}
+		return histPrint(&buf, asJSON, v, write)
+	})
+	if err != nil {
+		return err
+	}
+	_, err = cmd.OutOrStdout().Write(buf.Bytes())
+	return err
+}
+
+func histPrint[T any](w io.Writer, asJSON bool, v T, write func(io.Writer, T, textOptions) error) error {
+	if asJSON {
+		return histJSON(w, v)
+	}
+	return write(w, v, histText())
+}
+
 // noRunsMessage is `lineage runs` on an empty history: where it looked.
 func noRunsMessage() string {
 	if where := history.HomeSearch(os.Getenv); where != "" {
@@ -112,31 +138,14 @@ func newLineageRunsCmd() *cobra.Command {
 				}
 				q.Statuses = append(q.Statuses, st)
 			}
-			var buf bytes.Buffer
-			err := histQuery(func(s *history.Store) error {
-				defer histWarnings(cmd, s)
-				runs, err := s.List(q)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return histJSON(&buf, runs)
-				}
-				return writeRuns(&buf, runs, histText())
-			})
+			err := histAnswer(cmd, asJSON, func(s *history.Store) ([]history.Run, error) { return s.List(q) }, writeRuns)
 			if errors.Is(err, history.ErrNoHistory) {
-				buf.Reset()
 				if asJSON {
-					buf.WriteString("[]\n")
+					_, err = io.WriteString(cmd.OutOrStdout(), "[]\n")
 				} else {
-					fmt.Fprintln(&buf, noRunsMessage())
+					_, err = fmt.Fprintln(cmd.OutOrStdout(), noRunsMessage())
 				}
-				err = nil
 			}
-			if err != nil {
-				return err
-			}
-			_, err = cmd.OutOrStdout().Write(buf.Bytes())
 			return err
 		},
 	}
@@ -160,40 +169,32 @@ func newLineageShowCmd() *cobra.Command {
 			if len(args) == 1 {
 				ref = args[0]
 			}
-			var buf bytes.Buffer
-			err := histQuery(func(s *history.Store) error {
-				defer histWarnings(cmd, s)
-				id, err := s.Resolve(ref)
-				if err != nil {
-					return err
-				}
-				if events {
-					raw, err := s.RawEvents(id)
+			if events {
+				return histAnswer(cmd, false, func(s *history.Store) ([]json.RawMessage, error) {
+					id, err := s.Resolve(ref)
 					if err != nil {
-						return err
+						return nil, err
 					}
+					return s.RawEvents(id)
+				}, func(w io.Writer, raw []json.RawMessage, _ textOptions) error {
 					for _, ev := range raw {
-						buf.Write(ev)
-						buf.WriteByte('\n')
+						if _, err := fmt.Fprintf(w, "%s\n", ev); err != nil {
+							return err
+						}
 					}
 					return nil
-				}
-				d, err := s.Detail(id)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return histJSON(&buf, d)
-				}
-				o := histText()
-				o.AllChecks = allChecks
-				return writeDetail(&buf, d, o)
-			})
-			if err != nil {
-				return err
+				})
 			}
-			_, err = cmd.OutOrStdout().Write(buf.Bytes())
-			return err
+			return histAnswer(cmd, asJSON, func(s *history.Store) (*history.Detail, error) {
+				id, err := s.Resolve(ref)
+				if err != nil {
+					return nil, err
+				}
+				return s.Detail(id)
+			}, func(w io.Writer, d *history.Detail, o textOptions) error {
+				o.AllChecks = allChecks
+				return writeDetail(w, d, o)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of tables")
@@ -222,23 +223,9 @@ NAME is a column ("amount") or a column of one node's output
 			if err != nil {
 				return err
 			}
-			var buf bytes.Buffer
-			err = histQuery(func(s *history.Store) error {
-				defer histWarnings(cmd, s)
-				j, err := s.Column(args[0], history.ColumnQuery{Run: run, DAG: d})
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return histJSON(&buf, j)
-				}
-				return writeColumn(&buf, j, histText())
-			})
-			if err != nil {
-				return err
-			}
-			_, err = cmd.OutOrStdout().Write(buf.Bytes())
-			return err
+			return histAnswer(cmd, asJSON, func(s *history.Store) (*history.ColumnJourney, error) {
+				return s.Column(args[0], history.ColumnQuery{Run: run, DAG: d})
+			}, writeColumn)
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "use this `RUN` (default: the latest run with column lineage)")
@@ -264,33 +251,17 @@ func newLineageNodeCmd() *cobra.Command {
 				_, err := d.Upstream(args[0]) // the error names the closest nodes
 				return &app.UsageError{Err: err}
 			}
-			var buf bytes.Buffer
-			err = histQuery(func(s *history.Store) error {
-				defer histWarnings(cmd, s)
-				v, err := s.Node(args[0], history.NodeQuery{Run: run, DAG: d})
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return histJSON(&buf, v)
-				}
-				return writeNode(&buf, v, histText())
-			})
+			err = histAnswer(cmd, asJSON, func(s *history.Store) (*history.NodeView, error) {
+				return s.Node(args[0], history.NodeQuery{Run: run, DAG: d})
+			}, writeNode)
 			if errors.Is(err, history.ErrNoHistory) {
 				// The DAG alone still answers the impact question.
 				v, nerr := histNodeWithoutHistory(cmd.Context(), args[0])
 				if nerr != nil {
 					return nerr
 				}
-				if asJSON {
-					return histJSON(cmd.OutOrStdout(), v)
-				}
-				return writeNode(cmd.OutOrStdout(), v, histText())
+				return histPrint(cmd.OutOrStdout(), asJSON, v, writeNode)
 			}
-			if err != nil {
-				return err
-			}
-			_, err = cmd.OutOrStdout().Write(buf.Bytes())
 			return err
 		},
 	}
