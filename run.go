@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/checks"
+	"github.com/salesdag/salesdag/internal/history"
 	"github.com/salesdag/salesdag/internal/lineage"
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
@@ -53,8 +56,25 @@ type RunOptions struct {
 	// line: the run, and a child run for every node computed, added
 	// nodes included. nil records no lineage.
 	Lineage io.Writer
-	// Namespace of the OpenLineage jobs; "" means "default".
+	// Namespace of the OpenLineage jobs; "" means "default" (with
+	// OpenLineage, the configuration's namespace, as for the CLI).
 	Namespace string
+	// OpenLineage also sends the events where the OpenLineage clients'
+	// configuration says, as `salesdag run` does: openlineage.yml
+	// ($OPENLINEAGE_CONFIG, ./openlineage.yml,
+	// ~/.openlineage/openlineage.yml), the OPENLINEAGE__TRANSPORT__*
+	// variables or OPENLINEAGE_URL; with OPENLINEAGE_DISABLED=true or no
+	// configuration at all it sends nothing. Run waits up to LineageTimeout (default 30s) for delivery once
+	// the run is over; what is still undelivered goes to OutboxDir (if
+	// set, for `salesdag lineage flush`) and is counted in
+	// Result.LineageUndelivered. Delivery never fails a run.
+	OpenLineage    bool
+	LineageTimeout time.Duration
+	OutboxDir      string
+	// HistoryFile records the run in a salesdag run history, the file
+	// that `salesdag history` and `salesdag lineage` read (the CLI's is
+	// .salesdag/history.db); "" records none.
+	HistoryFile string
 	// Log receives warnings (a cache that could not be used, ...); nil
 	// discards them.
 	Log *slog.Logger
@@ -75,6 +95,9 @@ type Result struct {
 	RowsRead, RowsKept, RowsRejected int64
 	// Skipped maps each node a KeepGoing run did not run to the reason.
 	Skipped map[string]string
+	// LineageUndelivered counts the events that OpenLineage could not
+	// deliver (they are in the outbox when RunOptions.OutboxDir is set).
+	LineageUndelivered int
 	// RunID is the OpenLineage run id of the run.
 	RunID string
 	// Checks are the data-quality checks evaluated on the nodes that ran,
@@ -157,11 +180,65 @@ func (d *Driver) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 	}
 	ro.Lineage = app.Lineage{Namespace: opts.Namespace, RunID: lineage.NewRunID()}
+	var sinks []lineage.Sink
 	if opts.Lineage != nil {
-		ro.Lineage.Sink = writerSink(opts.Lineage)
+		sinks = append(sinks, writerSink(opts.Lineage))
+	}
+	var emitter *lineage.Emitter
+	if opts.OpenLineage {
+		cfg, err := lineage.LoadConfig(lineage.LoadOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("salesdag: OpenLineage configuration: %w", err)
+		}
+		for _, w := range cfg.Warnings {
+			log.Warn("OpenLineage configuration", "warning", w)
+		}
+		// Nothing configured anywhere: like the CLI, no transport (the
+		// Python client would print to the console).
+		if !cfg.Disabled && cfg.Source != "default" {
+			tr, err := cfg.NewTransport(os.Stdout)
+			if err != nil {
+				return nil, fmt.Errorf("salesdag: OpenLineage transport: %w", err)
+			}
+			grace := opts.LineageTimeout
+			if grace <= 0 {
+				grace = 30 * time.Second
+			}
+			emitter = lineage.NewEmitter(lineage.EmitterOptions{Transport: tr, OutboxDir: opts.OutboxDir, Grace: grace, Prepare: cfg.Events.Prepare})
+			sinks = append(sinks, emitter)
+			if opts.Namespace == "" {
+				ro.Lineage.Namespace = cfg.Namespace
+			}
+		}
+	}
+	var hist *history.Recorder
+	if opts.HistoryFile != "" {
+		if hist, err = history.OpenRecorder(opts.HistoryFile, history.RecorderOptions{}); err != nil {
+			log.Warn("run history is not recorded", "error", err)
+			hist = nil
+		} else {
+			sinks = append(sinks, hist)
+		}
+	}
+	if len(sinks) > 0 {
+		ro.Lineage.Sink = lineage.Tee(sinks...)
 	}
 	res, err := app.Run(ctx, ro)
 	out := &Result{Outputs: slices.Clone(plan.Outputs), RunID: ro.Lineage.RunID.String(), values: map[string]any{}}
+	// Delivery and the history end are not cut short by a cancelled ctx:
+	// an interrupted run still records its end.
+	if emitter != nil {
+		rep := emitter.Close(context.WithoutCancel(ctx))
+		out.LineageUndelivered = rep.Emitted - rep.Sent
+		if w := rep.Warning(); w != "" {
+			log.Warn(w)
+		}
+	}
+	if hist != nil {
+		if cerr := hist.Close(context.WithoutCancel(ctx)); cerr != nil {
+			log.Warn("run history", "error", cerr)
+		}
+	}
 	if res != nil {
 		for _, name := range plan.Outputs {
 			if v, ok := res.Results[name]; ok {
