@@ -297,3 +297,28 @@ func TestCancelled(t *testing.T) {
 	_, err = d.Run(ctx, salesdag.RunOptions{})
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// A node of the user's that reads a row-level table gets the rows of the
+// run's one read of the input: the input is not read again (here it is
+// gone by the time that node runs).
+func TestAddedNodeReadsRowsOfTheOneRead(t *testing.T) {
+	b, err := os.ReadFile("internal/pipeline/sample/sales_raw.csv")
+	require.NoError(t, err)
+	input := filepath.Join(t.TempDir(), "sales.csv")
+	require.NoError(t, os.WriteFile(input, b, 0o644))
+	d, err := salesdag.New(
+		salesdag.Func1("remove_input", "daily_sales_summary", func(ctx context.Context, _ *salesdag.Table) (bool, error) {
+			return true, os.Remove(input)
+		}),
+		salesdag.Func2("kept_rows", "cleaned_sales_data", "remove_input", func(ctx context.Context, c *salesdag.Table, _ bool) (int, error) {
+			return c.Rows(), nil
+		}),
+	)
+	require.NoError(t, err)
+	res, err := d.Run(context.Background(), salesdag.RunOptions{Input: input, Outputs: []string{"kept_rows"}})
+	require.NoError(t, err)
+	n, err := salesdag.Get[int](res, "kept_rows")
+	require.NoError(t, err)
+	require.Equal(t, int(res.RowsKept), n)
+	require.Positive(t, n)
+}

@@ -199,14 +199,37 @@ func Run(ctx context.Context, o Options) (res *RunResult, runErr error) {
 	return ev.finish(ctx, o, res, runErr)
 }
 
+// keepRows says whether the row-level tables must be kept in memory: when
+// they are written, or when a node other than the pipeline's own reads
+// them (a node added through the library). Otherwise raw_sales_data
+// streams: it keeps aggregates, not rows.
+func keepRows(p *dag.Plan) bool {
+	rowLevel := []string{pipeline.NodeRaw, pipeline.NodeCleaned}
+	for _, name := range rowLevel {
+		if slices.Contains(p.Outputs, name) {
+			return true
+		}
+	}
+	for _, n := range p.Nodes {
+		switch n.Name {
+		case pipeline.NodeCleaned, pipeline.NodeDaily, pipeline.NodeQuality:
+			continue // they read a streaming raw_sales_data's aggregates
+		}
+		for _, dep := range n.Deps {
+			if slices.Contains(rowLevel, dep) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // runPlan runs the plan's nodes on src and writes the requested outputs.
 func runPlan(ctx context.Context, o Options, src pipeline.Source, db *dbio.Output, ev *runEvents) (*RunResult, error) {
 	start := o.Now()
 	d, p := o.DAG, o.Plan
 	res := &RunResult{Source: src, Plan: p}
-	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers, Profile: ev.measure,
-		// Row-level tables are kept only when they are written.
-		KeepRows: slices.Contains(p.Outputs, pipeline.NodeRaw) || slices.Contains(p.Outputs, pipeline.NodeCleaned)}
+	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers, Profile: ev.measure, KeepRows: keepRows(p)}
 	if o.Progress != nil {
 		total := src.Size
 		popts.Progress = guardProgress(o.Log, func(n, rows int64) { o.Progress(n, total, rows) })
