@@ -55,6 +55,15 @@ func (o textOptions) path(name string) string {
 	return name
 }
 
+// paths shortens each of names; "-" for none.
+func (o textOptions) paths(names []string) string {
+	short := make([]string, len(names))
+	for i, n := range names {
+		short[i] = o.path(n)
+	}
+	return orDash(short)
+}
+
 func (o textOptions) outputs(names []string) string {
 	switch len(names) {
 	case 0:
@@ -149,12 +158,8 @@ func writeRuns(w io.Writer, runs []history.Run, o textOptions) error {
 		if id == "" {
 			id = r.ID
 		}
-		inputs := make([]string, len(r.Inputs))
-		for i, in := range r.Inputs {
-			inputs[i] = o.path(in)
-		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, o.time(r.Start, timeLayout), r.Status,
-			formatDuration(r.Duration()), orDash(inputs), o.outputs(r.Outputs), runNote(&r))
+			formatDuration(r.Duration()), o.paths(r.Inputs), o.outputs(r.Outputs), runNote(&r))
 	}
 	return tw.Flush()
 }
@@ -184,11 +189,7 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 	if !d.End.IsZero() {
 		fmt.Fprintf(tw, "ended\t%s (took %s)\n", o.time(d.End, timeLayoutMsec), formatDuration(d.Duration()))
 	}
-	inputs := make([]string, len(d.Inputs))
-	for i, in := range d.Inputs {
-		inputs[i] = o.path(in)
-	}
-	fmt.Fprintf(tw, "input\t%s\n", orDash(inputs))
+	fmt.Fprintf(tw, "input\t%s\n", o.paths(d.Inputs))
 	fmt.Fprintf(tw, "outputs\t%s\n", o.outputs(d.Outputs))
 	for _, k := range sortedKeys(d.Info) {
 		fmt.Fprintf(tw, "%s\t%s\n", k, d.Info[k])
@@ -276,9 +277,7 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, dash(c.Node), dash(history.FieldRef{Dataset: c.Dataset}.DatasetLabel()), dash(c.Column), res,
 				dash(c.Severity), dash(oneLine(c.Expected, 40)), dash(oneLine(c.Actual, 40)))
 		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+		return tw.Flush()
 	}
 	return nil
 }
@@ -499,11 +498,7 @@ func writeNode(w io.Writer, v *history.NodeView, o textOptions) error {
 			}
 			fmt.Fprintf(tw, "node run\t%s\n", line)
 		}
-		affected := make([]string, len(v.Affected))
-		for i, a := range v.Affected {
-			affected[i] = o.path(a)
-		}
-		fmt.Fprintf(tw, "affects\t%s\n", orDash(affected))
+		fmt.Fprintf(tw, "affects\t%s\n", o.paths(v.Affected))
 	} else {
 		fmt.Fprintf(tw, "last run\t-\t(no recorded run ran it)\n")
 	}
