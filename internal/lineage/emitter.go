@@ -233,9 +233,7 @@ func (e *Emitter) watch() {
 		}
 		if err := e.spillLagging(); err != nil {
 			// A bug: stop spilling early; Close still saves what is left.
-			if e.opts.Logf != nil {
-				e.opts.Logf("lineage: %v", err)
-			}
+			e.logf("lineage: %v", err)
 			return
 		}
 	}
@@ -309,11 +307,10 @@ func (e *Emitter) undeliveredFrom(from int) []*item {
 	missed := map[int]*item{}
 	for _, l := range e.lanes {
 		l.mu.Lock()
-		for _, it := range tail(l.queue) {
-			missed[it.seq] = it
-		}
-		for _, it := range tail(l.rejected) {
-			missed[it.seq] = it
+		for _, list := range [][]*item{l.queue, l.rejected} {
+			for _, it := range tail(list) {
+				missed[it.seq] = it
+			}
 		}
 		l.mu.Unlock()
 	}
@@ -640,7 +637,7 @@ func (l *lane) run(e *Emitter) {
 			// A bug, not a backend problem: stop this lane; what it has
 			// not delivered goes to the outbox like any undelivered event.
 			l.noteErr(pe)
-			l.logf(e, "lineage: %v", pe)
+			e.logf("lineage: %v", pe)
 			return
 		}
 		if err == nil {
@@ -653,7 +650,7 @@ func (l *lane) run(e *Emitter) {
 		}
 		l.noteErr(err)
 		if !retryable(err) {
-			l.logf(e, "lineage: %v; not retried", err)
+			e.logf("lineage: %v; not retried", err)
 			l.pop(true)
 			attempts, closingAttempts = 0, 0
 			continue
@@ -663,7 +660,7 @@ func (l *lane) run(e *Emitter) {
 			closingAttempts++
 		}
 		if closingAttempts > 0 && attempts >= e.opts.MaxAttempts {
-			l.logf(e, "lineage: %v; giving up after %d attempts", err, attempts)
+			e.logf("lineage: %v; giving up after %d attempts", err, attempts)
 			return
 		}
 		wait := backoff(attempts, e.opts.InitialBackoff, e.opts.MaxBackoff)
@@ -671,9 +668,9 @@ func (l *lane) run(e *Emitter) {
 		if ra > 0 {
 			wait = ra
 		}
-		l.logf(e, "lineage: %v; attempt %d, retrying in %s", err, attempts, wait.Round(time.Millisecond))
+		e.logf("lineage: %v; attempt %d, retrying in %s", err, attempts, wait.Round(time.Millisecond))
 		if !e.sleep(time.Now().Add(wait), ra > 0) {
-			l.logf(e, "lineage: the grace period ends before the next attempt; the rest goes to the outbox")
+			e.logf("lineage: the grace period ends before the next attempt; the rest goes to the outbox")
 			return
 		}
 	}
@@ -694,12 +691,6 @@ func sendGuarded(ctx context.Context, t Transport, data []byte) (err error) {
 		}
 	}()
 	return t.Send(ctx, data)
-}
-
-func (l *lane) logf(e *Emitter, format string, args ...any) {
-	if e.opts.Logf != nil {
-		e.opts.Logf(format, args...)
-	}
 }
 
 // sleep waits until until; false when the grace period ends first, or

@@ -271,22 +271,25 @@ func (c *CompositeTransport) Send(ctx context.Context, event []byte) error {
 }
 
 // Close closes every member.
-func (c *CompositeTransport) Close() error {
+func (c *CompositeTransport) Close() error { return closeAll(c.members) }
+
+func (c *CompositeTransport) String() string { return compositeName(c.members, ", ") }
+
+func closeAll(members []Transport) error {
 	var errs []error
-	for _, m := range c.members {
-		if err := m.Close(); err != nil {
-			errs = append(errs, err)
-		}
+	for _, m := range members {
+		errs = append(errs, m.Close())
 	}
 	return errors.Join(errs...)
 }
 
-func (c *CompositeTransport) String() string {
-	names := make([]string, len(c.members))
-	for i, m := range c.members {
+// compositeName is "composite(a<sep>b)" for members a and b.
+func compositeName(members []Transport, sep string) string {
+	names := make([]string, len(members))
+	for i, m := range members {
 		names[i] = m.String()
 	}
-	return "composite(" + strings.Join(names, ", ") + ")"
+	return "composite(" + strings.Join(names, sep) + ")"
 }
 
 // SequentialTransport is a composite with continue_on_failure or
@@ -338,31 +341,16 @@ func (s *SequentialTransport) Send(ctx context.Context, event []byte) error {
 			return &DeliveryError{Transport: s.String(), Retryable: retry, RetryAfter: retryAfter(err), Err: err}
 		}
 	}
-	if delivered {
-		return nil
-	}
-	if len(errs) == 0 {
+	if delivered || len(errs) == 0 {
 		return nil
 	}
 	return &DeliveryError{Transport: s.String(), Retryable: retry, Err: errors.Join(errs...)}
 }
 
 // Close closes every member.
-func (s *SequentialTransport) Close() error {
-	var errs []error
-	for _, m := range s.members {
-		errs = append(errs, m.Close())
-	}
-	return errors.Join(errs...)
-}
+func (s *SequentialTransport) Close() error { return closeAll(s.members) }
 
-func (s *SequentialTransport) String() string {
-	names := make([]string, len(s.members))
-	for i, m := range s.members {
-		names[i] = m.String()
-	}
-	return "composite(" + strings.Join(names, " then ") + ")"
-}
+func (s *SequentialTransport) String() string { return compositeName(s.members, " then ") }
 
 // leaves flattens t into the transports that each get their own queue.
 func leaves(t Transport) []Transport {
