@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -191,7 +191,7 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 	}
 	fmt.Fprintf(tw, "input\t%s\n", o.paths(d.Inputs))
 	fmt.Fprintf(tw, "outputs\t%s\n", o.outputs(d.Outputs))
-	for _, k := range sortedKeys(d.Info) {
+	for _, k := range slices.Sorted(maps.Keys(d.Info)) {
 		fmt.Fprintf(tw, "%s\t%s\n", k, d.Info[k])
 	}
 	if d.Error != "" {
@@ -569,15 +569,6 @@ func sourcesText(srcs []history.ColumnSource, direct bool) string {
 		return "-"
 	}
 	return strings.Join(parts, ", ")
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func fieldKey(f history.FieldRef) string { return f.Namespace + "\x00" + f.Dataset + "\x00" + f.Field }

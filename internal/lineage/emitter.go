@@ -294,12 +294,10 @@ func (e *Emitter) spillNew() {
 	e.spillNext = next
 }
 
-// undelivered returns, in order, the events some lane has not delivered
-// (queued or refused). Lane locks are taken after e.mu, as in EmitJSON.
-func (e *Emitter) undelivered() []*item { return e.undeliveredFrom(0) }
-
-// undeliveredFrom is undelivered from event seq from on. Queues and
-// refused lists are in emit order, so only their tails are looked at.
+// undeliveredFrom returns, in order, the events from seq from on that
+// some lane has not delivered (queued or refused). Queues and refused
+// lists are in emit order, so only their tails are looked at. Lane locks
+// are taken after e.mu, as in EmitJSON.
 func (e *Emitter) undeliveredFrom(from int) []*item {
 	tail := func(items []*item) []*item {
 		return items[sort.Search(len(items), func(i int) bool { return items[i].seq >= from }):]
@@ -445,7 +443,7 @@ func (e *Emitter) close(ctx context.Context) Report {
 	e.spillMu.Lock()
 	e.finished = true
 	e.mu.Lock()
-	items := e.undelivered()
+	items := e.undeliveredFrom(0)
 	e.mu.Unlock()
 	r.Rejected = len(rejected)
 	r.Sent = emitted - len(items)
