@@ -174,47 +174,15 @@ func (g *columnGraph) match(name string) []FieldRef {
 func (g *columnGraph) journey(start []FieldRef) []ColumnEdge {
 	picked := map[int]bool{}
 	// Downstream: follow edges out of reached columns.
-	reached := map[string]bool{}
-	queue := []FieldRef{}
-	for _, s := range start {
-		reached[s.key()] = true
-		queue = append(queue, s)
-	}
-	for len(queue) > 0 {
-		f := queue[0]
-		queue = queue[1:]
-		for i, e := range g.edges {
-			if e.From.key() == f.key() {
-				picked[i] = true
-				if !reached[e.To.key()] && e.To.Field != "" {
-					reached[e.To.key()] = true
-					queue = append(queue, e.To)
-				}
-			}
-		}
-	}
+	g.walk(start, picked, func(f FieldRef, e ColumnEdge) (FieldRef, bool, bool) {
+		return e.To, e.From.key() == f.key(), e.To.Field != ""
+	})
 	// Upstream: follow edges into reached columns, and the dataset-level
 	// dependencies of their datasets.
-	reached = map[string]bool{}
-	queue = queue[:0]
-	for _, s := range start {
-		reached[s.key()] = true
-		queue = append(queue, s)
-	}
-	for len(queue) > 0 {
-		f := queue[0]
-		queue = queue[1:]
-		whole := FieldRef{Namespace: f.Namespace, Dataset: f.Dataset}.key()
-		for i, e := range g.edges {
-			if k := e.To.key(); k == f.key() || (f.Field != "" && k == whole) {
-				picked[i] = true
-				if !reached[e.From.key()] {
-					reached[e.From.key()] = true
-					queue = append(queue, e.From)
-				}
-			}
-		}
-	}
+	g.walk(start, picked, func(f FieldRef, e ColumnEdge) (FieldRef, bool, bool) {
+		k := e.To.key()
+		return e.From, k == f.key() || (f.Field != "" && k == FieldRef{Namespace: f.Namespace, Dataset: f.Dataset}.key()), true
+	})
 	out := make([]ColumnEdge, 0, len(picked))
 	for i := range g.edges {
 		if picked[i] {
@@ -222,6 +190,33 @@ func (g *columnGraph) journey(start []FieldRef) []ColumnEdge {
 		}
 	}
 	return out
+}
+
+// walk visits the columns reachable from start breadth first. step says,
+// for a reached column f and an edge e, which column e leads to, whether e
+// is on the way (it is then marked in picked) and whether to go on from
+// the column it leads to.
+func (g *columnGraph) walk(start []FieldRef, picked map[int]bool, step func(f FieldRef, e ColumnEdge) (next FieldRef, on, follow bool)) {
+	reached := map[string]bool{}
+	queue := slices.Clone(start)
+	for _, s := range start {
+		reached[s.key()] = true
+	}
+	for len(queue) > 0 {
+		f := queue[0]
+		queue = queue[1:]
+		for i, e := range g.edges {
+			next, on, follow := step(f, e)
+			if !on {
+				continue
+			}
+			picked[i] = true
+			if follow && !reached[next.key()] {
+				reached[next.key()] = true
+				queue = append(queue, next)
+			}
+		}
+	}
 }
 
 // ColumnJourney is the answer of `lineage column`.

@@ -88,26 +88,22 @@ type Written struct {
 	Schema []frame.Field
 }
 
-// WriteSet is WriteAll that also removes the files named in stale (plain
-// names in dir) that it does not write, as part of the same set: they are
+// WriteSetCommit is WriteAll that also removes the files named in stale
+// (plain names in dir) that it does not write, as part of the same set: they are
 // removed only after every new file is in place, and put back if that
 // fails. A file of an earlier run that the new set replaces by nothing
 // (rejected_rows.csv after a run without bad rows set aside) thus never
 // sits next to results it does not belong to.
 //
-// Before writing, WriteSet removes temporary files (".<name>.tmp-N",
+// Before writing, WriteSetCommit removes temporary files (".<name>.tmp-N",
 // ".<name>.old-N", ".salesdag-probe-N") that a killed salesdag left in
 // dir. A writer holds a shared lock on dir (flock) while it writes; the
 // cleanup runs only when an exclusive lock can be had, that is when no
 // other salesdag is writing there, so a concurrent run's files are never
 // touched.
-func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []string, formats []Format, stale []string) ([]Written, error) {
-	return WriteSetCommit(ctx, dir, results, nodes, formats, stale, nil)
-}
-
-// WriteSetCommit is WriteSet with commit (when not nil) called once every
-// file is written to its temporary name and before any is renamed into
-// place: the files and another store (a database transaction that commit
+//
+// commit (when not nil) is called once every file is written to its
+// temporary name and before any is renamed into place: the files and another store (a database transaction that commit
 // commits) are then all or nothing. If commit fails the temporary files
 // are removed, dir is left as it was and its error is returned as is; if
 // writing the files fails commit is never called.

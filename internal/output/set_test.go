@@ -150,3 +150,8 @@ func TestWriteSetRemovesStaleFilesWithTheSet(t *testing.T) {
 		require.NoFileExists(t, filepath.Join(dir, "rejected_rows.csv"))
 	})
 }
+
+// WriteSet is WriteSetCommit without a commit step, for the tests.
+func WriteSet(ctx context.Context, dir string, results map[string]any, nodes []string, formats []Format, stale []string) ([]Written, error) {
+	return WriteSetCommit(ctx, dir, results, nodes, formats, stale, nil)
+}
