@@ -1,10 +1,12 @@
 package lineage
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -277,10 +279,10 @@ func applyOverrides(cfg *Config, ov Overrides, getenv func(string) string) error
 	t := &cfg.Transport
 	switch t.Type {
 	case TypeHTTP:
-		t.URL = cmp(ov.URL, t.URL)
-		t.Endpoint = cmp(ov.Endpoint, t.Endpoint)
-		t.APIKey = Secret(cmp(ov.APIKey, t.APIKey.Reveal()))
-		t.Compression = cmp(ov.Compression, t.Compression)
+		t.URL = cmp.Or(ov.URL, t.URL)
+		t.Endpoint = cmp.Or(ov.Endpoint, t.Endpoint)
+		t.APIKey = Secret(cmp.Or(ov.APIKey, t.APIKey.Reveal()))
+		t.Compression = cmp.Or(ov.Compression, t.Compression)
 		if ov.Timeout > 0 {
 			t.Timeout = ov.Timeout
 		}
@@ -300,13 +302,6 @@ func applyOverrides(cfg *Config, ov Overrides, getenv func(string) string) error
 	return nil
 }
 
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // ---- finding and reading the sources ----
 
 func findConfigFile(opts LoadOptions, getenv func(string) string, warn func(string, ...any)) string {
@@ -318,7 +313,6 @@ func findConfigFile(opts LoadOptions, getenv func(string) string, warn func(stri
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
-	var candidates []string
 	if p := strings.TrimSpace(getenv(EnvConfig)); p != "" {
 		if st, err := os.Stat(p); err != nil || st.IsDir() {
 			warn("%s=%s is not a readable file; looking for openlineage.yml in the working directory and ~/.openlineage instead", EnvConfig, p)
@@ -326,6 +320,7 @@ func findConfigFile(opts LoadOptions, getenv func(string) string, warn func(stri
 			return p
 		}
 	}
+	var candidates []string
 	if wd != "" {
 		candidates = append(candidates, filepath.Join(wd, "openlineage.yml"))
 	}
@@ -403,11 +398,8 @@ func envTree(environ []string, getenv func(string) string, warn func(string, ...
 			}
 		}
 	}
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(keys)))
+	keys := slices.Sorted(maps.Keys(vars))
+	slices.Reverse(keys)
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	for _, k := range keys {
 		path := strings.Split(strings.ToLower(k[len(envPrefix):]), "__")
@@ -557,7 +549,7 @@ func normalize(n *yaml.Node, path, section string, report func(string)) {
 				}
 			}
 		}
-		p := strings.TrimPrefix(path+"."+cmp(canon, k.Value), ".")
+		p := strings.TrimPrefix(path+"."+cmp.Or(canon, k.Value), ".")
 		switch {
 		case canon != "" && seen[canon]:
 			// Two spellings of one key: the first one counts.
@@ -839,7 +831,7 @@ func (c Config) NewTransport(console io.Writer) (Transport, error) {
 
 func (t TransportConfig) build(console io.Writer) (Transport, error) {
 	if t.Unusable != "" && t.Type != TypeComposite {
-		return &HeldTransport{Kind: cmp(t.Type, "transport"), Reason: t.Unusable}, nil
+		return &HeldTransport{Kind: cmp.Or(t.Type, "transport"), Reason: t.Unusable}, nil
 	}
 	switch t.Type {
 	case TypeConsole:
@@ -885,11 +877,11 @@ func (c Config) String() string {
 // String describes the transport without secrets or header values.
 func (t TransportConfig) String() string {
 	if t.Unusable != "" && t.Type != TypeComposite {
-		return cmp(t.Type, "transport") + "(unusable: events kept in the outbox)"
+		return cmp.Or(t.Type, "transport") + "(unusable: events kept in the outbox)"
 	}
 	switch t.Type {
 	case TypeHTTP:
-		parts := []string{redactURL(t.URL), "endpoint " + cmp(t.Endpoint, DefaultEndpoint)}
+		parts := []string{redactURL(t.URL), "endpoint " + cmp.Or(t.Endpoint, DefaultEndpoint)}
 		if t.APIKey != "" {
 			parts = append(parts, "api key set")
 		}
@@ -897,12 +889,7 @@ func (t TransportConfig) String() string {
 			parts = append(parts, t.Compression)
 		}
 		if len(t.CustomHeaders) > 0 {
-			names := make([]string, 0, len(t.CustomHeaders))
-			for k := range t.CustomHeaders {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			parts = append(parts, "headers "+strings.Join(names, ","))
+			parts = append(parts, "headers "+strings.Join(slices.Sorted(maps.Keys(t.CustomHeaders)), ","))
 		}
 		return "http(" + strings.Join(parts, ", ") + ")"
 	case TypeFile:

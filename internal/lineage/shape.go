@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -283,7 +284,7 @@ func setTags(facets map[string]any, schemaURL string, user []Tag) {
 			m, _ := t.(map[string]any)
 			k, _ := m["key"].(string)
 			oldCase[strings.ToLower(k)] = k
-			if !hasTag(user, k) {
+			if !slices.ContainsFunc(user, func(u Tag) bool { return strings.EqualFold(u.Key, k) }) {
 				keep = append(keep, t)
 			}
 		}
@@ -295,13 +296,4 @@ func setTags(facets map[string]any, schemaURL string, user []Tag) {
 		keep = append(keep, t)
 	}
 	facets["tags"] = map[string]any{"_producer": Producer, "_schemaURL": schemaURL, "tags": keep}
-}
-
-func hasTag(tags []Tag, key string) bool {
-	for _, t := range tags {
-		if strings.EqualFold(t.Key, key) {
-			return true
-		}
-	}
-	return false
 }
