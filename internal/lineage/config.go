@@ -722,12 +722,7 @@ func decodeTransport(n *yaml.Node, path string, warn func(string, ...any)) Trans
 		}
 		t.CustomHeaders[k] = string(v)
 	}
-	switch t.Type {
-	case "noop":
-		t.Type = TypeNone
-	case "async_http":
-		t.Type = TypeHTTP
-	}
+	t.Type = cmp.Or(map[string]string{"noop": TypeNone, "async_http": TypeHTTP}[t.Type], t.Type)
 	if a := s.Auth; a != nil && t.Type == TypeHTTP {
 		t.APIKey = Secret(a.APIKey)
 		switch typ := strings.ToLower(string(a.Type)); {
