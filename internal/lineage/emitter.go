@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -250,28 +252,12 @@ func (e *Emitter) spillLagging() (err error) {
 		}
 	}()
 	e.mu.Lock()
-	oldest := e.oldestFrom(e.spillNext)
+	waiting := e.undeliveredFrom(e.spillNext)
 	e.mu.Unlock()
-	if oldest != nil && time.Since(oldest.at) >= e.opts.SpillAfter {
+	if len(waiting) > 0 && time.Since(waiting[0].at) >= e.opts.SpillAfter {
 		e.spillNew()
 	}
 	return nil
-}
-
-// oldestFrom is the first undelivered event from seq from on, or nil.
-func (e *Emitter) oldestFrom(from int) *item {
-	var oldest *item
-	for _, l := range e.lanes {
-		l.mu.Lock()
-		for _, list := range [][]*item{l.queue, l.rejected} {
-			i := sort.Search(len(list), func(i int) bool { return list[i].seq >= from })
-			if i < len(list) && (oldest == nil || list[i].seq < oldest.seq) {
-				oldest = list[i]
-			}
-		}
-		l.mu.Unlock()
-	}
-	return oldest
 }
 
 // spillNew appends to the emitter's outbox file every undelivered event
@@ -312,12 +298,7 @@ func (e *Emitter) undeliveredFrom(from int) []*item {
 		}
 		l.mu.Unlock()
 	}
-	items := make([]*item, 0, len(missed))
-	for _, it := range missed {
-		items = append(items, it)
-	}
-	sort.Slice(items, func(i, j int) bool { return items[i].seq < items[j].seq })
-	return items
+	return slices.SortedFunc(maps.Values(missed), func(a, b *item) int { return a.seq - b.seq })
 }
 
 func lines(items []*item) [][]byte {

@@ -432,23 +432,21 @@ func Num(v float64) *float64 {
 // custom facets under theirs. A custom key that collides with a set typed
 // facet is an error rather than a silent overwrite.
 
-func (f RunFacets) MarshalJSON() ([]byte, error)           { return marshalFacets(&f) }
-func (f *RunFacets) UnmarshalJSON(b []byte) error          { return unmarshalFacets(b, f) }
-func (f RunFacets) IsZero() bool                           { return facetsZero(&f) }
-func (f JobFacets) MarshalJSON() ([]byte, error)           { return marshalFacets(&f) }
-func (f *JobFacets) UnmarshalJSON(b []byte) error          { return unmarshalFacets(b, f) }
-func (f JobFacets) IsZero() bool                           { return facetsZero(&f) }
-func (f DatasetFacets) MarshalJSON() ([]byte, error)       { return marshalFacets(&f) }
-func (f *DatasetFacets) UnmarshalJSON(b []byte) error      { return unmarshalFacets(b, f) }
-func (f DatasetFacets) IsZero() bool                       { return facetsZero(&f) }
-func (f InputDatasetFacets) MarshalJSON() ([]byte, error)  { return marshalFacets(&f) }
-func (f *InputDatasetFacets) UnmarshalJSON(b []byte) error { return unmarshalFacets(b, f) }
-func (f InputDatasetFacets) IsZero() bool                  { return facetsZero(&f) }
-func (f OutputDatasetFacets) MarshalJSON() ([]byte, error) { return marshalFacets(&f) }
-func (f *OutputDatasetFacets) UnmarshalJSON(b []byte) error {
-	return unmarshalFacets(b, f)
-}
-func (f OutputDatasetFacets) IsZero() bool { return facetsZero(&f) }
+func (f RunFacets) MarshalJSON() ([]byte, error)            { return marshalFacets(&f) }
+func (f *RunFacets) UnmarshalJSON(b []byte) error           { return unmarshalFacets(b, f) }
+func (f RunFacets) IsZero() bool                            { return facetsZero(&f) }
+func (f JobFacets) MarshalJSON() ([]byte, error)            { return marshalFacets(&f) }
+func (f *JobFacets) UnmarshalJSON(b []byte) error           { return unmarshalFacets(b, f) }
+func (f JobFacets) IsZero() bool                            { return facetsZero(&f) }
+func (f DatasetFacets) MarshalJSON() ([]byte, error)        { return marshalFacets(&f) }
+func (f *DatasetFacets) UnmarshalJSON(b []byte) error       { return unmarshalFacets(b, f) }
+func (f DatasetFacets) IsZero() bool                        { return facetsZero(&f) }
+func (f InputDatasetFacets) MarshalJSON() ([]byte, error)   { return marshalFacets(&f) }
+func (f *InputDatasetFacets) UnmarshalJSON(b []byte) error  { return unmarshalFacets(b, f) }
+func (f InputDatasetFacets) IsZero() bool                   { return facetsZero(&f) }
+func (f OutputDatasetFacets) MarshalJSON() ([]byte, error)  { return marshalFacets(&f) }
+func (f *OutputDatasetFacets) UnmarshalJSON(b []byte) error { return unmarshalFacets(b, f) }
+func (f OutputDatasetFacets) IsZero() bool                  { return facetsZero(&f) }
 
 // SetCustom adds a custom run facet under key.
 func (f *RunFacets) SetCustom(key string, facet any) { f.Custom = setCustom(f.Custom, key, facet) }
