@@ -754,40 +754,35 @@ func decodeTransport(n *yaml.Node, path string, warn func(string, ...any)) Trans
 // with the first thing missing.
 func finish(t TransportConfig, path string) TransportConfig {
 	if t.Unusable == "" {
-		t = check(t, path)
+		switch t.Type {
+		case TypeConsole, TypeNone:
+		case TypeHTTP:
+			if t.URL == "" {
+				t.Unusable = fmt.Sprintf("the http transport needs a url (set %s or %s.url, or pass --lineage-url)", EnvURL, path)
+			} else if _, err := NewHTTPTransport(t.httpConfig()); err != nil {
+				t.Unusable, t.URL = err.Error(), redactURL(t.URL)
+			}
+		case TypeFile:
+			switch p := t.LogFilePath; {
+			case p == "":
+				t.Unusable = "the file transport needs log_file_path"
+			case strings.HasPrefix(p, "file://"):
+				t.LogFilePath = strings.TrimPrefix(strings.TrimPrefix(p, "file://"), "localhost")
+			case strings.Contains(p, "://"):
+				t.Unusable = "log_file_path " + p + " is on a remote file system, which salesdag does not write to"
+			}
+		case TypeComposite:
+			if len(t.Transports) == 0 {
+				t.Unusable = "a composite needs at least one transport"
+			}
+		case "":
+			t.Type, t.Unusable = TypeNone, "the transport has no type"
+		default:
+			t.Unusable = fmt.Sprintf("salesdag has no %q transport (it has console, http, file, composite, noop)", t.Type)
+		}
 	}
 	if t.Unusable != "" && !strings.HasPrefix(t.Unusable, path+":") {
 		t.Unusable = path + ": " + t.Unusable
-	}
-	return t
-}
-
-func check(t TransportConfig, path string) TransportConfig {
-	switch t.Type {
-	case TypeConsole, TypeNone:
-	case TypeHTTP:
-		if t.URL == "" {
-			t.Unusable = fmt.Sprintf("the http transport needs a url (set %s or %s.url, or pass --lineage-url)", EnvURL, path)
-		} else if _, err := NewHTTPTransport(t.httpConfig()); err != nil {
-			t.Unusable, t.URL = err.Error(), redactURL(t.URL)
-		}
-	case TypeFile:
-		switch p := t.LogFilePath; {
-		case p == "":
-			t.Unusable = "the file transport needs log_file_path"
-		case strings.HasPrefix(p, "file://"):
-			t.LogFilePath = strings.TrimPrefix(strings.TrimPrefix(p, "file://"), "localhost")
-		case strings.Contains(p, "://"):
-			t.Unusable = "log_file_path " + p + " is on a remote file system, which salesdag does not write to"
-		}
-	case TypeComposite:
-		if len(t.Transports) == 0 && t.Unusable == "" {
-			t.Unusable = "a composite needs at least one transport"
-		}
-	case "":
-		t.Type, t.Unusable = TypeNone, "the transport has no type"
-	default:
-		t.Unusable = fmt.Sprintf("salesdag has no %q transport (it has console, http, file, composite, noop)", t.Type)
 	}
 	return t
 }

@@ -204,16 +204,12 @@ func (o EventOptions) Prepare(data []byte) ([]byte, bool, error) {
 	}
 	if len(o.Environment) > 0 {
 		rf := facetsOf(run)
-		vars := []any{}
-		seen := map[string]bool{}
-		if old, ok := rf["environmentVariables"].(map[string]any); ok {
-			if list, ok := old["environmentVariables"].([]any); ok {
-				vars = list
-				for _, v := range list {
-					if m, ok := v.(map[string]any); ok {
-						seen[fmt.Sprint(m["name"])] = true
-					}
-				}
+		old, _ := rf["environmentVariables"].(map[string]any)
+		list, _ := old["environmentVariables"].([]any)
+		vars, seen := append([]any{}, list...), map[string]bool{}
+		for _, v := range list {
+			if m, ok := v.(map[string]any); ok {
+				seen[fmt.Sprint(m["name"])] = true
 			}
 		}
 		for _, v := range o.Environment {
