@@ -1,6 +1,7 @@
 package salesdag
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -148,10 +149,7 @@ func Get[T any](r *Result, name string) (T, error) {
 // when ctx is cancelled (the error then wraps ctx.Err()). On error the
 // Result says what was done before the stop.
 func (d *Driver) Run(ctx context.Context, opts RunOptions) (*Result, error) {
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := cmp.Or(opts.Log, slog.New(slog.DiscardHandler))
 	formats, err := app.ParseFormats(opts.Formats)
 	if err != nil {
 		return nil, err

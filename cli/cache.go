@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,10 +113,7 @@ func newCacheCmd() *cobra.Command {
 		if f := cmd.Flags().Lookup("dir"); f != nil && f.Changed {
 			fmt.Fprintln(cmd.ErrOrStderr(), "salesdag: warning: --dir is deprecated, use --cache")
 		}
-		d := dir
-		if d == "" {
-			d = filepath.Join(history.Home(os.Getenv), "cache")
-		}
+		d := cmp.Or(dir, filepath.Join(history.Home(os.Getenv), "cache"))
 		s, err := cache.Open(d, cache.NoCreate())
 		if errors.Is(err, fs.ErrNotExist) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "salesdag: no cache at %s (runs create it with --cache)\n", d)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"strings"
@@ -92,10 +93,7 @@ func runIDs(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.Sh
 		out = append(out, "latest\tthe newest run")
 	}
 	for _, r := range runs {
-		id := r.ShortID
-		if id == "" {
-			id = r.ID
-		}
+		id := cmp.Or(r.ShortID, r.ID)
 		if !strings.HasPrefix(id, toComplete) {
 			continue
 		}

@@ -6,6 +6,7 @@ package cli
 // history, is lineagecmd.go.)
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -107,14 +108,8 @@ func startLineage(env runEnv, f *lineageFlags, runID uuid.UUID, log *slog.Logger
 		log.Warn("ignoring the OpenLineage parent run from the environment", "error", err)
 	}
 	s.parent = parent
-	grace := f.timeout
-	if grace == 0 {
-		grace = time.Nanosecond // no grace: what is not sent yet goes to the outbox
-	}
-	outbox := f.outbox // where undelivered events wait for `salesdag lineage flush`
-	if outbox == "" {
-		outbox = filepath.Join(env.home, "outbox")
-	}
+	grace := cmp.Or(f.timeout, time.Nanosecond)                   // no grace: what is not sent yet goes to the outbox
+	outbox := cmp.Or(f.outbox, filepath.Join(env.home, "outbox")) // where undelivered events wait for `salesdag lineage flush`
 	s.emitter = lineage.NewEmitter(lineage.EmitterOptions{
 		Transport: tr, OutboxDir: outbox, Grace: grace,
 		Logf:    func(format string, args ...any) { log.Debug(fmt.Sprintf(format, args...)) },

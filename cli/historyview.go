@@ -33,10 +33,7 @@ func (o textOptions) time(t time.Time, layout string) string {
 	if t.IsZero() {
 		return "-"
 	}
-	loc := o.Loc
-	if loc == nil {
-		loc = time.Local
-	}
+	loc := cmp.Or(o.Loc, time.Local)
 	return t.In(loc).Format(layout)
 }
 
@@ -154,10 +151,7 @@ func writeRuns(w io.Writer, runs []history.Run, o textOptions) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "RUN\tSTART\tSTATUS\tDURATION\tINPUT\tOUTPUTS\tNOTE")
 	for _, r := range runs {
-		id := r.ShortID
-		if id == "" {
-			id = r.ID
-		}
+		id := cmp.Or(r.ShortID, r.ID)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, o.time(r.Start, timeLayout), r.Status,
 			formatDuration(r.Duration()), o.paths(r.Inputs), o.outputs(r.Outputs), runNote(&r))
 	}
@@ -220,10 +214,7 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 					checks = fmt.Sprintf("%d/%d failed", failed, total)
 				}
 			}
-			errText := "-"
-			if n.Error != "" {
-				errText = oneLine(n.Error, 80)
-			}
+			errText := cmp.Or(oneLine(n.Error, 80), "-")
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Status, start, formatDuration(n.Duration()),
 				count(n.RowsIn), count(cmp.Or(n.RowsOut, n.Rows)), checks, errText)
 		}
@@ -237,10 +228,7 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 		tw = newTable(w)
 		fmt.Fprintln(tw, "DATASET\tROLE\tNODE\tROWS\tBYTES\tCOLUMNS")
 		for _, ds := range d.Datasets {
-			node := ds.Node
-			if node == "" {
-				node = "-"
-			}
+			node := cmp.Or(ds.Node, "-")
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", o.path(history.DatasetName(ds.Namespace, ds.Name)), ds.Role, node,
 				count(ds.Rows), bytesText(ds.Bytes), len(ds.Fields))
 		}
@@ -274,19 +262,13 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 			if !c.Success {
 				res = "FAILED"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, dash(c.Node), dash(history.FieldRef{Dataset: c.Dataset}.DatasetLabel()), dash(c.Column), res,
-				dash(c.Severity), dash(oneLine(c.Expected, 40)), dash(oneLine(c.Actual, 40)))
+			label := history.FieldRef{Dataset: c.Dataset}.DatasetLabel()
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, cmp.Or(c.Node, "-"), cmp.Or(label, "-"), cmp.Or(c.Column, "-"), res,
+				cmp.Or(c.Severity, "-"), cmp.Or(oneLine(c.Expected, 40), "-"), cmp.Or(oneLine(c.Actual, 40), "-"))
 		}
 		return tw.Flush()
 	}
 	return nil
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // writeColumn prints a column's journey, grouped by the dataset it
@@ -350,10 +332,7 @@ func writeColumn(w io.Writer, j *history.ColumnJourney, o textOptions) error {
 			if inputs[history.DatasetName(s.From.Namespace, s.From.Dataset)] {
 				from = s.From.Field
 			}
-			target := s.To.Field
-			if target == "" {
-				target = "(rows)"
-			}
+			target := cmp.Or(s.To.Field, "(rows)")
 			var ts []lineage.Transformation
 			for _, t := range s.Transformations {
 				if s.To.Field != "" && t.Type == lineage.TransformIndirect && rowLevel[fieldKey(s.From)+"\x00"+t.Subtype+"\x00"+t.Description] {
@@ -510,11 +489,8 @@ func writeNode(w io.Writer, v *history.NodeView, o textOptions) error {
 		tw = newTable(w)
 		fmt.Fprintln(tw, "COLUMN IN\tTYPE\tFROM")
 		for _, c := range v.ColumnsIn {
-			from := c.Node
-			if from == "" {
-				from = o.path(c.Dataset)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, dash(c.Type), dash(from))
+			from := cmp.Or(c.Node, o.path(c.Dataset))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, cmp.Or(c.Type, "-"), cmp.Or(from, "-"))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -525,7 +501,7 @@ func writeNode(w io.Writer, v *history.NodeView, o textOptions) error {
 		tw = newTable(w)
 		fmt.Fprintln(tw, "COLUMN OUT\tTYPE\tCOMPUTED FROM")
 		for _, c := range v.ColumnsOut {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, dash(c.Type), sourcesText(c.From, true))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, cmp.Or(c.Type, "-"), sourcesText(c.From, true))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -549,10 +525,7 @@ func sourcesText(srcs []history.ColumnSource, direct bool) string {
 			if direct && t.Type != lineage.TransformDirect {
 				continue
 			}
-			sub := t.Subtype
-			if sub == "" {
-				sub = t.Type
-			}
+			sub := cmp.Or(t.Subtype, t.Type)
 			if t.Masking {
 				sub += ", masked"
 			}

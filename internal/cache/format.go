@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -29,10 +30,7 @@ func WriteList(w io.Writer, entries []Entry, now time.Time) error {
 		if e.Corrupt != "" {
 			node += " (corrupt: " + e.Corrupt + ")"
 		}
-		input := e.Input
-		if input == "" {
-			input = "-" // written before inputs were recorded, or unreadable
-		}
+		input := cmp.Or(e.Input, "-") // written before inputs were recorded, or unreadable
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s ago\n", node, input, key, units.Bytes(e.Bytes), age, FormatAge(now.Sub(e.LastUsed)))
 		total += e.Bytes
 	}

@@ -1,6 +1,7 @@
 package dbio
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,10 +87,7 @@ func OpenOutput(ctx context.Context, raw string, o OutputOptions) (*Output, erro
 	out := &Output{t: t, mode: mode, run: o}
 	switch t.kind {
 	case Postgres:
-		schema := o.Schema
-		if schema == "" {
-			schema = "public"
-		}
+		schema := cmp.Or(o.Schema, "public")
 		if strings.ContainsRune(schema, 0) {
 			return nil, fmt.Errorf("--db-schema %q is not a schema name", schema)
 		}

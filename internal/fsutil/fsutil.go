@@ -3,6 +3,7 @@
 package fsutil
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,10 +118,7 @@ func createTemp(path string, opts Options) (*os.File, error) {
 	if dir == "" {
 		dir = "."
 	}
-	prefix := opts.Prefix
-	if prefix == "" {
-		prefix = "." + base + ".tmp-"
-	}
+	prefix := cmp.Or(opts.Prefix, "."+base+".tmp-")
 	prefix = filepath.Join(dir, prefix)
 	mode := fs.FileMode(0o666)
 	if opts.Perm != 0 {

@@ -1,8 +1,10 @@
 package history
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -31,11 +33,7 @@ func (f FieldRef) DatasetLabel() string { return datasetLabel(f.Dataset) }
 
 // String is "dataset.field", or "dataset.*" for the whole dataset.
 func (f FieldRef) String() string {
-	field := f.Field
-	if field == "" {
-		field = "*"
-	}
-	return f.DatasetLabel() + "." + field
+	return f.DatasetLabel() + "." + cmp.Or(f.Field, "*")
 }
 
 func datasetLabel(name string) string {
@@ -94,12 +92,7 @@ func buildColumnGraph(r *Run, evs []*lineage.RunEvent) *columnGraph {
 			if node != "" && g.ix.writer[dsKey(o.Namespace, o.Name)] == "" {
 				g.ix.writer[dsKey(o.Namespace, o.Name)] = node
 			}
-			fields := make([]string, 0, len(facet.Fields))
-			for f := range facet.Fields {
-				fields = append(fields, f)
-			}
-			sort.Strings(fields)
-			for _, f := range fields {
+			for _, f := range slices.Sorted(maps.Keys(facet.Fields)) {
 				to := ref(o.Namespace, o.Name, f)
 				for _, in := range facet.Fields[f].InputFields {
 					add(ref(in.Namespace, in.Name, in.Field), to, in.Transformations)
@@ -131,12 +124,7 @@ func (g *columnGraph) fields() []string {
 			}
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for f := range seen {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // match finds the columns called name: "amount", or qualified by node or
@@ -261,15 +249,12 @@ func (s *Store) Column(name string, q ColumnQuery) (*ColumnJourney, error) {
 	g := buildColumnGraph(r, evs)
 	m := g.match(name)
 	if len(m) == 0 {
-		known := g.fields()
-		hint := ""
-		if len(known) > 0 {
+		hint := "; that run's columnLineage facets are empty"
+		if known := g.fields(); len(known) > 0 {
 			if len(known) > 40 {
 				known = append(known[:40], "...")
 			}
 			hint = "; known columns: " + strings.Join(known, ", ")
-		} else {
-			hint = "; that run's columnLineage facets are empty"
 		}
 		return nil, fmt.Errorf("history: %w %q in the column lineage of run %s%s", ErrNoSuchColumn, name, r.ShortID, hint)
 	}
@@ -308,10 +293,7 @@ func nodeOrder(d *dag.DAG) map[string]int {
 // stepPath is the chain of nodes from the one that produced (or, for the
 // input file, first read) From to the one that wrote To.
 func stepPath(d *dag.DAG, ix *datasetIndex, e ColumnEdge) []string {
-	from := e.From.Node
-	if from == "" {
-		from = ix.readers[dsKey(e.From.Namespace, e.From.Dataset)]
-	}
+	from := cmp.Or(e.From.Node, ix.readers[dsKey(e.From.Namespace, e.From.Dataset)])
 	to := e.To.Node
 	switch {
 	case to == "":

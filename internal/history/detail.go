@@ -1,7 +1,7 @@
 package history
 
 import (
-	"encoding/json"
+	"cmp"
 	"path"
 	"strings"
 
@@ -104,14 +104,19 @@ func (ix *datasetIndex) writerOf(ns, name string) string {
 	if n, ok := ix.writer[dsKey(ns, name)]; ok {
 		return n
 	}
-	base := path.Base(name)
-	if i := strings.IndexByte(base, '.'); i > 0 {
-		base = base[:i]
-	}
-	if ix.nodes[base] {
+	if base := stem(name); ix.nodes[base] {
 		return base
 	}
 	return ""
+}
+
+// stem is a file's name up to its first dot: "out/weekly.csv" -> "weekly".
+func stem(name string) string {
+	base := path.Base(name)
+	if i := strings.IndexByte(base, '.'); i > 0 {
+		return base[:i]
+	}
+	return base
 }
 
 func buildDetail(r *Run, evs []*lineage.RunEvent) *Detail {
@@ -161,12 +166,9 @@ func buildDetail(r *Run, evs []*lineage.RunEvent) *Detail {
 			}
 			for _, a := range f.Assertions {
 				c := Check{
-					Dataset: DatasetName(ds.Namespace, ds.Name), Node: node, Name: a.Name, Assertion: a.Assertion,
+					Dataset: DatasetName(ds.Namespace, ds.Name), Node: node, Name: cmp.Or(a.Name, a.Assertion), Assertion: a.Assertion,
 					Column: a.Column, Success: a.Success, Severity: a.Severity, Expected: a.Expected,
 					Actual: a.Actual, Description: a.Description,
-				}
-				if c.Name == "" {
-					c.Name = a.Assertion
 				}
 				known := -1
 				for i := 0; i < fromFacet; i++ {
@@ -203,28 +205,22 @@ func buildDetail(r *Run, evs []*lineage.RunEvent) *Detail {
 	for _, ev := range evs {
 		_, node := rootOf(ev)
 		for _, in := range ev.Inputs {
-			reader := node
-			if reader == "" {
-				reader = ix.readers[dsKey(in.Namespace, in.Name)]
-			}
+			reader := cmp.Or(node, ix.readers[dsKey(in.Namespace, in.Name)])
 			ds := upsert("input", in.Namespace, in.Name, reader)
 			if st := in.InputFacets.InputStatistics; st != nil {
-				ds.Rows, ds.Bytes = orInt(st.RowCount, ds.Rows), orInt(st.Size, ds.Bytes)
+				ds.Rows, ds.Bytes = cmp.Or(st.RowCount, ds.Rows), cmp.Or(st.Size, ds.Bytes)
 			}
 			if m := in.InputFacets.DataQualityMetrics; m != nil {
-				ds.Rows, ds.Bytes = orInt(ds.Rows, m.RowCount), orInt(ds.Bytes, m.Bytes)
+				ds.Rows, ds.Bytes = cmp.Or(ds.Rows, m.RowCount), cmp.Or(ds.Bytes, m.Bytes)
 			}
 			setFields(ds, in.Facets.Schema)
 			addChecks(ds, reader, false, in.InputFacets.DataQualityAssertions, in.Facets.DataQualityAssertions)
 		}
 		for _, o := range ev.Outputs {
-			writer := node
-			if writer == "" {
-				writer = ix.writerOf(o.Namespace, o.Name)
-			}
+			writer := cmp.Or(node, ix.writerOf(o.Namespace, o.Name))
 			ds := upsert("output", o.Namespace, o.Name, writer)
 			if st := o.OutputFacets.OutputStatistics; st != nil {
-				ds.Rows, ds.Bytes = orInt(st.RowCount, ds.Rows), orInt(st.Size, ds.Bytes)
+				ds.Rows, ds.Bytes = cmp.Or(st.RowCount, ds.Rows), cmp.Or(st.Size, ds.Bytes)
 			}
 			setFields(ds, o.Facets.Schema)
 			addChecks(ds, writer, writer != "", o.Facets.DataQualityAssertions)
@@ -246,13 +242,6 @@ func buildDetail(r *Run, evs []*lineage.RunEvent) *Detail {
 		}
 	}
 	return d
-}
-
-func orInt(a, b *int64) *int64 {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 func setFields(ds *DatasetInfo, s *lineage.SchemaDatasetFacet) {
@@ -285,17 +274,6 @@ const ChecksFacetKey = "salesdag_checks"
 
 // nodeChecks reads the salesdag_checks facet of a node run's event.
 func nodeChecks(ev *lineage.RunEvent, node string) []Check {
-	raw, ok := ev.Run.Facets.Custom[ChecksFacetKey]
-	if !ok || node == "" {
-		return nil
-	}
-	b, ok := raw.(json.RawMessage)
-	if !ok {
-		var err error
-		if b, err = json.Marshal(raw); err != nil {
-			return nil
-		}
-	}
 	var f struct {
 		Checks []struct {
 			Node        string `json:"node"`
@@ -310,25 +288,14 @@ func nodeChecks(ev *lineage.RunEvent, node string) []Check {
 			Description string `json:"description"`
 		} `json:"checks"`
 	}
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil // a facet of another shape: not ours to read
+	if node == "" || !customFacet(ev, ChecksFacetKey, &f) {
+		return nil // none, or a facet of another shape: not ours to read
 	}
 	out := make([]Check, 0, len(f.Checks))
 	for _, c := range f.Checks {
-		n := c.Node
-		if n == "" {
-			n = node
-		}
-		sev := c.Severity
-		if sev == "" {
-			sev = c.Importance
-		}
-		name := c.Name
-		if name == "" {
-			name = c.Assertion
-		}
-		out = append(out, Check{Node: n, Name: name, Assertion: c.Assertion, Column: c.Column, Success: c.Success,
-			Severity: sev, Expected: c.Expected, Actual: c.Actual, Description: c.Description})
+		out = append(out, Check{Node: cmp.Or(c.Node, node), Name: cmp.Or(c.Name, c.Assertion), Assertion: c.Assertion,
+			Column: c.Column, Success: c.Success, Severity: cmp.Or(c.Severity, c.Importance), Expected: c.Expected,
+			Actual: c.Actual, Description: c.Description})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package history
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,11 +78,13 @@ type Run struct {
 }
 
 // Duration is End - Start, or zero while the run has not ended.
-func (r *Run) Duration() time.Duration {
-	if r.End.IsZero() || r.Start.IsZero() {
+func (r *Run) Duration() time.Duration { return span(r.Start, r.End) }
+
+func span(start, end time.Time) time.Duration {
+	if end.IsZero() || start.IsZero() {
 		return 0
 	}
-	return r.End.Sub(r.Start)
+	return end.Sub(start)
 }
 
 // Node returns the run of the node called name, if the run ran it.
@@ -110,12 +113,7 @@ type NodeRun struct {
 }
 
 // Duration is End - Start, or zero while the node has not ended.
-func (n *NodeRun) Duration() time.Duration {
-	if n.End.IsZero() || n.Start.IsZero() {
-		return 0
-	}
-	return n.End.Sub(n.Start)
-}
+func (n *NodeRun) Duration() time.Duration { return span(n.Start, n.End) }
 
 // DatasetName is how a dataset is named in summaries: a file by its path,
 // anything else as namespace:name.
@@ -189,7 +187,7 @@ func (r *Run) apply(ev *lineage.RunEvent) {
 	} else if r.Status == "" {
 		r.Status = StatusRunning
 	}
-	r.fixDurations()
+	r.DurationMS = ms(r.Duration())
 }
 
 func (r *Run) applyNode(ev *lineage.RunEvent, node string, t time.Time) {
@@ -241,31 +239,11 @@ func (r *Run) applyNode(ev *lineage.RunEvent, node string, t time.Time) {
 	for _, in := range ev.Inputs {
 		// The node that reads an outside dataset (the input file) makes it
 		// an input of the run even when the root events do not list it.
-		if !r.producedInRun(in.Namespace, in.Name) && len(r.Inputs) == 0 {
-			r.Inputs = appendUnique(r.Inputs, DatasetName(in.Namespace, in.Name))
+		if name := DatasetName(in.Namespace, in.Name); !slices.Contains(r.Outputs, name) && len(r.Inputs) == 0 {
+			r.Inputs = appendUnique(r.Inputs, name)
 		}
 	}
-	if n.End.IsZero() {
-		n.DurationMS = 0
-	} else {
-		n.DurationMS = ms(n.End.Sub(n.Start))
-	}
-}
-
-func (r *Run) producedInRun(ns, name string) bool {
-	full := DatasetName(ns, name)
-	for _, o := range r.Outputs {
-		if o == full {
-			return true
-		}
-	}
-	return false
-}
-
-func (r *Run) fixDurations() {
-	if !r.End.IsZero() && !r.Start.IsZero() {
-		r.DurationMS = ms(r.End.Sub(r.Start))
-	}
+	n.DurationMS = ms(n.Duration())
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -310,10 +288,8 @@ func hasColumnLineage(ev *lineage.RunEvent) bool {
 }
 
 func appendUnique(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
+	if slices.Contains(list, s) {
+		return list
 	}
 	return append(list, s)
 }
@@ -324,22 +300,22 @@ const RowsFacetKey = "salesdag_rows"
 
 // nodeRows reads the salesdag_rows facet of a node run's event.
 func nodeRows(ev *lineage.RunEvent) (int64, bool) {
-	raw, ok := ev.Run.Facets.Custom[RowsFacetKey]
-	if !ok {
-		return 0, false
-	}
-	b, ok := raw.(json.RawMessage)
-	if !ok {
-		var err error
-		if b, err = json.Marshal(raw); err != nil {
-			return 0, false
-		}
-	}
 	var f struct {
 		Rows *int64 `json:"rows"`
 	}
-	if err := json.Unmarshal(b, &f); err != nil || f.Rows == nil {
+	if !customFacet(ev, RowsFacetKey, &f) || f.Rows == nil {
 		return 0, false
 	}
 	return *f.Rows, true
+}
+
+// customFacet decodes the custom run facet key of ev into dst; false when
+// the event has none or it has another shape.
+func customFacet(ev *lineage.RunEvent, key string, dst any) bool {
+	raw, ok := ev.Run.Facets.Custom[key]
+	if !ok {
+		return false
+	}
+	b, err := json.Marshal(raw)
+	return err == nil && json.Unmarshal(b, dst) == nil
 }

@@ -2,9 +2,7 @@ package history
 
 import (
 	"fmt"
-	"path"
 	"slices"
-	"strings"
 
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/lineage"
@@ -249,14 +247,5 @@ func wroteDataset(r *Run, node string) bool {
 	if n, ok := r.Node(node); ok && n.RowsOut != nil {
 		return true
 	}
-	for _, o := range r.Outputs {
-		base := path.Base(o)
-		if i := strings.IndexByte(base, '.'); i > 0 {
-			base = base[:i]
-		}
-		if base == node {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(r.Outputs, func(o string) bool { return stem(o) == node })
 }

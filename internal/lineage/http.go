@@ -3,6 +3,7 @@ package lineage
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -57,10 +58,7 @@ func NewHTTPTransport(cfg HTTPConfig) (*HTTPTransport, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("lineage: HTTP transport URL %q is not an http(s) URL with a host (example: http://localhost:5000)", redactURL(cfg.URL))
 	}
-	ep := cfg.Endpoint
-	if ep == "" {
-		ep = DefaultEndpoint
-	}
+	ep := cmp.Or(cfg.Endpoint, DefaultEndpoint)
 	// The Python client posts to urljoin(url, endpoint), and so does this
 	// (RFC 3986 resolution): the endpoint replaces the last segment of a
 	// URL path without a trailing slash (http://h/prefix + api/v1/lineage

@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,10 +134,7 @@ func parseContextJSON(s string) (*ParentContext, error) {
 		return nil, err
 	}
 	pc := &ParentContext{Parent: parent}
-	root := doc.Parent.Root
-	if root == nil {
-		root = doc.Root
-	}
+	root := cmp.Or(doc.Parent.Root, doc.Root)
 	if root != nil {
 		r, err := root.ref("root")
 		if err != nil {
