@@ -1,12 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
 	"reflect"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
@@ -80,10 +80,7 @@ func newNodesCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NODE\tTYPE\tDEPENDS ON\tDOC")
 			for _, n := range infos {
-				deps := "-"
-				if len(n.Deps) > 0 {
-					deps = strings.Join(n.Deps, ",")
-				}
+				deps := cmp.Or(strings.Join(n.Deps, ","), "-")
 				name := n.Name
 				if n.Input {
 					name += " (input)"
@@ -382,14 +379,8 @@ type nodeInfo struct {
 func describeNodes(d *dag.DAG) []nodeInfo {
 	var out []nodeInfo
 	for _, n := range d.Nodes() {
-		deps := slices.Clone(n.Deps)
-		if deps == nil {
-			deps = []string{}
-		}
-		dependents := d.Dependents(n.Name)
-		if dependents == nil {
-			dependents = []string{}
-		}
+		deps := append([]string{}, n.Deps...)
+		dependents := append([]string{}, d.Dependents(n.Name)...)
 		out = append(out, nodeInfo{Name: n.Name, Type: typeName(n), Input: n.IsInput, Deps: deps, Dependents: dependents, Doc: n.Doc, Tags: n.Tags})
 	}
 	return out

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -256,7 +257,7 @@ func newLineageNodeCmd() *cobra.Command {
 			}, writeNode)
 			if errors.Is(err, history.ErrNoHistory) {
 				// The DAG alone still answers the impact question.
-				v, nerr := histNodeWithoutHistory(cmd.Context(), args[0])
+				v, nerr := history.EmptyStore().Node(args[0], history.NodeQuery{DAG: d})
 				if nerr != nil {
 					return nerr
 				}
@@ -268,16 +269,6 @@ func newLineageNodeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&run, "run", "", "use this `RUN` (default: the latest run that ran the node)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of tables")
 	return cmd
-}
-
-// histNodeWithoutHistory describes a node from the DAG when no run has
-// been recorded yet.
-func histNodeWithoutHistory(ctx context.Context, name string) (*history.NodeView, error) {
-	d, err := dagOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return history.EmptyStore().Node(name, history.NodeQuery{DAG: d})
 }
 
 // histFlushReport is `lineage flush --json`.
@@ -318,9 +309,7 @@ Files of a run that is still delivering its own events are skipped.`,
 			if timeout <= 0 {
 				return &app.UsageError{Err: fmt.Errorf("--timeout must be positive, got %s", timeout)}
 			}
-			if outbox == "" {
-				outbox = filepath.Join(history.Home(os.Getenv), "outbox")
-			}
+			outbox = cmp.Or(outbox, filepath.Join(history.Home(os.Getenv), "outbox"))
 			pending, err := lineage.Pending(outbox)
 			if err != nil {
 				return err

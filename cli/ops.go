@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -90,16 +91,11 @@ func (o *opsRun) finish(ctx context.Context, stdout io.Writer, res *app.RunResul
 	job := summary.Job{Namespace: lineage.DefaultNamespace, Name: lineage.DefaultJobName}
 	var rep *lineage.Report
 	if ls != nil {
-		if ls.cfg.Namespace != "" {
-			job.Namespace = ls.cfg.Namespace
-		}
-		rep = ls.report
+		job.Namespace, rep = cmp.Or(ls.cfg.Namespace, job.Namespace), ls.report
 	}
 	warns := o.warns.list()
-	if rep != nil {
-		if w := rep.Warning(); w != "" {
-			warns = append(warns, w)
-		}
+	if rep != nil && rep.Warning() != "" {
+		warns = append(warns, rep.Warning())
 	}
 	code := exitOK
 	if runErr != nil {

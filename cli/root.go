@@ -17,6 +17,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -96,9 +97,7 @@ func (e *exitError) Unwrap() error { return e.err }
 // SIGPIPE, so it is meant to be called once, from a program's main.
 func Main(d *salesdag.Driver, args []string, stdin io.Reader, stdout, stderr io.Writer, opts Options) int {
 	e := mainEnv{dag: bridge.DAG(d), version: opts.Version, commit: opts.Commit, date: opts.Date}
-	if e.version == "" {
-		e.version = "dev"
-	}
+	e.version = cmp.Or(e.version, "dev")
 	// The first signal stops the run (which still writes its ABORT event
 	// and saves undelivered events); a second one also cuts that short.
 	final, stopFinal := context.WithCancel(context.Background())

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -29,16 +30,10 @@ func buildInfo(e mainEnv) (v, c, d string) {
 				c += "-dirty"
 			}
 		}
-		if d == "" {
-			d = vcs["vcs.time"] // the commit's time: the nearest thing recorded
-		}
+		d = cmp.Or(d, vcs["vcs.time"]) // the commit's time: the nearest thing recorded
 	}
-	if c == "" {
-		c = "unknown"
-	}
-	if d == "" {
-		d = "unknown"
-	}
+	c = cmp.Or(c, "unknown")
+	d = cmp.Or(d, "unknown")
 	return v, c, d
 }
 

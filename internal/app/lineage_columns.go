@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -129,9 +130,7 @@ func indirect(steps []columns.Step) []lineage.Transformation {
 // pointing at input. Outputs that are not nodes (rejected_rows) get none.
 // A problem is logged, never fatal: lineage must not cost a run.
 func ColumnLineageOutputs(cat *columns.Catalog, input DatasetRef, log *slog.Logger) func(output.Written, *lineage.OutputDataset) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log = cmp.Or(log, slog.New(slog.DiscardHandler))
 	inputs := map[string]DatasetRef{pipeline.InputSource: input}
 	return func(w output.Written, ds *lineage.OutputDataset) {
 		if _, ok := cat.Node(w.Node); !ok {

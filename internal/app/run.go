@@ -9,6 +9,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,9 +121,7 @@ const RejectedRowsName = "rejected_rows"
 // error would not. A panic in a side computation (the input's statistics,
 // facets, progress) only costs what it would have added, with a warning.
 func Run(ctx context.Context, o Options) (res *RunResult, runErr error) {
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
+	o.Log = cmp.Or(o.Log, slog.New(slog.DiscardHandler))
 	if o.Now == nil {
 		o.Now = time.Now
 	}

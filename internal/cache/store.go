@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -90,9 +91,7 @@ func NoCreate() StoreOption { return func(s *Store) { s.noCreate = true } }
 // Open opens the cache directory dir, creating it (with a CACHEDIR.TAG, so
 // that backup tools skip it) when needed.
 func Open(dir string, opts ...StoreOption) (*Store, error) {
-	if dir == "" {
-		dir = DefaultDir
-	}
+	dir = cmp.Or(dir, DefaultDir)
 	s := &Store{dir: dir, sync: true, now: time.Now}
 	for _, o := range opts {
 		o(s)

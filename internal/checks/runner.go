@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,9 +52,7 @@ type nodeState struct {
 // node; specs for the same node are merged) and returns a runner that
 // logs to log (nil: no logging).
 func NewRunner(log *slog.Logger, specs ...Spec) (*Runner, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log = cmp.Or(log, slog.New(slog.DiscardHandler))
 	r := &Runner{specs: map[string]Spec{}, log: log, state: map[string]*nodeState{}}
 	var errs []error
 	for _, s := range specs {

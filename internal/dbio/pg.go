@@ -1,6 +1,7 @@
 package dbio
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,9 +25,7 @@ const defaultConnectTimeout = 15 * time.Second
 // its password.
 func (t *target) connectPG(ctx context.Context) (*pgx.Conn, error) {
 	cfg := t.pg.Copy()
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = defaultConnectTimeout
-	}
+	cfg.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, defaultConnectTimeout)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, t.errorf("cannot connect: %s", pgCause(err))

@@ -20,6 +20,7 @@
 package dbio
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -249,9 +250,7 @@ func (t *target) location(schema, table string) Location {
 		if strings.HasPrefix(l.Host, "/") {
 			l.Host = "localhost" // a Unix socket: the server is this machine
 		}
-		if l.Database == "" {
-			l.Database = t.pg.User // libpq's default
-		}
+		l.Database = cmp.Or(l.Database, t.pg.User) // libpq's default
 	case SQLite:
 		l.Path = t.path
 	}

@@ -115,9 +115,7 @@ func (s *Staged) Discard() { os.Remove(s.Tmp) }
 // the umask decides the final permissions as it does for os.Create.
 func createTemp(path string, opts Options) (*os.File, error) {
 	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
+	dir = cmp.Or(dir, ".")
 	prefix := cmp.Or(opts.Prefix, "."+base+".tmp-")
 	prefix = filepath.Join(dir, prefix)
 	mode := fs.FileMode(0o666)

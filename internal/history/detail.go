@@ -184,16 +184,12 @@ func buildDetail(r *Run, evs []*lineage.RunEvent) *Detail {
 					}
 				}
 				if known >= 0 {
-					if d.Checks[known].Dataset == "" {
-						d.Checks[known].Dataset = c.Dataset
-					}
+					d.Checks[known].Dataset = cmp.Or(d.Checks[known].Dataset, c.Dataset)
 					continue
 				}
 				k := c.Dataset + "\x00" + checkKey(c)
 				if i, ok := checkAt[k]; ok {
-					if c.Node == "" {
-						c.Node = d.Checks[i].Node
-					}
+					c.Node = cmp.Or(c.Node, d.Checks[i].Node)
 					d.Checks[i] = c
 					continue
 				}

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -191,9 +192,7 @@ func (r *Run) apply(ev *lineage.RunEvent) {
 }
 
 func (r *Run) applyNode(ev *lineage.RunEvent, node string, t time.Time) {
-	if r.Status == "" {
-		r.Status = StatusRunning
-	}
+	r.Status = cmp.Or(r.Status, StatusRunning)
 	id := ev.Run.RunID.String()
 	var n *NodeRun
 	for i := range r.Nodes {

@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -165,9 +166,7 @@ func (s *Store) view(fn func(runs, events, index *bolt.Bucket) error) error {
 // effective turns RUNNING into INCOMPLETE when the process that recorded
 // the run, on this host, no longer exists.
 func (s *Store) effective(r *Run) {
-	if r.Status == "" {
-		r.Status = StatusRunning
-	}
+	r.Status = cmp.Or(r.Status, StatusRunning)
 	if r.Status == StatusRunning && r.PID > 0 && r.Host == s.host && !s.alive(r.PID) {
 		r.Status = StatusIncomplete
 	}

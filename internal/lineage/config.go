@@ -738,9 +738,7 @@ func decodeTransport(n *yaml.Node, path string, warn func(string, ...any)) Trans
 		}
 		eachMember(&s.Transports, path+".transports", func(name, p string, m *yaml.Node) {
 			sub := decodeTransport(m, p, warn)
-			if sub.Name == "" {
-				sub.Name = name
-			}
+			sub.Name = cmp.Or(sub.Name, name)
 			t.Transports = append(t.Transports, sub)
 		})
 		if t.SortTransports {

@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -118,9 +119,7 @@ type ProcessingEngineRunFacet struct {
 // NewProcessingEngineRunFacet describes salesdag at version (lineage is
 // built in, so the adapter version is salesdag's too).
 func NewProcessingEngineRunFacet(version string) *ProcessingEngineRunFacet {
-	if version == "" {
-		version = "unknown"
-	}
+	version = cmp.Or(version, "unknown")
 	return &ProcessingEngineRunFacet{
 		BaseFacet:                 NewBaseFacet(ProcessingEngineRunFacetSchemaURL),
 		Version:                   version,

@@ -15,6 +15,7 @@ package lineage
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -83,12 +84,8 @@ func (e RunEvent) MarshalJSON() ([]byte, error) {
 	if p.Outputs == nil {
 		p.Outputs = []OutputDataset{}
 	}
-	if p.Producer == "" {
-		p.Producer = Producer
-	}
-	if p.SchemaURL == "" {
-		p.SchemaURL = RunEventSchemaURL
-	}
+	p.Producer = cmp.Or(p.Producer, Producer)
+	p.SchemaURL = cmp.Or(p.SchemaURL, RunEventSchemaURL)
 	if p.EventTime.IsZero() {
 		return nil, fmt.Errorf("lineage: %s event for job %q has no eventTime", p.EventType, p.Job.Name)
 	}

@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,12 +101,8 @@ func NewTracker(cfg TrackerConfig) (*Tracker, error) {
 	if cfg.Sink == nil {
 		return nil, errors.New("lineage: a tracker needs a Sink (an Emitter)")
 	}
-	if cfg.Namespace == "" {
-		cfg.Namespace = DefaultNamespace
-	}
-	if cfg.JobName == "" {
-		cfg.JobName = DefaultJobName
-	}
+	cfg.Namespace = cmp.Or(cfg.Namespace, DefaultNamespace)
+	cfg.JobName = cmp.Or(cfg.JobName, DefaultJobName)
 	if cfg.RunID == uuid.Nil {
 		cfg.RunID = NewRunID()
 	}

@@ -1,6 +1,7 @@
 package output
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,9 +34,7 @@ func keepOld(path string) string {
 		return ""
 	}
 	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
+	dir = cmp.Or(dir, ".")
 	for range 100 {
 		name := filepath.Join(dir, "."+base+".old-"+strconv.FormatUint(uint64(rand.Uint32()), 10))
 		err := os.Link(path, name)

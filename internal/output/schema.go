@@ -1,6 +1,7 @@
 package output
 
 import (
+	"cmp"
 	"reflect"
 	"slices"
 	"strings"
@@ -143,9 +144,7 @@ func structFields(t reflect.Type, rv reflect.Value) []frame.Field {
 		if !sf.IsExported() {
 			continue
 		}
-		if name == "" {
-			name = sf.Name
-		}
+		name = cmp.Or(name, sf.Name)
 		optList := strings.Split(opts, ",")
 		if fv.IsValid() && ((slices.Contains(optList, "omitempty") && isEmptyJSON(fv)) ||
 			(slices.Contains(optList, "omitzero") && fv.IsZero())) {

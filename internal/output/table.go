@@ -1,6 +1,7 @@
 package output
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -118,9 +119,7 @@ func recordColumns(t reflect.Type, prefix []int, out *[]tableColumn) {
 		if !sf.IsExported() {
 			continue
 		}
-		if name == "" {
-			name = sf.Name
-		}
+		name = cmp.Or(name, sf.Name)
 		c := tableColumn{name: name, index: index}
 		switch typeName(sf.Type) {
 		case "date":
