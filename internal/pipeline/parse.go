@@ -86,6 +86,7 @@ type chunkResult struct {
 type parser struct {
 	lay          *layout
 	skipBad      bool
+	fast         bool // the header allows parseFast
 	prods, custs *dict
 	id           int
 
@@ -104,7 +105,7 @@ type parser struct {
 
 func newParser(lay *layout, skipBad bool, id int) *parser {
 	return &parser{
-		lay: lay, skipBad: skipBad, id: id,
+		lay: lay, skipBad: skipBad, id: id, fast: lay.fastLayout(),
 		prods: newDict(), custs: newDict(),
 		st: make([]int, lay.nfields), en: make([]int, lay.nfields),
 		scratch: make([]byte, 0, 256),
@@ -192,7 +193,11 @@ func (p *parser) parse(buf []byte, off, n int, line int64, res *chunkResult) {
 	}
 	res.minDate, res.maxDate = math.MaxInt32, math.MinInt32
 	if !hasQuote {
-		p.parsePlain(buf, off, n, line, ascii, res)
+		if p.fast {
+			p.parseFast(buf, off, n, line, res)
+		} else {
+			p.parsePlain(buf, off, n, line, ascii, res)
+		}
 		return
 	}
 	// Lines without a quote take the plain path one at a time; a record

@@ -93,6 +93,7 @@ type Options struct {
 	Profile bool
 
 	profileOnly bool // the read is for the profile alone
+	noFastPath  bool // tests: every record takes the general path
 
 	chunkSize int // bytes per chunk; 0 = defaultChunkSize (tests shrink it)
 	// afterChunk, when set (by tests), is called by the reading goroutine

@@ -352,6 +352,7 @@ func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, er
 	aggFree := make(chan chunkAgg, 2*workers+2)
 	for w := range parsers {
 		parsers[w] = newParser(lay, skip, w)
+		parsers[w].fast = parsers[w].fast && !opts.noFastPath
 		if stream {
 			parsers[w].agg = newWorkerAgg(aggFree, !opts.profileOnly, opts.Profile || opts.profileOnly)
 		}
