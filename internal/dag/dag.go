@@ -326,11 +326,7 @@ func suggest(name string, known []string) []string {
 	for _, k := range known {
 		lk := strings.ToLower(k)
 		d := editDistance(low, lk)
-		near := d <= max(1, len([]rune(name))/3)
-		if !near && min(len(low), len(lk)) >= 3 && (strings.Contains(lk, low) || strings.Contains(low, lk)) {
-			near = true
-		}
-		if near {
+		if d <= max(1, len([]rune(name))/3) || min(len(low), len(lk)) >= 3 && (strings.Contains(lk, low) || strings.Contains(low, lk)) {
 			cands = append(cands, cand{k, d})
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"runtime"
 	"runtime/debug"
@@ -177,12 +178,7 @@ func afterGraph(ctx context.Context, h Hooks, p *Plan, runErr error) (err error)
 
 func (d *DAG) bindInputs(p *Plan, inputs map[string]any, vals []any) error {
 	var errs []error
-	given := make([]string, 0, len(inputs))
-	for name := range inputs {
-		given = append(given, name)
-	}
-	slices.Sort(given)
-	for _, name := range given {
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
 		if e, ok := d.byName[name]; (!ok || !e.IsInput) && !p.given[name] {
 			var inputNames []string
 			for _, e := range d.order {
@@ -291,10 +287,11 @@ func (d *DAG) run(parent context.Context, p *Plan, vals []any, res Results, cfg 
 			}
 			partial.Failed = append(partial.Failed, &NodeError{Node: r.e.Name, Err: r.err})
 			for _, s := range d.dependants(p, r.e, skipped) {
-				partial.Skipped = append(partial.Skipped, Skip{Node: s.Name, Upstream: r.e.Name})
+				skip := Skip{Node: s.Name, Upstream: r.e.Name}
+				partial.Skipped = append(partial.Skipped, skip)
 				for _, h := range cfg.hooks {
 					if h.SkipNode != nil {
-						h.SkipNode(ctx, &s.Node, "upstream "+r.e.Name+" failed")
+						h.SkipNode(ctx, &s.Node, skip.Reason())
 					}
 				}
 			}
