@@ -14,6 +14,7 @@
 package checks
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -122,21 +123,13 @@ func (c Check) Describe(d string) Check { c.Description = d; return c }
 
 // name is the check's name, or its default.
 func (c Check) name() string {
-	if c.Name != "" {
-		return c.Name
-	}
 	if c.Column == "" {
-		return string(c.Kind)
+		return cmp.Or(c.Name, string(c.Kind))
 	}
-	return string(c.Kind) + "_" + c.Column
+	return cmp.Or(c.Name, string(c.Kind)+"_"+c.Column)
 }
 
-func (c Check) importance() Importance {
-	if c.Importance == "" {
-		return Warn
-	}
-	return c.Importance
-}
+func (c Check) importance() Importance { return cmp.Or(c.Importance, Warn) }
 
 // Expected says in words what the check wants, e.g. "> 0 and <= 100".
 func (c Check) Expected() string {
@@ -155,19 +148,17 @@ func (c Check) Expected() string {
 
 func boundsText(lo, hi *Bound) string {
 	var parts []string
-	if lo != nil {
-		op := ">="
-		if lo.Exclusive {
-			op = ">"
+	for _, b := range []struct {
+		bound *Bound
+		op    string
+	}{{lo, ">"}, {hi, "<"}} {
+		if b.bound != nil {
+			op := b.op
+			if !b.bound.Exclusive {
+				op += "="
+			}
+			parts = append(parts, op+" "+num(b.bound.Value))
 		}
-		parts = append(parts, op+" "+num(lo.Value))
-	}
-	if hi != nil {
-		op := "<="
-		if hi.Exclusive {
-			op = "<"
-		}
-		parts = append(parts, op+" "+num(hi.Value))
 	}
 	if len(parts) == 0 {
 		return "any"
