@@ -8,13 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/salesdag/salesdag/internal/app"
-	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/checks"
 	"github.com/salesdag/salesdag/internal/history"
 	"github.com/salesdag/salesdag/internal/lineage"
@@ -173,7 +171,7 @@ func (d *Driver) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 	if opts.CacheDir != "" {
-		if ro.Cache, err = openCache(opts.CacheDir, opts.Input, log); err != nil {
+		if ro.Cache, err = app.OpenCache(opts.CacheDir, opts.Input, nil, log); err != nil {
 			return nil, err
 		}
 	}
@@ -264,32 +262,6 @@ type checkError struct{ err error }
 
 func (e *checkError) Error() string   { return e.err.Error() }
 func (e *checkError) Unwrap() []error { return []error{e.err, ErrCheckFailed} }
-
-func openCache(dir, input string, log *slog.Logger) (*cache.Cache, error) {
-	store, err := cache.Open(dir)
-	if err != nil {
-		log.Warn("cache not used: running without it", "error", err)
-		return nil, nil
-	}
-	label := "(embedded sample)"
-	if input != "" {
-		label = input
-		if abs, err := filepath.Abs(input); err == nil {
-			label = abs
-		}
-	}
-	o, err := app.CacheOptions()
-	if err != nil {
-		return nil, err
-	}
-	o.Input = label
-	o.OnEvent = func(e cache.NodeEvent) {
-		if e.Err != nil {
-			log.Warn("cache", "node", e.Node, "error", e.Err)
-		}
-	}
-	return cache.New(store, o), nil
-}
 
 // writerSink writes each event as one JSON line; a write error is a
 // lineage problem, which never fails the run.

@@ -18,7 +18,6 @@ import (
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dag"
-	"github.com/salesdag/salesdag/internal/dbio"
 	"github.com/salesdag/salesdag/internal/history"
 	"github.com/salesdag/salesdag/internal/units"
 )
@@ -51,11 +50,7 @@ func newCache(f *cacheFlags, d *dag.DAG, input, home string, log *slog.Logger) (
 	if dir == autoCacheDir {
 		dir = filepath.Join(home, "cache") // in the state directory, like the history
 	}
-	opts, err := app.CacheOptions()
-	if err != nil {
-		return nil, err
-	}
-	pol := opts.Policy
+	pol := map[string]cache.Policy{}
 	for _, set := range []struct {
 		nodes []string
 		p     cache.Policy
@@ -71,24 +66,7 @@ func newCache(f *cacheFlags, d *dag.DAG, input, home string, log *slog.Logger) (
 			pol[n] = set.p
 		}
 	}
-	store, err := cache.Open(dir)
-	if err != nil {
-		// Local state never blocks work: run, just without the cache.
-		log.Warn("cache not used: running without it", "error", err)
-		return nil, nil
-	}
-	opts.Input = cacheInputLabel(input)
-	opts.OnEvent = func(e cache.NodeEvent) {
-		switch e.Status {
-		case cache.StatusCorrupt: // the error names the file and what was done
-			log.Warn("cache repaired", "error", e.Err)
-		case cache.StatusError:
-			log.Warn("cache not used", "node", e.Node, "status", e.Status, "error", e.Err)
-		default:
-			log.Debug("cache", "node", e.Node, "status", e.Status, "bytes", e.Bytes, "duration", e.Duration)
-		}
-	}
-	return cache.New(store, opts), nil
+	return app.OpenCache(dir, input, pol, log)
 }
 
 func newCacheCmd() *cobra.Command {
@@ -208,21 +186,6 @@ func newCacheCmd() *cobra.Command {
 	}
 	root.AddCommand(ls, prune, clear)
 	return root
-}
-
-// cacheInputLabel names a run's input in its cache entries: the absolute
-// path of the file, or the embedded sample.
-func cacheInputLabel(input string) string {
-	if input == "" {
-		return "(embedded sample)"
-	}
-	if dbio.IsURL(input) {
-		return dbio.Redact(input) // never a password in the cache's listings
-	}
-	if abs, err := filepath.Abs(input); err == nil {
-		return abs
-	}
-	return input
 }
 
 // relPath shows path relative to wd when it lies below it.

@@ -3,8 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"maps"
+	"path/filepath"
 
 	"github.com/salesdag/salesdag/internal/cache"
+	"github.com/salesdag/salesdag/internal/dbio"
 	"github.com/salesdag/salesdag/internal/frame"
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
@@ -53,4 +57,49 @@ func CacheOptions() (cache.Options, error) {
 		},
 	}
 	return o, errors.Join(errs...)
+}
+
+// OpenCache opens the per-node result cache in dir for a run on input:
+// CacheOptions with policy's nodes changed, its events logged. Local state
+// never blocks work: a cache that cannot be opened is a warning, and the
+// run goes on without it (nil).
+func OpenCache(dir, input string, policy map[string]cache.Policy, log *slog.Logger) (*cache.Cache, error) {
+	opts, err := CacheOptions()
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(opts.Policy, policy)
+	store, err := cache.Open(dir)
+	if err != nil {
+		log.Warn("cache not used: running without it", "error", err)
+		return nil, nil
+	}
+	opts.Input = cacheLabel(input)
+	opts.OnEvent = func(e cache.NodeEvent) {
+		switch e.Status {
+		case cache.StatusCorrupt: // the error names the file and what was done
+			log.Warn("cache repaired", "error", e.Err)
+		case cache.StatusError:
+			log.Warn("cache not used", "node", e.Node, "status", e.Status, "error", e.Err)
+		default:
+			log.Debug("cache", "node", e.Node, "status", e.Status, "bytes", e.Bytes, "duration", e.Duration)
+		}
+	}
+	return cache.New(store, opts), nil
+}
+
+// cacheLabel names a run's input in its cache entries: the absolute path
+// of the file, the database URL without its password, or the embedded
+// sample.
+func cacheLabel(input string) string {
+	if input == "" {
+		return "(embedded sample)"
+	}
+	if dbio.IsURL(input) {
+		return dbio.Redact(input) // never a password in the cache's listings
+	}
+	if abs, err := filepath.Abs(input); err == nil {
+		return abs
+	}
+	return input
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -109,14 +111,13 @@ func NewTracker(cfg TrackerConfig) (*Tracker, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	t := &Tracker{
+	return &Tracker{
 		cfg:      cfg,
 		root:     RunRef{Namespace: cfg.Namespace, Name: cfg.JobName, RunID: cfg.RunID},
 		inputs:   cfg.Inputs,
 		open:     map[string]uuid.UUID{},
 		nodeRuns: map[string]uuid.UUID{},
-	}
-	return t, nil
+	}, nil
 }
 
 // RunID is the root run's id.
@@ -184,10 +185,7 @@ func (t *Tracker) Finish(ctx context.Context, outcome Outcome, err error, inputs
 	if inputs != nil {
 		t.inputs = inputs
 	}
-	open := make([]string, 0, len(t.open))
-	for n := range t.open {
-		open = append(open, n)
-	}
+	open := slices.Collect(maps.Keys(t.open))
 	t.mu.Unlock()
 
 	for _, n := range open {
