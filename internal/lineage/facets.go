@@ -397,18 +397,15 @@ type OutputDatasetFacets struct {
 	Custom           map[string]any
 }
 
-// OutputStatisticsFacet says how much was written.
-type OutputStatisticsFacet struct {
-	BaseFacet
-	RowCount  *int64 `json:"rowCount,omitempty"`
-	Size      *int64 `json:"size,omitempty"`
-	FileCount *int64 `json:"fileCount,omitempty"`
-}
+// OutputStatisticsFacet says how much was written, in the fields of
+// InputStatisticsFacet.
+type OutputStatisticsFacet = InputStatisticsFacet
 
 // NewOutputStatisticsFacet returns the statistics of one file written.
 func NewOutputStatisticsFacet(rows, bytes int64) *OutputStatisticsFacet {
-	one := int64(1)
-	return &OutputStatisticsFacet{BaseFacet: NewBaseFacet(OutputStatisticsOutputFacetSchemaURL), RowCount: &rows, Size: &bytes, FileCount: &one}
+	f := NewInputStatisticsFacet(rows, bytes)
+	f.SchemaURL = OutputStatisticsOutputFacetSchemaURL
+	return f
 }
 
 // ---- number helpers ----
