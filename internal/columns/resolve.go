@@ -81,16 +81,6 @@ func (r *Resolved) Field(name string) (ResolvedField, bool) {
 	return ResolvedField{}, false
 }
 
-// Dep returns the dependency of the field on one source column.
-func (f ResolvedField) Dep(source, column string) (Dep, bool) {
-	for _, d := range f.Deps {
-		if d.Source == source && d.Column == column {
-			return d, true
-		}
-	}
-	return Dep{}, false
-}
-
 // Resolve returns the lineage of a node's columns down to the sources.
 func (c *Catalog) Resolve(node string) (*Resolved, bool) {
 	r, ok := c.resolved[node]
@@ -98,19 +88,6 @@ func (c *Catalog) Resolve(node string) (*Resolved, bool) {
 		return nil, false
 	}
 	return cloneResolved(r), true
-}
-
-// ResolveColumn returns the lineage of one column of a node.
-func (c *Catalog) ResolveColumn(node, column string) (ResolvedField, bool) {
-	r, ok := c.resolved[node]
-	if !ok {
-		return ResolvedField{}, false
-	}
-	f, ok := r.Field(column)
-	if !ok {
-		return ResolvedField{}, false
-	}
-	return cloneField(f), true
 }
 
 type depKey struct{ source, column string }
