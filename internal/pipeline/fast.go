@@ -42,19 +42,6 @@ const (
 	ones = 0x0101010101010101
 )
 
-// fieldEnd returns, for the word w loaded at a field's start and the
-// byte after it, the mask of the field's bytes (those below the first
-// comma) and the field's length (1 to 8), or ok false when there is no
-// such comma, or a newline before it, or the field is empty or not ASCII.
-func fieldEnd(w uint64, after byte) (below uint64, k int, ok bool) {
-	cm := commaMask(w)
-	below, k = (cm&-cm)>>7-1, bits.TrailingZeros64(cm)>>3
-	if cm == 0 && after != ',' || below == 0 || (byteMask(w, newlines)|w)&below&hi8 != 0 {
-		return 0, 0, false
-	}
-	return below, k, true
-}
-
 // dateWords parses a date from its first eight bytes dw and the next
 // three dt (YYYY-MM-DD then a comma, dt zero padded), as parseDate does.
 func dateWords(dw, dt uint64) (int32, bool) {
@@ -93,7 +80,6 @@ func (p *parser) parseFast(buf []byte, off, n int, line int64, res *chunkResult)
 	prods := p.prods
 	seg := &res.seg
 	rs := off
-	buf = buf[:n+pad]
 	for ; rs+fastMargin <= n; line++ {
 		// Date.
 		dw := load64(buf, rs)
@@ -107,20 +93,24 @@ func (p *parser) parseFast(buf []byte, off, n int, line int64, res *chunkResult)
 			date = d
 		}
 		{
-			// Product.
+			// Product: 1 to 8 bytes, no control or non-ASCII byte.
 			ps := rs + 11
 			pw := load64(buf, ps)
-			pbelow, pk, ok := fieldEnd(pw, buf[ps+8])
-			if !ok {
+			pm := commaMask(pw)
+			pbelow := (pm&-pm)>>7 - 1 // the bytes below the comma (all without one)
+			pk := bits.TrailingZeros64(pm) >> 3
+			if pm == 0 && buf[ps+8] != ',' || pbelow == 0 || ((pw-0x2020202020202020)|pw)&pbelow&hi8 != 0 {
 				goto general
 			}
 			pw &= pbelow
 
-			// Amount: at most eight bytes of digits with at most one dot.
+			// Amount: 1 to 8 bytes of digits with at most one dot.
 			as := ps + pk + 1
 			aw := load64(buf, as)
-			abelow, ak, ok := fieldEnd(aw, buf[as+8])
-			if !ok {
+			am := commaMask(aw)
+			abelow := (am&-am)>>7 - 1
+			ak := bits.TrailingZeros64(am) >> 3
+			if am == 0 && buf[as+8] != ',' || abelow == 0 {
 				goto general
 			}
 			aw &= abelow
@@ -129,15 +119,13 @@ func (p *parser) parseFast(buf []byte, off, n int, line int64, res *chunkResult)
 				if dots&(dots-1) != 0 || ak == 1 {
 					goto general
 				}
-				low := (dots & -dots) >> 7 // the dot's lowest bit
-				low--
+				low := (dots&-dots)>>7 - 1 // the bytes below the dot
 				aw = aw&low | (aw>>8)&^low
 				frac = ak - 1 - bits.TrailingZeros64(dots)>>3
 				abelow >>= 8
 			}
-			// Every byte left must be a digit.
 			if ((aw+0x4646464646464646)|(aw-0x3030303030303030))&abelow&hi8 != 0 {
-				goto general
+				goto general // not all digits
 			}
 			x := (aw - 0x3030303030303030) & abelow
 			x <<= uint(bits.LeadingZeros64(abelow)) // right-align
@@ -150,20 +138,24 @@ func (p *parser) parseFast(buf []byte, off, n int, line int64, res *chunkResult)
 				cents = int64(x) * [3]int64{100, 10, 1}[frac]
 			}
 
-			// Customer: the rest of the line, at most seven bytes.
+			// Customer: the rest of the line, 1 to 7 bytes, no comma, no
+			// control or non-ASCII byte but a \r right before the newline
+			// (part of the line ending).
 			cs := as + ak + 1
 			cw := load64(buf, cs)
 			nl := byteMask(cw, newlines)
-			if nl == 0 {
-				goto general
-			}
 			cbelow := (nl&-nl)>>7 - 1
-			next := cs + bits.TrailingZeros64(nl)>>3 + 1
-			if top := cbelow &^ (cbelow >> 8); top != 0 && cw&top == top&0x0D0D0D0D0D0D0D0D {
-				cbelow >>= 8 // a \r before the newline ends the line
+			ck := bits.TrailingZeros64(nl) >> 3
+			next := cs + ck + 1
+			if bad := ((cw-0x2020202020202020)|cw|commaMask(cw))&cbelow&hi8; bad != 0 || nl == 0 {
+				top := cbelow &^ (cbelow >> 8) // the byte before the newline
+				if nl == 0 || bad != top&hi8 || cw&top != top&0x0D0D0D0D0D0D0D0D {
+					goto general
+				}
+				cbelow >>= 8
+				ck--
 			}
-			ck := bits.OnesCount64(cbelow) >> 3
-			if (commaMask(cw)|cw)&cbelow&hi8 != 0 || ck == 0 {
+			if ck == 0 {
 				goto general
 			}
 			cw &= cbelow
