@@ -96,60 +96,188 @@ func amountBits(v float64) uint64 {
 // countStreamDuplicates counts the rows equal to an earlier row in
 // streaming mode: rows minus distinct rows.
 func (r *RawSales) countStreamDuplicates() (int64, error) {
-	parts := r.agg.dups
-	workers := r.scanners()
-	// Entries whose fingerprint part occurs more than once, per partition.
-	cands := make([][]int64, dupNParts)
-	sets := make([]*u64set, workers)
-	for w := range sets {
-		sets[w] = newU64Set(64)
-		sets[w].random = true // fingerprint bits
+	offs := dupCandidates(r.agg.dups, r.scanners())
+	if len(offs) == 0 {
+		return 0, nil
 	}
+	distinct, err := r.distinctRowsAt(offs)
+	if err != nil {
+		return 0, err
+	}
+	return int64(len(offs) - distinct), nil
+}
+
+// dupCandidates returns, sorted, the offsets of the entries whose
+// fingerprint (partition and fragment) occurs more than once.
+//
+// A partition's entries are first spread by the next dupSubBits bits of
+// their fragment into sub-buckets of about a thousand entries each (a
+// counting sort), so that the table that finds repeated fragments stays
+// in the L1 cache; a partition too large for the scratch space (an input
+// of mostly duplicates) uses one hash set instead.
+func dupCandidates(parts []*dupParts, workers int) []int64 {
+	cands := make([][]int64, dupNParts)
+	scratch := make([]dupScratch, workers)
 	parallelFor(dupNParts, workers, func(w, p int) {
 		n := 0
 		for _, d := range parts {
 			n += d.count(p)
 		}
-		if n < 2 {
-			return
-		}
-		seen := sets[w]
-		seen.reset(n)
-		var rep *u64set
-		for _, d := range parts {
-			d.each(p, func(e uint64) {
-				if !seen.insert(e>>dupOffBits | 1<<63) { // never 0
-					if rep == nil {
-						rep = newU64Set(16)
-					}
-					rep.add(e>>dupOffBits | 1<<63)
-				}
-			})
-		}
-		if rep == nil {
-			return
-		}
-		for _, d := range parts {
-			d.each(p, func(e uint64) {
-				if rep.has(e>>dupOffBits | 1<<63) {
-					cands[p] = append(cands[p], int64(e&(1<<dupOffBits-1)))
-				}
-			})
+		switch {
+		case n < 2:
+		case n > maxDupScratch:
+			cands[p] = dupCandidatesSet(parts, p, n)
+		default:
+			cands[p] = scratch[w].candidates(parts, p, n)
 		}
 	})
 	var offs []int64
 	for _, c := range cands {
 		offs = append(offs, c...)
 	}
-	if len(offs) == 0 {
-		return 0, nil
-	}
 	slices.Sort(offs)
-	distinct, err := r.distinctRowsAt(offs)
-	if err != nil {
-		return 0, err
+	return offs
+}
+
+const (
+	dupSubBits    = 4
+	maxDupScratch = 1 << 20 // entries of one partition (8 MiB of scratch)
+)
+
+// dupScratch is one scanner's working space for dupCandidates.
+type dupScratch struct {
+	ents  []uint64
+	table []uint32
+	rep   []uint32
+}
+
+// fragKey is an entry's fragment as a table key: never 0, with bit 31 free
+// to mark a key seen more than once.
+func fragKey(e uint64) uint32 { return uint32(e>>dupOffBits) | 1<<30 }
+
+const dupRepeated = 1 << 31
+
+func (sc *dupScratch) candidates(parts []*dupParts, p, n int) []int64 {
+	const subShift = 64 - dupSubBits
+	var start [1<<dupSubBits + 1]int
+	for _, d := range parts {
+		for _, b := range d.blocks[p] {
+			for _, e := range b {
+				start[e>>subShift+1]++
+			}
+		}
+		for _, e := range d.cur[p] {
+			start[e>>subShift+1]++
+		}
 	}
-	return int64(len(offs) - distinct), nil
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	pos := start
+	sc.ents = slices.Grow(sc.ents[:0], n)[:n]
+	ents := sc.ents
+	for _, d := range parts {
+		for _, b := range d.blocks[p] {
+			for _, e := range b {
+				k := e >> subShift
+				ents[pos[k]] = e
+				pos[k]++
+			}
+		}
+		for _, e := range d.cur[p] {
+			k := e >> subShift
+			ents[pos[k]] = e
+			pos[k]++
+		}
+	}
+	var out []int64
+	for sb := range 1 << dupSubBits {
+		seg := ents[start[sb]:start[sb+1]]
+		if len(seg) < 2 {
+			continue
+		}
+		size, shift := 16, uint(32-4)
+		for size < 2*len(seg) {
+			size, shift = size*2, shift-1
+		}
+		if cap(sc.table) < size {
+			sc.table = make([]uint32, size)
+		}
+		table := sc.table[:size]
+		clear(table)
+		mask := uint32(size - 1)
+		rep := sc.rep[:0]
+		for _, e := range seg {
+			k := fragKey(e)
+			for i := (k * 0x9E3779B1) >> shift; ; i = (i + 1) & mask {
+				t := table[i]
+				if t == 0 {
+					table[i] = k
+					break
+				}
+				if t&^dupRepeated == k {
+					if t&dupRepeated == 0 {
+						table[i] = t | dupRepeated
+						rep = append(rep, k)
+					}
+					break
+				}
+			}
+		}
+		sc.rep = rep
+		switch {
+		case len(rep) == 0:
+		case len(rep) <= 4:
+			for _, e := range seg {
+				if slices.Contains(rep, fragKey(e)) {
+					out = append(out, int64(e&(1<<dupOffBits-1)))
+				}
+			}
+		default:
+			for _, e := range seg {
+				k := fragKey(e)
+				for i := (k * 0x9E3779B1) >> shift; ; i = (i + 1) & mask {
+					if t := table[i]; t&^dupRepeated == k {
+						if t&dupRepeated != 0 {
+							out = append(out, int64(e&(1<<dupOffBits-1)))
+						}
+						break
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// dupCandidatesSet is candidates for a partition of n entries with one
+// hash set (a partition of mostly equal rows holds few distinct keys).
+func dupCandidatesSet(parts []*dupParts, p, n int) []int64 {
+	seen := newU64Set(16)
+	seen.random = true // fingerprint bits
+	var rep *u64set
+	for _, d := range parts {
+		d.each(p, func(e uint64) {
+			if !seen.insert(e>>dupOffBits | 1<<63) { // never 0
+				if rep == nil {
+					rep = newU64Set(16)
+				}
+				rep.add(e>>dupOffBits | 1<<63)
+			}
+		})
+	}
+	if rep == nil {
+		return nil
+	}
+	var out []int64
+	for _, d := range parts {
+		d.each(p, func(e uint64) {
+			if rep.has(e>>dupOffBits | 1<<63) {
+				out = append(out, int64(e&(1<<dupOffBits-1)))
+			}
+		})
+	}
+	return out
 }
 
 // distinctRowsAt reads the records at the given offsets (sorted) from the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -315,5 +316,54 @@ func TestReadSalesFastPathOff(t *testing.T) {
 		r2, err := ReadSales(context.Background(), stringSource("in.csv", b.String()), general)
 		require.NoError(t, err)
 		require.Equal(t, mustProfile(t, r2), mustProfile(t, r))
+	}
+}
+
+// TestDupCandidates: the sub-bucketed search for repeated fingerprints
+// finds exactly the entries a plain map finds, with fragments that repeat
+// within a worker, across workers and in every sub-bucket, and a
+// partition too large for the scratch space.
+func TestDupCandidates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 6 {
+		parts := []*dupParts{{}, {}, {}}
+		want := map[uint64][]int64{} // partition<<32 | fragment -> offsets
+		off := int64(0)
+		frags := 1 + rng.IntN(5000)
+		var seen []uint64
+		n := 3000 + rng.IntN(30000)
+		if round == 5 {
+			n = maxDupScratch + 100 // one big partition
+		}
+		for range n {
+			fp := uint64(rng.IntN(frags)) * 0x9E3779B97F4A7C15
+			if round%2 == 0 && len(seen) > 0 {
+				// Mostly unique rows, and near misses of earlier ones: the
+				// lowest and highest fragment bits, a partition bit, and
+				// a bit below the fragment (not kept, so a repeat).
+				fp = rng.Uint64()
+				if rng.IntN(4) == 0 {
+					fp = seen[rng.IntN(len(seen))] ^ []uint64{0, 1 << 30, 1 << 55, 1 << 56, 1 << 29}[rng.IntN(5)]
+				}
+			}
+			seen = append(seen, fp)
+			if round == 5 {
+				fp = fp>>dupPartBits | 7<<(64-dupPartBits)
+			}
+			off += 1 + int64(rng.IntN(50))
+			parts[rng.IntN(3)].add(fp, off)
+			key := fp>>(64-dupPartBits)<<32 | fp<<dupPartBits>>dupOffBits
+			want[key] = append(want[key], off)
+		}
+		var wantOffs []int64
+		for _, offs := range want {
+			if len(offs) > 1 {
+				wantOffs = append(wantOffs, offs...)
+			}
+		}
+		slices.Sort(wantOffs)
+		for _, workers := range []int{1, 2, 5} {
+			require.Equal(t, wantOffs, dupCandidates(parts, workers), "round %d workers %d", round, workers)
+		}
 	}
 }

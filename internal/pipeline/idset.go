@@ -14,6 +14,9 @@ type idSet struct {
 	pre    uint64 // prefix bytes
 	preLen uint
 	digits int
+	preM   uint64 // mask of the prefix bytes
+	digM   uint64 // mask of the digits, shifted down to the low bytes
+	align  uint   // shift that right-aligns the digits in a word
 	bits   []uint64
 	other  *bufferedSet
 	seen   bool
@@ -36,7 +39,10 @@ func (s *idSet) shape(k uint64) {
 		return
 	}
 	s.shaped, s.n, s.preLen, s.digits = true, uint64(n), uint(n-d), d
-	s.pre = k & (1<<(8*s.preLen) - 1)
+	s.preM = 1<<(8*s.preLen) - 1
+	s.pre = k & s.preM
+	s.digM = 1<<(8*uint(d)) - 1
+	s.align = 64 - 8*uint(d)
 	size := 1
 	for range d {
 		size *= 10
@@ -46,31 +52,27 @@ func (s *idSet) shape(k uint64) {
 
 func isDigitByte(c byte) bool { return c-'0' <= 9 }
 
-// index returns the number of a key of the set's shape.
-func (s *idSet) index(k uint64) (int, bool) {
-	if k>>56 != s.n || k&(1<<(8*s.preLen)-1) != s.pre {
-		return 0, false
+func (s *idSet) add(k uint64) {
+	// A key of the set's shape is a bit: its digits are checked and
+	// converted to its number eight bytes at a time.
+	d := k >> (8 * s.preLen) & s.digM
+	if s.shaped && k>>56 == s.n && k&s.preM == s.pre && ((d+0x4646464646464646)|(d-0x3030303030303030))&s.digM&0x8080808080808080 == 0 {
+		// (A byte not a digit, the lowest one, sets its top bit above.)
+		x := (d - 0x3030303030303030) & s.digM << s.align
+		x = (x*10 + x>>8) & 0x00FF00FF00FF00FF
+		x = (x*100 + x>>16) & 0x0000FFFF0000FFFF
+		x = (x*10000 + x>>32) & 0xFFFFFFFF
+		s.bits[x>>6] |= 1 << (x & 63)
+		return
 	}
-	v := 0
-	for i := range s.digits {
-		c := byte(k >> (8 * (s.preLen + uint(i))))
-		if !isDigitByte(c) {
-			return 0, false
-		}
-		v = v*10 + int(c-'0')
-	}
-	return v, true
+	s.addOther(k)
 }
 
-func (s *idSet) add(k uint64) {
+func (s *idSet) addOther(k uint64) {
 	if !s.seen {
 		s.shape(k)
-	}
-	if s.shaped {
-		if i, ok := s.index(k); ok {
-			s.bits[i>>6] |= 1 << (i & 63)
-			return
-		}
+		s.add(k)
+		return
 	}
 	s.other.add(k)
 }

@@ -144,9 +144,13 @@ func TestIDSet(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	ids := []string{}
 	for range 3000 {
-		switch rng.IntN(5) {
+		switch rng.IntN(6) {
 		case 0:
 			ids = append(ids, fmt.Sprintf("K%d", rng.IntN(100)))
+		case 5: // the shape's length and prefix, one byte not a digit
+			id := []byte(fmt.Sprintf("C%05d", rng.IntN(2000)))
+			id[1+rng.IntN(5)] = ":/ a\xff\x00\xba"[rng.IntN(7)]
+			ids = append(ids, string(id))
 		case 1:
 			ids = append(ids, fmt.Sprintf("C%04d", rng.IntN(500)))
 		case 2:
