@@ -147,7 +147,7 @@ func (p *parser) parseFast(buf []byte, off, n int, line int64, res *chunkResult)
 			cbelow := (nl&-nl)>>7 - 1
 			ck := bits.TrailingZeros64(nl) >> 3
 			next := cs + ck + 1
-			if bad := ((cw-0x2020202020202020)|cw|commaMask(cw))&cbelow&hi8; bad != 0 || nl == 0 {
+			if bad := ((cw - 0x2020202020202020) | cw | commaMask(cw)) & cbelow & hi8; bad != 0 || nl == 0 {
 				top := cbelow &^ (cbelow >> 8) // the byte before the newline
 				if nl == 0 || bad != top&hi8 || cw&top != top&0x0D0D0D0D0D0D0D0D {
 					goto general
