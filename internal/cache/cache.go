@@ -213,7 +213,7 @@ func (r *Run) keyInput(ctx context.Context, nr *nodeRun, inputs map[string]any) 
 		nr.why = fmt.Errorf("input %q was not given", nr.node.Name)
 		return nil
 	}
-	k, stamp, err := r.c.inputKey(ctx, nr.node.Name, v)
+	k, stamps, err := r.c.inputKey(ctx, nr.node.Name, v)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -222,9 +222,7 @@ func (r *Run) keyInput(ctx context.Context, nr *nodeRun, inputs map[string]any) 
 		r.c.emit(NodeEvent{Node: nr.node.Name, Status: StatusError, Err: nr.why})
 		return nil
 	}
-	if stamp != nil {
-		r.stamps = append(r.stamps, *stamp)
-	}
+	r.stamps = append(r.stamps, stamps...)
 	nr.flow = hashStrings("input", nr.node.Name, nr.node.Out.String(), k)
 	return nil
 }

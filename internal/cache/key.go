@@ -22,6 +22,15 @@ type ContentSource interface {
 	CacheContent() (path string, open func() (io.ReadCloser, error))
 }
 
+// ContentFiles is implemented by input values that stand for several
+// files read in order, such as a multi-file input: their key hashes the
+// content key of every file (see Store.FileKey), in order, so that changing
+// any one file, or the order, gives another key. No paths (nil) means the
+// value is not such a set; ContentSource then applies.
+type ContentFiles interface {
+	CacheFiles() []string
+}
+
 // ValueKey hashes a plain value: a canonical encoding of its type and
 // contents, following pointers, sorting map keys, including unexported
 // fields and leaving out functions and channels (which cannot be
@@ -145,7 +154,7 @@ func (w *valueHasher) value(v reflect.Value, depth int) error {
 
 // inputKey returns the key of an input value: Options.InputKey's, else the
 // content hash for content sources, else ValueKey.
-func (c *Cache) inputKey(ctx context.Context, name string, v any) (string, *FileStamp, error) {
+func (c *Cache) inputKey(ctx context.Context, name string, v any) (string, []FileStamp, error) {
 	if c.opts.InputKey != nil {
 		k, ok, err := c.opts.InputKey(ctx, name, v)
 		if err != nil {
@@ -153,6 +162,22 @@ func (c *Cache) inputKey(ctx context.Context, name string, v any) (string, *File
 		}
 		if ok {
 			return "custom:" + k, nil, nil
+		}
+	}
+	if x, ok := v.(ContentFiles); ok {
+		if paths := x.CacheFiles(); len(paths) > 0 {
+			keys := []string{"files"}
+			var stamps []FileStamp
+			for _, path := range paths {
+				k, stamp, err := c.store.fileKey(ctx, path, func(err error) {
+					c.emit(NodeEvent{Node: name, Status: StatusCorrupt, Err: err})
+				})
+				if err != nil {
+					return "", nil, err
+				}
+				keys, stamps = append(keys, k), append(stamps, stamp)
+			}
+			return "content:" + hashStrings(keys...), stamps, nil
 		}
 	}
 	if x, ok := v.(ContentSource); ok {
@@ -164,7 +189,7 @@ func (c *Cache) inputKey(ctx context.Context, name string, v any) (string, *File
 			if err != nil {
 				return "", nil, err
 			}
-			return "content:" + k, &stamp, nil
+			return "content:" + k, []FileStamp{stamp}, nil
 		}
 		if open == nil {
 			return "", nil, fmt.Errorf("cache: input %s can be read only once (a pipe, not a regular file): results that depend on it are not cached", name)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -281,28 +282,64 @@ func dupCandidatesSet(parts []*dupParts, p, n int) []int64 {
 }
 
 // distinctRowsAt reads the records at the given offsets (sorted) from the
-// source again and counts their distinct values.
+// source again and counts their distinct values. A multi-file input's
+// offsets run over its files' CSV bytes one after the other (fileBase).
 func (r *RawSales) distinctRowsAt(offs []int64) (int, error) {
-	rc, err := r.src.Open()
+	keys := make(map[string]struct{}, len(offs))
+	for k := 0; len(offs) > 0; k++ {
+		n := len(offs)
+		var base int64
+		if r.fileBase != nil {
+			if k >= len(r.fileBase) {
+				return 0, fmt.Errorf("duplicates: offset %d past the input", offs[0]) // a bug
+			}
+			base = r.fileBase[k]
+			if k+1 < len(r.fileBase) {
+				n, _ = slices.BinarySearch(offs, r.fileBase[k+1])
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if err := r.rowKeysAt(k, base, offs[:n], keys); err != nil {
+			return 0, err
+		}
+		offs = offs[n:]
+	}
+	return len(keys), nil
+}
+
+// rowKeysAt adds to keys the values of the records at offs (minus base)
+// in file k of the source (0 for a single file).
+func (r *RawSales) rowKeysAt(k int, base int64, offs []int64, keys map[string]struct{}) error {
+	src, lay := r.src, r.lay
+	if r.parts != nil {
+		src, lay = r.parts[k], r.fileLays[k]
+	}
+	name := cmp.Or(src.Name, r.name)
+	rc, err := src.Open()
 	if err != nil {
-		return 0, fmt.Errorf("input %s: cannot be opened again to compare rows: %w", r.name, err)
+		return fmt.Errorf("input %s: cannot be opened again to compare rows: %w", name, err)
 	}
 	defer rc.Close()
-	if err := r.sameFile(rc); err != nil {
-		return 0, err
+	if err := r.sameFile(k, rc); err != nil {
+		return err
 	}
-	rr := &recordReader{r: rc, br: bufio.NewReaderSize(rc, 64<<10)}
-	if s, ok := rc.(io.Seeker); ok {
+	data, _, err := decompress(rc, src)
+	if err != nil {
+		return err
+	}
+	rr := &recordReader{r: data, br: bufio.NewReaderSize(data, 64<<10)}
+	if s, ok := rc.(io.Seeker); ok && !src.Gzip {
 		rr.seek = s
 	}
-	p := newParser(r.lay, false, 0)
-	keys := make(map[string]struct{}, len(offs))
+	p := newParser(lay, false, 0)
 	var key []byte
 	buf := make([]byte, 0, 256)
 	for _, off := range offs {
-		rec, err := rr.recordAt(off, buf[:0])
+		rec, err := rr.recordAt(off-base, buf[:0])
 		if err != nil {
-			return 0, fmt.Errorf("reading %s again to compare rows: %w", r.name, err)
+			return fmt.Errorf("reading %s again to compare rows: %w", name, err)
 		}
 		buf = rec
 		var res chunkResult
@@ -310,15 +347,28 @@ func (r *RawSales) distinctRowsAt(offs []int64) (int, error) {
 		rec = append(rec, make([]byte, pad)...)
 		p.parse(rec, 0, len(rec)-pad, 1, &res)
 		if res.fatal != nil || res.seg.len() != 1 {
-			return 0, fmt.Errorf("%w: %s (a row read again differs)", ErrInputChanged, r.name)
+			return fmt.Errorf("%w: %s (a row read again differs)", ErrInputChanged, name)
 		}
 		key = p.rowKey(key[:0], &res.seg)
 		keys[string(key)] = struct{}{}
 	}
-	if err := r.sameFile(rc); err != nil {
-		return 0, err
+	return r.sameFile(k, rc)
+}
+
+// shift adds base to the offset of every entry (offsets within a file
+// become offsets in the files one after the other).
+func (d *dupParts) shift(base int64) {
+	for p := range d.cur {
+		for _, b := range d.blocks[p] {
+			for i := range b {
+				b[i] += uint64(base)
+			}
+		}
+		c := d.cur[p]
+		for i := range c {
+			c[i] += uint64(base)
+		}
 	}
-	return len(keys), nil
 }
 
 // rowKey appends the values of the segment's only row, comparable as

@@ -25,3 +25,17 @@ func (o Options) Identity() Options {
 	o.KeepRows, o.Profile = false, false
 	return o
 }
+
+// CacheFiles gives the files of a multi-file input for a content key (a
+// cache hashes each and keys them in order); nil for a single input, or
+// when one of the files is a stream (which only the run may read).
+func (s Source) CacheFiles() []string {
+	var paths []string
+	for _, f := range s.Files {
+		if f.Stream {
+			return nil
+		}
+		paths = append(paths, f.Path)
+	}
+	return paths
+}

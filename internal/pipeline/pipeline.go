@@ -11,6 +11,7 @@
 package pipeline
 
 import (
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -121,6 +122,14 @@ type Source struct {
 	// Stream is set for a pipe or device: it can be read only once, so
 	// nothing may open it ahead of the run (or hash it for the cache).
 	Stream bool
+	// Gzip is set when Open gives gzip-compressed bytes: ReadSales
+	// decompresses them (Size and progress count the compressed bytes).
+	Gzip bool
+	// Files, when set, make the source a multi-file input (FilesSource):
+	// the concatenation of the files' data rows, in order, each file with
+	// its own header; Path and Open are then unset, Size is the files'
+	// total and Name says how many files there are.
+	Files []InputFile
 }
 
 // FileSource checks that path names a readable regular file and returns a
@@ -140,6 +149,7 @@ func FileSource(path string) (Source, error) {
 		return Source{}, fmt.Errorf("input %s: is a directory, not a CSV file", path)
 	}
 	stream := !st.Mode().IsRegular()
+	gz := strings.EqualFold(filepath.Ext(abs), ".gz")
 	if !stream {
 		// Opening a pipe here would block for a writer or lose data.
 		f, err := os.Open(abs)
@@ -163,6 +173,11 @@ func FileSource(path string) (Source, error) {
 				return Source{}, fmt.Errorf("input %s: cannot be read: %w", path, pathErrCause(err))
 			}
 		}
+		if !stream && !gz {
+			var b [3]byte
+			n, _ := io.ReadFull(f, b[:])
+			gz = bytes.Equal(b[:n], gzipMagic)
+		}
 		_ = f.Close()
 	}
 	return Source{
@@ -170,6 +185,7 @@ func FileSource(path string) (Source, error) {
 		Name:   path,
 		Size:   st.Size(),
 		Stream: stream,
+		Gzip:   gz,
 		Open:   func() (io.ReadCloser, error) { return os.Open(abs) },
 	}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"math/bits"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -16,6 +17,7 @@ import (
 
 // RejectedRow is a bad row set aside with --on-bad-rows=skip.
 type RejectedRow struct {
+	File   string // the file, for a multi-file input ("" otherwise)
 	Line   int64  // physical line (1-based) where the record starts
 	Reason string // why it was rejected
 	Raw    string // the record's text without its line ending (at most 4 KiB)
@@ -59,6 +61,15 @@ type RawSales struct {
 	profileOnce sync.Once
 	profile     InputProfile
 	profileErr  error
+
+	// Read by readFiles (multi.go): the files in order, each one's header
+	// and size watch. multi: a multi-file input (rejected rows name
+	// their file).
+	multi    bool
+	parts    []Source
+	fileLays []*layout
+	watches  []*fileWatch
+	fileBase []int64 // streaming mode: where each file's CSV bytes start in the duplicate entries' offsets
 }
 
 // streamAgg is what streaming mode keeps of the rows.
@@ -101,17 +112,22 @@ func (r *RawSales) finishStream(parsers []*parser, src Source, opts Options, wat
 	r.agg = a
 }
 
-// sameFile checks that the source opened again as f is still the file
-// that was read (a regular file's size and modification time).
-func (r *RawSales) sameFile(f any) error {
-	if r.watch == nil {
+// sameFile checks that file k of the source (0 for a single file),
+// opened again as f, is still the file that was read (a regular file's
+// size and modification time).
+func (r *RawSales) sameFile(k int, f any) error {
+	watch, name := r.watch, r.name
+	if r.watches != nil {
+		watch, name = r.watches[k], r.parts[k].Name
+	}
+	if watch == nil {
 		return nil
 	}
-	w := *r.watch
+	w := *watch
 	if st, ok := f.(interface{ Stat() (fs.FileInfo, error) }); ok {
 		w.f = st
 	}
-	return w.check(r.name, w.size, false)
+	return w.check(name, w.size, false)
 }
 
 // rowTable returns raw_sales_data with its rows: r itself in rows mode,
@@ -205,20 +221,37 @@ func (r *RawSales) SkipMode() bool { return r.skipMode }
 func (r *RawSales) BytesRead() int64 { return r.bytes }
 
 // RejectedTable returns the rejected rows as a table with columns line,
-// reason and raw (invalid UTF-8 in raw shown as U+FFFD).
+// reason and raw (invalid UTF-8 in raw shown as U+FFFD); a multi-file
+// input has a first column more, file (the file as named on the command
+// line or matched by a glob).
 func (r *RawSales) RejectedTable() *frame.Frame {
 	n := len(r.rejected)
+	files := make([]string, n)
 	lines := make([]int64, n)
 	reasons := make([]string, n)
 	raws := make([]string, n)
 	for i, rr := range r.rejected {
+		files[i] = strings.ToValidUTF8(rr.File, "\uFFFD")
 		lines[i], reasons[i], raws[i] = rr.Line, rr.Reason, strings.ToValidUTF8(rr.Raw, "\uFFFD")
 	}
-	return &frame.Frame{Columns: []frame.Column{
+	cols := []frame.Column{
 		{Name: "line", Kind: frame.KindInt, Ints: lines},
 		{Name: "reason", Kind: frame.KindString, Strings: reasons},
 		{Name: "raw", Kind: frame.KindString, Strings: raws},
-	}}
+	}
+	if r.multi {
+		cols = append([]frame.Column{{Name: "file", Kind: frame.KindString, Strings: files}}, cols...)
+	}
+	return &frame.Frame{Columns: cols}
+}
+
+// Files returns the files of a multi-file input in the order read (nil
+// for a single input).
+func (r *RawSales) Files() []InputFile {
+	if !r.multi {
+		return nil
+	}
+	return slices.Clone(r.src.Files)
 }
 
 // Table returns the rows as a frame (date, product_id, amount,
