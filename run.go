@@ -23,9 +23,14 @@ import (
 // outputs from the sample data embedded in the binary, writes no file
 // and records no lineage.
 type RunOptions struct {
-	// Input is the sales CSV (date,product_id,amount,customer_id); ""
-	// reads the embedded sample.
+	// Input is the sales CSV (date,product_id,amount,customer_id), gzip
+	// or not; "" reads the embedded sample.
 	Input string
+	// Inputs are more files or globs ("data/2024-*.csv.gz"), read after
+	// Input as one input: the concatenation of the files' data rows, in
+	// order (globs expanded in sorted order, a file named twice read once),
+	// each file with its own header.
+	Inputs []string
 	// Outputs are the nodes to compute; only they and the nodes they
 	// depend on run. None means DefaultOutputs.
 	Outputs []string
@@ -161,7 +166,7 @@ func (d *Driver) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 	ro := app.Options{
-		Input: opts.Input, Outputs: plan.Outputs, OutputDir: opts.OutputDir, NoWrite: opts.OutputDir == "",
+		Input: opts.Input, Inputs: opts.Inputs, Outputs: plan.Outputs, OutputDir: opts.OutputDir, NoWrite: opts.OutputDir == "",
 		Formats: formats, Workers: opts.Workers, KeepGoing: opts.KeepGoing, Log: log, DAG: d.dag, Plan: plan,
 	}
 	if opts.SkipBadRows {
@@ -171,7 +176,7 @@ func (d *Driver) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 	if opts.CacheDir != "" {
-		if ro.Cache, err = app.OpenCache(opts.CacheDir, opts.Input, nil, log); err != nil {
+		if ro.Cache, err = app.OpenCache(opts.CacheDir, append([]string{opts.Input}, opts.Inputs...), nil, log); err != nil {
 			return nil, err
 		}
 	}

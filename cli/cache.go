@@ -39,7 +39,7 @@ func addCacheFlags(fl *pflag.FlagSet, f *cacheFlags) {
 }
 
 // newCache builds the run's cache from the flags; nil without --cache.
-func newCache(f *cacheFlags, d *dag.DAG, input, home string, log *slog.Logger) (*cache.Cache, error) {
+func newCache(f *cacheFlags, d *dag.DAG, inputs []string, home string, log *slog.Logger) (*cache.Cache, error) {
 	if f.dir == "" {
 		if len(f.recompute)+len(f.disable) > 0 {
 			return nil, &app.UsageError{Err: errors.New("--recompute and --no-cache-node need --cache")}
@@ -66,7 +66,7 @@ func newCache(f *cacheFlags, d *dag.DAG, input, home string, log *slog.Logger) (
 			pol[n] = set.p
 		}
 	}
-	return app.OpenCache(dir, input, pol, log)
+	return app.OpenCache(dir, inputs, pol, log)
 }
 
 func newCacheCmd() *cobra.Command {

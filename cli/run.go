@@ -23,7 +23,7 @@ import (
 const maxWorkers = 256
 
 type runFlags struct {
-	input     string
+	inputs    []string // --input values, then the positional arguments
 	outputs   []string
 	outputDir string
 	formats   []string
@@ -57,7 +57,7 @@ type runEnv struct {
 func newRunCmd() *cobra.Command {
 	f := &runFlags{}
 	cmd := &cobra.Command{
-		Use:   "run [FILE]",
+		Use:   "run [FILE...]",
 		Short: "Run the pipeline and write its results",
 		Long: `Run reads the input CSV, computes only the nodes the requested outputs need, in
 dependency order, writes each output atomically into the output directory and
@@ -69,17 +69,18 @@ of importance "fail" failed, 4 (--lineage-strict) results written but lineage
 events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 		Example: `  salesdag run
   salesdag run sales.csv --max-data-loss 5%
+  salesdag run --input 'data/2024-*.csv.gz' --input extra.csv   # many files, as one input
   salesdag run --input data/sales.csv --output-dir out --format csv,parquet
   salesdag run --outputs trend_analysis,weekly_aggregation --workers 2
   salesdag run --input dirty.csv --on-bad-rows=skip        # bad rows -> rejected_rows.csv
   OPENLINEAGE_URL=http://localhost:5000 salesdag run --quiet`,
-		Args: cobra.ArbitraryArgs, // inputArg checks them
+		Args: cobra.ArbitraryArgs, // inputArgs checks them
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := inputArg(cmd, f, args)
+			in, err := inputArgs(cmd, f, args)
 			if err != nil {
 				return err
 			}
-			f.input = in
+			f.inputs = in
 			f.logLevelSet = cmd.Flags().Changed("log-level")
 			f.maxLossSet = cmd.Flags().Changed("max-data-loss")
 			for _, name := range []string{"outputs", "format"} {
@@ -94,7 +95,7 @@ events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.input, "input", "i", "", "input CSV `FILE`, also given as the argument, or a database table: 'postgres://USER@HOST/DB?table=NAME' or 'sqlite:PATH?table=NAME' (?query=SELECT... instead of table=) (default: the sample embedded in the binary)")
+	fl.StringArrayVarP(&f.inputs, "input", "i", nil, "input CSV `FILE`, also given as arguments; repeat it, or give a quoted glob ('data/2024-*.csv.gz'), to read many files as one input (gzip by .gz or content), or a database table: 'postgres://USER@HOST/DB?table=NAME' or 'sqlite:PATH?table=NAME' (?query=SELECT... instead of table=) (default: the sample embedded in the binary)")
 	fl.StringSliceVarP(&f.outputs, "outputs", "o", nil, "outputs to compute, comma-separated (default: the six standard results)")
 	fl.StringVar(&f.outputDir, "output-dir", "output", "directory for the results")
 	fl.StringSliceVar(&f.formats, "format", []string{"csv"}, "file formats for tables, comma-separated: csv, json (array of records), parquet; objects and lists are always JSON")
@@ -187,7 +188,7 @@ func runRun(ctx context.Context, env runEnv, f *runFlags) (runErr error) {
 		return err
 	}
 	opts := app.Options{
-		Input: f.input, Outputs: plan.Outputs, OutputDir: f.outputDir, Formats: formats,
+		Inputs: f.inputs, Outputs: plan.Outputs, OutputDir: f.outputDir, Formats: formats,
 		Workers: f.workers, OnBadRows: policy, KeepGoing: f.ops.keepGoing,
 		DAG: d, Plan: plan, Log: log, Now: env.now,
 	}
@@ -201,7 +202,7 @@ func runRun(ctx context.Context, env runEnv, f *runFlags) (runErr error) {
 	if opts.Checks, err = app.NewChecks(co, log); err != nil {
 		return err
 	}
-	if opts.Cache, err = newCache(&f.cache, d, f.input, env.home, log); err != nil {
+	if opts.Cache, err = newCache(&f.cache, d, f.inputs, env.home, log); err != nil {
 		return err
 	}
 	if faultHooks != nil {
@@ -212,7 +213,7 @@ func runRun(ctx context.Context, env runEnv, f *runFlags) (runErr error) {
 		return err
 	}
 	if scr != nil {
-		p := newProgress(scr, f.input)
+		p := newProgress(scr, f.inputs)
 		opts.Progress, opts.Writing = p.read, p.writing
 		opts.Hooks = append(opts.Hooks, p.hooks())
 		session.delivering = p.delivering

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/dag"
 	"github.com/salesdag/salesdag/internal/dbio"
 	"github.com/salesdag/salesdag/internal/pipeline"
@@ -87,13 +88,20 @@ type progress struct {
 	running []string  // nodes computing now, in start order
 }
 
-func newProgress(s *screen, input string) *progress {
-	if input == "" {
+func newProgress(s *screen, inputs []string) *progress {
+	var input string
+	switch {
+	case len(inputs) == 0:
 		input = "the embedded sample"
-	} else if dbio.IsURL(input) {
+	case dbio.IsURL(inputs[0]):
 		input = "the database"
-	} else {
-		input = filepath.Base(input)
+	case len(inputs) == 1 && !pipeline.IsGlob(inputs[0]):
+		input = filepath.Base(inputs[0])
+	default:
+		input = "the input files"
+		if in, err := app.ResolveInputs(inputs); err == nil && len(in.Files) > 0 {
+			input = units.Plural(int64(len(in.Files)), "file")
+		}
 	}
 	return &progress{s: s, input: input, start: time.Now()}
 }

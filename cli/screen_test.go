@@ -74,7 +74,7 @@ func TestProgressLine(t *testing.T) {
 	require.Equal(t, "reading in.csv: 512 B, 1 row", readLine("in.csv", 512, 0, 1, 0), "a pipe has no size")
 
 	var b bytes.Buffer
-	p := newProgress(newScreen(&b), "/data/sales.csv")
+	p := newProgress(newScreen(&b), []string{"/data/sales.csv"})
 	p.read(50<<20, 100<<20, 1_500_000)
 	require.Contains(t, b.String(), "reading sales.csv: 50.0 MiB of 100.0 MiB (50%), 1,500,000 rows")
 	b.Reset()

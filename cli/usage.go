@@ -13,7 +13,7 @@ import (
 
 	"github.com/salesdag/salesdag/internal/app"
 	"github.com/salesdag/salesdag/internal/dag"
-	"github.com/salesdag/salesdag/internal/dbio"
+	"github.com/salesdag/salesdag/internal/pipeline"
 )
 
 // Usage mistakes get one line with the likely fix and exit code 2.
@@ -133,33 +133,34 @@ func (v *cacheDirValue) Set(s string) error {
 
 func (*cacheDirValue) Type() string { return "string" }
 
-// inputArg resolves `salesdag run [FILE]`: the one positional argument is
-// the input, unless it looks like a slip that would read the wrong thing.
-func inputArg(c *cobra.Command, f *runFlags, args []string) (string, error) {
-	switch len(args) {
-	case 0:
-		return f.input, nil
-	case 1:
-	default:
-		return "", usageErrorf(c, "run takes one input FILE, got %d arguments (%s); name outputs with --outputs a,b", len(args), strings.Join(args, " "))
-	}
-	arg := args[0]
-	st, statErr := os.Stat(arg)
-	isFile := statErr == nil && !st.IsDir()
-	if cv, ok := c.Flags().Lookup("cache").Value.(*cacheDirValue); ok && cv.bareAt == 0 && !isFile {
-		return "", usageErrorf(c, "--cache takes its directory after \"=\": did you mean --cache=%s?", arg)
-	}
-	if f.input != "" {
-		return "", usageErrorf(c, "two inputs: --input %s and %s; give one", dbio.Redact(f.input), dbio.Redact(arg))
-	}
-	if !isFile && errors.Is(statErr, os.ErrNotExist) {
-		if d, err := dagOf(c.Context()); err == nil {
-			if n, ok := d.Node(arg); ok && !n.IsInput {
-				return "", usageErrorf(c, "%q is an output, not an input file: did you mean --outputs %s?", arg, arg)
+// inputArgs resolves `salesdag run [FILE...]`: the --input values, then
+// the positional arguments, unless one looks like a slip that would read
+// the wrong thing. A mistake in naming the inputs (a glob that matches
+// nothing, a database URL with other inputs) is a usage error here, before
+// anything runs; a missing file is the run's error (exit 1).
+func inputArgs(c *cobra.Command, f *runFlags, args []string) ([]string, error) {
+	for i, arg := range args {
+		st, statErr := os.Stat(arg)
+		isFile := statErr == nil && !st.IsDir()
+		if cv, ok := c.Flags().Lookup("cache").Value.(*cacheDirValue); ok && cv.bareAt == i && !isFile {
+			return nil, usageErrorf(c, "--cache takes its directory after \"=\": did you mean --cache=%s?", arg)
+		}
+		if !isFile && errors.Is(statErr, os.ErrNotExist) && !pipeline.IsGlob(arg) {
+			if d, err := dagOf(c.Context()); err == nil {
+				if n, ok := d.Node(arg); ok && !n.IsInput {
+					return nil, usageErrorf(c, "%q is an output, not an input file: did you mean --outputs %s?", arg, arg)
+				}
 			}
 		}
 	}
-	return arg, nil
+	values := append(slices.Clone(f.inputs), args...)
+	if _, err := app.ResolveInputs(values); err != nil {
+		var ue *app.UsageError
+		if errors.As(err, &ue) {
+			return nil, usageErrorf(c, "%v", ue.Err)
+		}
+	}
+	return values, nil
 }
 
 // inputNames lists the DAG's non-input nodes: what --outputs accepts.

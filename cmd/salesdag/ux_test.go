@@ -40,8 +40,13 @@ func TestTypoSuggestions(t *testing.T) {
 		{[]string{"run", "--cache", "/tmp/x"}, `did you mean --cache=/tmp/x?`, "unknown command"},
 		{[]string{"run", "--cache", "--quiet", "cachedir"}, `did you mean --cache=cachedir?`, "unknown command"},
 		{[]string{"run", "trend_analysis"}, `did you mean --outputs trend_analysis?`, "unknown command"},
-		{[]string{"run", "a.csv", "b.csv"}, `run takes one input FILE, got 2 arguments`, ""},
-		{[]string{"run", "--input", "a.csv", "b.csv"}, `two inputs`, ""},
+		// Many input files are one input (issue 12); an output among them,
+		// a glob that matches nothing or a database with anything else is
+		// still a slip.
+		{[]string{"run", "a.csv", "trend_analysis"}, `did you mean --outputs trend_analysis?`, "unknown command"},
+		{[]string{"run", "--input", "data/2024-*.csv.gz", "--input", "extra.csv"}, `input data/2024-*.csv.gz: the pattern matches no file; check the path, and quote the pattern`, ""},
+		{[]string{"run", "--input", "sqlite:a.db?table=t", "b.csv"}, `a database input (sqlite:a.db?table=t) cannot be mixed with files (b.csv)`, ""},
+		{[]string{"run", "--input", "sqlite:a.db?table=t", "--input", "postgres://u:secret@h/db?table=t"}, `two database inputs`, "secret"},
 		{[]string{"run", "--max-data-loss", "five%"}, `want a percentage such as 5 or 5%`, ""},
 		// Inputs are not outputs: the list of known outputs leaves them out.
 		{[]string{"run", "--outputs", "foo"}, `unknown output "foo" (known: raw_sales_data, cleaned_sales_data,`, "source"},

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"path/filepath"
+	"slices"
 
 	"github.com/salesdag/salesdag/internal/cache"
 	"github.com/salesdag/salesdag/internal/dbio"
@@ -63,7 +64,7 @@ func CacheOptions() (cache.Options, error) {
 // CacheOptions with policy's nodes changed, its events logged. Local state
 // never blocks work: a cache that cannot be opened is a warning, and the
 // run goes on without it (nil).
-func OpenCache(dir, input string, policy map[string]cache.Policy, log *slog.Logger) (*cache.Cache, error) {
+func OpenCache(dir string, inputs []string, policy map[string]cache.Policy, log *slog.Logger) (*cache.Cache, error) {
 	opts, err := CacheOptions()
 	if err != nil {
 		return nil, err
@@ -74,7 +75,7 @@ func OpenCache(dir, input string, policy map[string]cache.Policy, log *slog.Logg
 		log.Warn("cache not used: running without it", "error", err)
 		return nil, nil
 	}
-	opts.Input = cacheLabel(input)
+	opts.Input = cacheLabel(inputs)
 	opts.OnEvent = func(e cache.NodeEvent) {
 		switch e.Status {
 		case cache.StatusCorrupt: // the error names the file and what was done
@@ -88,12 +89,18 @@ func OpenCache(dir, input string, policy map[string]cache.Policy, log *slog.Logg
 	return cache.New(store, opts), nil
 }
 
-// cacheLabel names a run's input in its cache entries: the absolute path
-// of the file, the database URL without its password, or the embedded
+// cacheLabel names a run's input (its --input values) in its cache
+// entries: the absolute path of the file, the files (how many, and their
+// directory), the database URL without its password, or the embedded
 // sample.
-func cacheLabel(input string) string {
-	if input == "" {
+func cacheLabel(inputs []string) string {
+	inputs = slices.DeleteFunc(slices.Clone(inputs), func(s string) bool { return s == "" })
+	if len(inputs) == 0 {
 		return "(embedded sample)"
+	}
+	input := inputs[0]
+	if in, err := ResolveInputs(inputs); err == nil && len(in.Files) > 1 {
+		return FilesLabel(in.Files)
 	}
 	if dbio.IsURL(input) {
 		return dbio.Redact(input) // never a password in the cache's listings

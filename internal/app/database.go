@@ -27,6 +27,7 @@ type DatabaseOptions struct {
 type Input struct {
 	Source pipeline.Source
 	db     *dbio.Input
+	files  []pipeline.InputFile // a multi-file input's files (nil otherwise)
 }
 
 // OpenInput opens a file, the embedded sample ("") or a database input
@@ -50,12 +51,59 @@ func OpenInput(ctx context.Context, raw string) (*Input, error) {
 	return &Input{Source: pipeline.Source{Name: in.Name(), Open: in.Open}, db: in}, nil
 }
 
+// OpenInputs opens the input that --input values name (see
+// ResolveInputs): the sample, one database input, one file or several
+// files read in order as one input.
+func OpenInputs(ctx context.Context, values []string) (*Input, error) {
+	in, err := ResolveInputs(values)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case in.URL != "":
+		return OpenInput(ctx, in.URL)
+	case len(in.Files) == 0:
+		return &Input{Source: pipeline.SampleSource()}, nil
+	case len(in.Files) == 1:
+		return &Input{Source: pipeline.FilesSource(in.Files)}, nil
+	}
+	return &Input{Source: pipeline.FilesSource(in.Files), files: in.Files}, nil
+}
+
 // Close releases what a database input keeps for the run.
 func (in *Input) Close() error {
 	if in == nil || in.db == nil {
 		return nil
 	}
 	return in.db.Close()
+}
+
+// lineageFiles describe the input's datasets for the events: one per
+// file of a multi-file input (measured with files' profiles, when given,
+// one per file), or one (measured with prof, when given) for a single
+// input or more than ManyFiles files.
+func (in *Input) lineageFiles(prof *pipeline.InputProfile, files []*pipeline.InputProfile) []lineage.InputFile {
+	switch {
+	case in.files == nil:
+		return []lineage.InputFile{in.lineageFile(prof)}
+	case len(in.files) > ManyFiles:
+		return []lineage.InputFile{manyFilesDataset(in.files, prof)}
+	}
+	out := make([]lineage.InputFile, len(in.files))
+	for i, f := range in.files {
+		var p *pipeline.InputProfile
+		if i < len(files) {
+			p = files[i]
+		}
+		out[i] = inputFile(f.Source(), p)
+	}
+	return out
+}
+
+// perFileProfiles reports whether the events measure each file on its
+// own (a multi-file input of at most ManyFiles files).
+func (in *Input) perFileProfiles() bool {
+	return in != nil && in.files != nil && len(in.files) <= ManyFiles
 }
 
 // lineageFile describes the input for the events (see inputFile).
@@ -69,12 +117,23 @@ func (in *Input) lineageFile(p *pipeline.InputProfile) lineage.InputFile {
 	return f
 }
 
-// ref is how the events name the input.
-func (in *Input) ref() (DatasetRef, error) {
+// refs are how the events name the input's datasets.
+func (in *Input) refs() ([]DatasetRef, error) {
 	if in.db != nil {
-		return dbDatasetRef(in.db.Location()), nil
+		return []DatasetRef{dbDatasetRef(in.db.Location())}, nil
 	}
-	return InputDatasetRef(in.Source)
+	var out []DatasetRef
+	for _, f := range in.lineageFiles(nil, nil) {
+		ref, err := InputDatasetRef(pipeline.Source{Path: f.Path})
+		if f.Path == "" {
+			ref, err = DatasetRef{Namespace: f.Namespace, Name: f.Name}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ref)
+	}
+	return out, nil
 }
 
 // dbDatasetRef names a table as the OpenLineage naming conventions do:

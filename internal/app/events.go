@@ -60,6 +60,7 @@ type runEvents struct {
 
 	profOnce sync.Once
 	prof     *pipeline.InputProfile
+	files    []*pipeline.InputProfile // per file of a multi-file input
 }
 
 func startEvents(o Options) (*runEvents, error) {
@@ -74,8 +75,8 @@ func startEvents(o Options) (*runEvents, error) {
 		return nil, err
 	}
 	ev.catalog = cat
-	if !dbio.IsURL(o.Input) { // a database input is named once it is open (setInput)
-		input, err := InputDatasetRef(pipeline.Source{Path: o.Input})
+	if in, one := o.singleInput(); one && !dbio.IsURL(in) { // a database input or many files are named once open (setInput)
+		input, err := InputDatasetRef(pipeline.Source{Path: in})
 		if err != nil {
 			return nil, err
 		}
@@ -97,9 +98,11 @@ func startEvents(o Options) (*runEvents, error) {
 func (ev *runEvents) nodeEvent(ne lineage.NodeEvent) {
 	if ev.measure && ne.Node.Name == pipeline.NodeRaw && ne.Result != nil && ne.Result.Err == nil {
 		if raw, ok := ne.Result.Value.(*pipeline.RawSales); ok {
-			if prof := ev.profile(raw); prof != nil {
-				if in, err := lineage.InputFileDataset(ev.in.lineageFile(prof)); err == nil {
-					ne.Event.Inputs = append(ne.Event.Inputs, in)
+			if prof, files := ev.profile(raw); prof != nil || files != nil {
+				for _, f := range ev.in.lineageFiles(prof, files) {
+					if in, err := lineage.InputFileDataset(f); err == nil {
+						ne.Event.Inputs = append(ne.Event.Inputs, in)
+					}
 				}
 			}
 		}
@@ -121,10 +124,20 @@ func (ev *runEvents) nodeEvent(ne lineage.NodeEvent) {
 	}
 }
 
-// profile computes the input's statistics once, whoever asks first.
-func (ev *runEvents) profile(raw *pipeline.RawSales) *pipeline.InputProfile {
+// profile computes the input's statistics once, whoever asks first: the
+// whole input's, or each file's of a multi-file input of at most
+// ManyFiles files.
+func (ev *runEvents) profile(raw *pipeline.RawSales) (*pipeline.InputProfile, []*pipeline.InputProfile) {
 	ev.profOnce.Do(func() {
 		guardSide(ev.log, "input statistics", func() {
+			if ev.in.perFileProfiles() {
+				files, err := fileProfiles(raw)
+				if err != nil {
+					sideBug(ev.log, "input statistics", err)
+				}
+				ev.files = files
+				return
+			}
 			if pr, err := inputProfile(raw); err != nil {
 				sideBug(ev.log, "input statistics", err)
 			} else {
@@ -132,16 +145,20 @@ func (ev *runEvents) profile(raw *pipeline.RawSales) *pipeline.InputProfile {
 			}
 		})
 	})
-	return ev.prof
+	return ev.prof, ev.files
 }
 
 // inputProfile computes the input's statistics (tests make it fail).
 var inputProfile = (*pipeline.RawSales).Profile
 
+// fileProfiles computes each file's statistics (tests make it fail).
+var fileProfiles = (*pipeline.RawSales).FileProfiles
+
 // unreadInput names an input that could not be opened in the FAIL event.
-func (ev *runEvents) unreadInput(path string) {
-	if dbio.IsURL(path) {
-		return // its name needs the database (the error names it)
+func (ev *runEvents) unreadInput(o Options) {
+	path, one := o.singleInput()
+	if !one || dbio.IsURL(path) {
+		return // a database's name needs the database, many files their resolution (the error names it)
 	}
 	if abs, err := filepath.Abs(path); err == nil {
 		if in, err := lineage.InputFileDataset(lineage.InputFile{Path: abs, Schema: InputSchema}); err == nil {
@@ -153,13 +170,17 @@ func (ev *runEvents) unreadInput(path string) {
 func (ev *runEvents) setInput(in *Input) {
 	ev.in = in
 	if ev.columns == nil {
-		if ref, err := in.ref(); err == nil {
-			ev.columns = ColumnLineageOutputs(ev.catalog, ref, ev.log)
+		if refs, err := in.refs(); err == nil {
+			ev.columns = columnLineageOutputs(ev.catalog, refs, ev.log)
 		}
 	}
-	if ds, err := lineage.InputFileDataset(in.lineageFile(nil)); err == nil {
-		ev.tracker.SetInputs(ds)
+	var inputs []lineage.InputDataset
+	for _, f := range in.lineageFiles(nil, nil) {
+		if ds, err := lineage.InputFileDataset(f); err == nil {
+			inputs = append(inputs, ds)
+		}
 	}
+	ev.tracker.SetInputs(inputs...)
 }
 
 // fail ends a run that never ran its plan.
@@ -178,13 +199,16 @@ func (ev *runEvents) finish(ctx context.Context, o Options, res *RunResult, runE
 	var outputs []lineage.OutputDataset
 	guardSide(ev.log, "lineage datasets of the run", func() {
 		var prof *pipeline.InputProfile
+		var files []*pipeline.InputProfile
 		if raw, ok := res.Results[pipeline.NodeRaw].(*pipeline.RawSales); ok && ev.measure {
-			prof = ev.profile(raw)
+			prof, files = ev.profile(raw)
 		}
 		if ev.in != nil {
-			if in, err := lineage.InputFileDataset(ev.in.lineageFile(prof)); err == nil {
-				AddInputChecks(o.Checks, &in)
-				inputs = append(inputs, in)
+			for _, f := range ev.in.lineageFiles(prof, files) {
+				if in, err := lineage.InputFileDataset(f); err == nil {
+					AddInputChecks(o.Checks, &in)
+					inputs = append(inputs, in)
+				}
 			}
 		}
 		for _, w := range res.Written {

@@ -47,6 +47,17 @@ func InputDatasetRef(src pipeline.Source) (DatasetRef, error) {
 // grouping, sorting of the rows, including upstream ones) also go to the
 // facet's "dataset" list.
 func ColumnLineageFacet(cat *columns.Catalog, node string, inputs map[string]DatasetRef, fields []frame.Field) (*lineage.ColumnLineageDatasetFacet, error) {
+	many := make(map[string][]DatasetRef, len(inputs))
+	for k, v := range inputs {
+		many[k] = []DatasetRef{v}
+	}
+	return columnLineageFacet(cat, node, many, fields)
+}
+
+// columnLineageFacet is ColumnLineageFacet for inputs that may be several
+// datasets (the files of a multi-file input): a column of the input is
+// the same column of each of them.
+func columnLineageFacet(cat *columns.Catalog, node string, inputs map[string][]DatasetRef, fields []frame.Field) (*lineage.ColumnLineageDatasetFacet, error) {
 	res, ok := cat.Resolve(node)
 	if !ok {
 		return nil, fmt.Errorf("column lineage: node %q has no column declarations", node)
@@ -86,21 +97,23 @@ func ColumnLineageFacet(cat *columns.Catalog, node string, inputs map[string]Dat
 	return facet, nil
 }
 
-func inputFields(deps []columns.Dep, inputs map[string]DatasetRef) ([]lineage.InputField, error) {
+func inputFields(deps []columns.Dep, inputs map[string][]DatasetRef) ([]lineage.InputField, error) {
 	out := make([]lineage.InputField, 0, len(deps))
 	for _, d := range deps {
-		ref, ok := inputs[d.Source]
-		if !ok {
+		refs, ok := inputs[d.Source]
+		if !ok || len(refs) == 0 {
 			return nil, fmt.Errorf("column lineage: no dataset given for the input %q", d.Source)
 		}
-		f := lineage.InputField{Namespace: ref.Namespace, Name: ref.Name, Field: d.Column}
-		if p := d.Direct; p != nil {
-			f.Transformations = append(f.Transformations, lineage.Transformation{
-				Type: columns.Direct, Subtype: string(p.Subtype), Description: p.Description(), Masking: p.Masking,
-			})
+		for _, ref := range refs {
+			f := lineage.InputField{Namespace: ref.Namespace, Name: ref.Name, Field: d.Column}
+			if p := d.Direct; p != nil {
+				f.Transformations = append(f.Transformations, lineage.Transformation{
+					Type: columns.Direct, Subtype: string(p.Subtype), Description: p.Description(), Masking: p.Masking,
+				})
+			}
+			f.Transformations = append(f.Transformations, indirect(d.Indirect)...)
+			out = append(out, f)
 		}
-		f.Transformations = append(f.Transformations, indirect(d.Indirect)...)
-		out = append(out, f)
 	}
 	return out, nil
 }
@@ -130,13 +143,19 @@ func indirect(steps []columns.Step) []lineage.Transformation {
 // pointing at input. Outputs that are not nodes (rejected_rows) get none.
 // A problem is logged, never fatal: lineage must not cost a run.
 func ColumnLineageOutputs(cat *columns.Catalog, input DatasetRef, log *slog.Logger) func(output.Written, *lineage.OutputDataset) {
+	return columnLineageOutputs(cat, []DatasetRef{input}, log)
+}
+
+// columnLineageOutputs is ColumnLineageOutputs for an input of one or
+// more datasets.
+func columnLineageOutputs(cat *columns.Catalog, refs []DatasetRef, log *slog.Logger) func(output.Written, *lineage.OutputDataset) {
 	log = cmp.Or(log, slog.New(slog.DiscardHandler))
-	inputs := map[string]DatasetRef{pipeline.InputSource: input}
+	inputs := map[string][]DatasetRef{pipeline.InputSource: refs}
 	return func(w output.Written, ds *lineage.OutputDataset) {
 		if _, ok := cat.Node(w.Node); !ok {
 			return
 		}
-		facet, err := ColumnLineageFacet(cat, w.Node, inputs, w.Schema)
+		facet, err := columnLineageFacet(cat, w.Node, inputs, w.Schema)
 		if err != nil {
 			log.Warn("incomplete column lineage", "output", w.Path, "err", err)
 		}

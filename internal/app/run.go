@@ -35,7 +35,10 @@ import (
 // Options is one run: what to compute, where to write it, and the hooks
 // and sinks that watch it.
 type Options struct {
-	Input     string   // CSV path, database URL (see OpenInput); "" runs on the embedded sample
+	Input string // CSV path, database URL (see OpenInput); "" runs on the embedded sample
+	// Inputs are more input files or globs, read after Input as one input
+	// (see ResolveInputs); none and no Input: the embedded sample.
+	Inputs    []string
 	Outputs   []string // nodes to write; nil: pipeline.DefaultOutputs
 	OutputDir string
 	Formats   []output.Format // nil: output.DefaultFormats
@@ -95,6 +98,9 @@ type RunResult struct {
 	RowsRead int64
 	RowsKept int64
 	Rejected int64
+	// Files are the row counts of each file of a multi-file input, when
+	// the run read them (not when its results came from the cache).
+	Files    []pipeline.FileStats
 	Written  []output.Written
 	Tables   []dbio.Written // tables written to Options.Database
 	Nodes    []NodeTiming
@@ -145,9 +151,9 @@ func Run(ctx context.Context, o Options) (res *RunResult, runErr error) {
 		return nil, err
 	}
 	// Input.
-	in, err := OpenInput(ctx, o.Input)
+	in, err := OpenInputs(ctx, o.inputValues())
 	if err != nil {
-		ev.unreadInput(o.Input)
+		ev.unreadInput(o)
 		return ev.fail(ctx, &RunResult{}, err)
 	}
 	defer in.Close()
@@ -228,7 +234,9 @@ func runPlan(ctx context.Context, o Options, src pipeline.Source, db *dbio.Outpu
 	start := o.Now()
 	d, p := o.DAG, o.Plan
 	res := &RunResult{Source: src, Plan: p}
-	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers, Profile: ev.measure, KeepRows: keepRows(p)}
+	// The statistics of each file of a multi-file input come from reading
+	// each again (RawSales.FileProfiles): the read itself need not profile.
+	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers, Profile: ev.measure && !ev.in.perFileProfiles(), KeepRows: keepRows(p)}
 	if o.Progress != nil {
 		total := src.Size
 		popts.Progress = guardProgress(o.Log, func(n, rows int64) { o.Progress(n, total, rows) })
@@ -287,6 +295,7 @@ func runPlan(ctx context.Context, o Options, src pipeline.Source, db *dbio.Outpu
 	if raw, ok := results[pipeline.NodeRaw].(*pipeline.RawSales); ok {
 		res.RowsRead = int64(raw.Len())
 		res.Rejected = int64(len(raw.Rejected()))
+		res.Files = raw.FileStats()
 	}
 	if c, ok := results[pipeline.NodeCleaned].(*pipeline.Sales); ok {
 		res.RowsKept = int64(c.Len())

@@ -61,6 +61,9 @@ type InputFile struct {
 	Bytes       int64
 	Columns     map[string]ColumnMetrics
 	LastUpdated time.Time
+	// FileCount is the number of files the dataset stands for (a
+	// directory of many input files); 0 means one.
+	FileCount int64
 }
 
 // InputFileDataset builds the input dataset for f: schema and dataSource,
@@ -72,9 +75,11 @@ func InputFileDataset(f InputFile) (InputDataset, error) {
 	}
 	in := InputDataset{Dataset: ds}
 	if f.Measured {
+		files := max(f.FileCount, 1)
 		in.InputFacets.InputStatistics = NewInputStatisticsFacet(f.Rows, f.Bytes)
+		in.InputFacets.InputStatistics.FileCount = Int(files)
 		dq := NewDataQualityMetricsInputFacet(f.Rows, f.Bytes)
-		dq.FileCount = Int(1)
+		dq.FileCount = Int(files)
 		for k, v := range f.Columns {
 			dq.ColumnMetrics[k] = v
 		}

@@ -85,6 +85,9 @@ func (s Source) parts() []Source {
 	return out
 }
 
+// ErrNoMatch is the error of a glob that matches no file.
+var ErrNoMatch = errors.New("the pattern matches no file")
+
 // IsGlob reports whether s holds glob metacharacters (filepath.Match's).
 func IsGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
 
@@ -111,7 +114,7 @@ func ResolveFiles(values []string) ([]InputFile, error) {
 				}
 			}
 			if len(files) == 0 {
-				return nil, fmt.Errorf("input %s: the pattern matches no file; check the path, and quote the pattern so that salesdag expands it", v)
+				return nil, fmt.Errorf("input %s: %w; check the path, and quote the pattern so that salesdag expands it", v, ErrNoMatch)
 			}
 			slices.Sort(files)
 			names = files

@@ -48,6 +48,9 @@ type fileRead struct {
 
 // errStreamTooLarge: a decompressed file is past the offsets streaming
 // mode can record; the read starts again in rows mode.
+// errOnlyHeader: the input has a header and no data row.
+var errOnlyHeader = errors.New("no data rows, only a header")
+
 var errStreamTooLarge = errors.New("decompressed input too large for streaming mode")
 
 // layouts gives one *layout per distinct header, so that files with the
@@ -346,6 +349,7 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 		doneRows  int64
 	)
 	errFile := -1 // the file of firstErr
+	stats := make([]FileStats, len(frs))
 	for i, fr := range frs {
 		for j := range fr.order {
 			<-j.done
@@ -364,8 +368,13 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 				continue
 			}
 			rows := r.seg.len()
+			st := &stats[i]
+			st.Rows += int64(rows)
+			st.Rejected += int64(len(r.rejected))
 			if stream {
 				rows = r.agg.rows
+				st.Rows += int64(rows)
+				st.Kept += int64(r.agg.cleaned)
 				raw.n += rows
 				cleaned += r.agg.cleaned
 				daily.add(&r.agg)
@@ -376,6 +385,7 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 				r.agg = chunkAgg{}
 			} else if rows > 0 {
 				raw.segs = append(raw.segs, r.seg)
+				raw.segFile = append(raw.segFile, i)
 			}
 			doneRows += int64(rows)
 			if opts.Progress != nil {
@@ -399,6 +409,7 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 			stop.Store(true)
 		}
 		doneBytes += fr.read
+		stats[i].Bytes = fr.read
 	}
 	wg.Wait()
 	if firstErr == nil {
@@ -419,6 +430,10 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 		raw.fileLays[i], raw.watches[i] = fr.lay, fr.watch
 	}
 	raw.src, raw.opts = src, opts
+	raw.fileStats = stats
+	for i := range stats {
+		stats[i].Name, stats[i].Path = parts[i].Name, parts[i].Path
+	}
 	if len(all) == 0 { // no data chunk at all: one parser for the merges
 		all = append(all, newParser(frs[0].lay, skip, 0))
 		if stream {
@@ -452,7 +467,82 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 		raw.finish(all)
 	}
 	if raw.n == 0 && len(raw.rejected) == 0 {
-		return nil, fmt.Errorf("input %s: no data rows, only a header", name)
+		return nil, fmt.Errorf("input %s: %w", name, errOnlyHeader)
 	}
 	return raw, nil
+}
+
+// FileProfiles returns the statistics of each file of a multi-file input,
+// in order (nil for a single input), for lineage: each file is read again
+// on its own, several at once. A file that cannot be read again (a pipe),
+// or that has no data row, has no statistics (nil). The error is the
+// first failure, if any; the other files' statistics are still returned.
+func (r *RawSales) FileProfiles() ([]*InputProfile, error) {
+	if !r.multi {
+		return nil, nil
+	}
+	out := make([]*InputProfile, len(r.parts))
+	errs := make([]error, len(r.parts))
+	conc := min(len(r.parts), r.workers)
+	o := Options{OnBadRows: r.opts.OnBadRows, Workers: max(1, r.workers/max(conc, 1)), Profile: true, profileOnly: true}
+	parallelFor(len(r.parts), conc, func(_, i int) {
+		part := r.parts[i]
+		if part.Stream {
+			return
+		}
+		again, err := ReadSales(context.Background(), part, o)
+		if errors.Is(err, errOnlyHeader) {
+			p := InputProfile{Bytes: part.Size}
+			for _, name := range ColumnNames {
+				p.Columns = append(p.Columns, ColumnProfile{Name: name})
+			}
+			out[i] = &p
+			return
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("reading %s again for its statistics: %w", part.Name, err)
+			return
+		}
+		p, err := again.Profile()
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		out[i] = &p
+	})
+	return out, errors.Join(errs...)
+}
+
+// FileStats counts the rows of one file of a multi-file input.
+type FileStats struct {
+	Name     string // as named on the command line or matched by a glob
+	Path     string // absolute
+	Bytes    int64  // read from the file (compressed bytes for gzip)
+	Rows     int64  // data rows read
+	Kept     int64  // rows that cleaning keeps
+	Rejected int64  // rows set aside (--on-bad-rows=skip)
+}
+
+// FileStats returns the row counts of each file of a multi-file input, in
+// order (nil for a single input).
+func (r *RawSales) FileStats() []FileStats {
+	if !r.multi {
+		return nil
+	}
+	r.keptOnce.Do(func() {
+		if r.agg != nil {
+			return // streaming mode counted them while reading
+		}
+		for si := range r.segs {
+			s := &r.segs[si]
+			var c int64
+			for i := range s.len() {
+				if kept(s, i) {
+					c++
+				}
+			}
+			r.fileStats[r.segFile[si]].Kept += c
+		}
+	})
+	return slices.Clone(r.fileStats)
 }

@@ -65,11 +65,14 @@ type RawSales struct {
 	// Read by readFiles (multi.go): the files in order, each one's header
 	// and size watch. multi: a multi-file input (rejected rows name
 	// their file).
-	multi    bool
-	parts    []Source
-	fileLays []*layout
-	watches  []*fileWatch
-	fileBase []int64 // streaming mode: where each file's CSV bytes start in the duplicate entries' offsets
+	multi     bool
+	parts     []Source
+	fileLays  []*layout
+	watches   []*fileWatch
+	fileBase  []int64 // streaming mode: where each file's CSV bytes start in the duplicate entries' offsets
+	fileStats []FileStats
+	segFile   []int // rows mode: the file of each segment
+	keptOnce  sync.Once
 }
 
 // streamAgg is what streaming mode keeps of the rows.

@@ -498,7 +498,7 @@ func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, er
 		raw.finish(parsers)
 	}
 	if raw.n == 0 && len(raw.rejected) == 0 {
-		return nil, fmt.Errorf("input %s: no data rows, only a header", name)
+		return nil, fmt.Errorf("input %s: %w", name, errOnlyHeader)
 	}
 	return raw, nil
 }

@@ -266,6 +266,10 @@ func (s *Summary) addNodes(r *app.RunResult, skipped map[string]string) {
 
 func (s *Summary) addInput(r *app.RunResult) {
 	src := r.Source
+	if len(src.Files) > 0 {
+		s.addFiles(r)
+		return
+	}
 	if src.Open == nil {
 		return // the input could not be opened
 	}
@@ -279,6 +283,31 @@ func (s *Summary) addInput(r *app.RunResult) {
 		}
 	}
 	s.Inputs = append(s.Inputs, in)
+}
+
+// addFiles lists each file of a multi-file input with its own counts;
+// a run served from the cache did not read the files, so their counts
+// are unknown (0, with a warning).
+func (s *Summary) addFiles(r *app.RunResult) {
+	for i, f := range r.Source.Files {
+		in := Input{Path: f.Path, Name: f.Name, Bytes: f.Size}
+		if i < len(r.Files) {
+			st := r.Files[i]
+			in.Rows, in.RowsKept, in.RowsRejected = st.Rows, st.Kept, st.Rejected
+		}
+		if !f.Stream {
+			sum, n, err := hashFile(f.Source().Open)
+			if err != nil {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("summary: hashing the input %s: %v", f.Name, err))
+			} else {
+				in.SHA256, in.Bytes = sum, n
+			}
+		}
+		s.Inputs = append(s.Inputs, in)
+	}
+	if r.Files == nil && r.RowsRead > 0 {
+		s.Warnings = append(s.Warnings, "summary: the rows of each input file are unknown: the results came from the cache, which read no file")
+	}
 }
 
 func hashFile(open func() (io.ReadCloser, error)) (string, int64, error) {
