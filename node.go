@@ -43,65 +43,50 @@ func (n Node) WithTags(tags ...string) Node { n.tags = slices.Clone(tags); retur
 
 // Func0 makes a node without dependencies.
 func Func0[R any](name string, fn func(context.Context) (R, error)) Node {
-	n := newNode[R](name, nil, nil, fn == nil)
-	n.call = func(ctx context.Context, _ []any) (any, error) { return result(fn(ctx)) }
-	return n
+	return newNode[R](name, nil, nil, fn == nil, func(ctx context.Context, _ []any) (any, error) {
+		return result(fn(ctx))
+	})
 }
 
 // Func1 makes a node computed from the result of the node called dep.
 func Func1[A, R any](name, dep string, fn func(context.Context, A) (R, error)) Node {
-	n := newNode[R](name, []string{dep}, []reflect.Type{reflect.TypeFor[A]()}, fn == nil)
-	n.call = func(ctx context.Context, args []any) (any, error) {
-		a, err := param[A](args, 0, dep)
-		if err != nil {
-			return nil, err
-		}
-		return result(fn(ctx, a))
-	}
-	return n
+	in := []reflect.Type{reflect.TypeFor[A]()}
+	return newNode[R](name, []string{dep}, in, fn == nil, func(ctx context.Context, args []any) (any, error) {
+		return result(fn(ctx, arg[A](args, 0)))
+	})
 }
 
 // Func2 makes a node computed from the results of the nodes a and b.
 func Func2[A, B, R any](name, a, b string, fn func(context.Context, A, B) (R, error)) Node {
-	n := newNode[R](name, []string{a, b}, []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B]()}, fn == nil)
-	n.call = func(ctx context.Context, args []any) (any, error) {
-		va, err := param[A](args, 0, a)
-		if err != nil {
-			return nil, err
-		}
-		vb, err := param[B](args, 1, b)
-		if err != nil {
-			return nil, err
-		}
-		return result(fn(ctx, va, vb))
-	}
-	return n
+	in := []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B]()}
+	return newNode[R](name, []string{a, b}, in, fn == nil, func(ctx context.Context, args []any) (any, error) {
+		return result(fn(ctx, arg[A](args, 0), arg[B](args, 1)))
+	})
 }
 
 // Func3 makes a node computed from the results of the nodes a, b and c.
 func Func3[A, B, C, R any](name, a, b, c string, fn func(context.Context, A, B, C) (R, error)) Node {
 	in := []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C]()}
-	n := newNode[R](name, []string{a, b, c}, in, fn == nil)
-	n.call = func(ctx context.Context, args []any) (any, error) {
-		va, err := param[A](args, 0, a)
-		if err != nil {
-			return nil, err
-		}
-		vb, err := param[B](args, 1, b)
-		if err != nil {
-			return nil, err
-		}
-		vc, err := param[C](args, 2, c)
-		if err != nil {
-			return nil, err
-		}
-		return result(fn(ctx, va, vb, vc))
-	}
-	return n
+	return newNode[R](name, []string{a, b, c}, in, fn == nil, func(ctx context.Context, args []any) (any, error) {
+		return result(fn(ctx, arg[A](args, 0), arg[B](args, 1), arg[C](args, 2)))
+	})
 }
 
-func newNode[R any](name string, deps []string, in []reflect.Type, nilFunc bool) Node {
+// newNode makes a node whose function call takes the dependencies' values
+// as users see them, each converted to its parameter's type (New has
+// checked that they fit, so a conversion error here is a bug).
+func newNode[R any](name string, deps []string, in []reflect.Type, nilFunc bool, call func(context.Context, []any) (any, error)) Node {
 	n := Node{name: name, deps: deps, in: in, out: reflect.TypeFor[R]()}
+	n.call = func(ctx context.Context, args []any) (any, error) {
+		params := make([]any, len(args))
+		for i, v := range args {
+			var err error
+			if params[i], err = convert(v, in[i], fmt.Sprintf("dependency %q", deps[i])); err != nil {
+				return nil, err
+			}
+		}
+		return call(ctx, params)
+	}
 	if reflect.TypeFor[R]() == tableType {
 		n.reg = register[*frame.Frame] // tables travel as the frames the writers know
 	} else {
@@ -115,10 +100,11 @@ func newNode[R any](name string, deps []string, in []reflect.Type, nilFunc bool)
 	return n
 }
 
-// param converts the engine's value of dependency i to the parameter's
-// type. New has checked that it fits, so an error here is a bug.
-func param[T any](args []any, i int, dep string) (T, error) {
-	return as[T](args[i], fmt.Sprintf("dependency %q", dep))
+// arg is parameter i, converted by newNode (nil for a nil of a nillable
+// type, which gives the zero value).
+func arg[T any](args []any, i int) T {
+	v, _ := args[i].(T)
+	return v
 }
 
 // result turns what a user's function returned into the engine's value.

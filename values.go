@@ -120,16 +120,23 @@ func nullFloat(n frame.NullFloat) *float64 {
 
 // as converts an engine value to T, the type a user asked for.
 func as[T any](v any, what string) (T, error) {
+	p, err := convert(v, reflect.TypeFor[T](), what)
+	t, _ := p.(T)
+	return t, err
+}
+
+// convert turns an engine value into what users see (public), which must
+// be of type want (or nil, for a nillable want); what names the value in
+// the error.
+func convert(v any, want reflect.Type, what string) (any, error) {
 	p := public(v)
-	t, ok := p.(T)
-	if !ok {
-		var zero T
-		if p == nil && nillable(reflect.TypeFor[T]()) {
-			return zero, nil
-		}
-		return zero, fmt.Errorf("%s is %s, not %s", what, typeString(reflect.TypeOf(p)), reflect.TypeFor[T]())
+	switch {
+	case p == nil && nillable(want):
+		return nil, nil
+	case p != nil && reflect.TypeOf(p).AssignableTo(want):
+		return p, nil
 	}
-	return t, nil
+	return nil, fmt.Errorf("%s is %s, not %s", what, typeString(reflect.TypeOf(p)), want)
 }
 
 func nillable(t reflect.Type) bool {

@@ -176,14 +176,12 @@ func (s *Store) Put(h Header, payload []byte) (int64, error) {
 	binary.LittleEndian.PutUint32(pre[16:], crc32Checksum(hdr))
 	n := int64(prefixLen + len(hdr) + len(payload))
 	err = writeAtomicFunc(p, s.sync, func(w io.Writer) error {
-		if _, err := w.Write(pre[:]); err != nil {
-			return err
+		for _, b := range [][]byte{pre[:], hdr, payload} {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
 		}
-		if _, err := w.Write(hdr); err != nil {
-			return err
-		}
-		_, err := w.Write(payload)
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("cache: writing entry for %s: %w", h.Node, err)
