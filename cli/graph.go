@@ -31,10 +31,7 @@ func newGraphCmd() *cobra.Command {
   salesdag graph --downstream cleaned_sales_data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := dagOf(cmd.Context())
-			if err != nil {
-				return err
-			}
+			d := envOf(cmd.Context()).dag
 			switch format {
 			case "text", "dot", "mermaid":
 			default:
@@ -67,10 +64,7 @@ func newNodesCmd() *cobra.Command {
   salesdag nodes --json | jq '.[].name'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := dagOf(cmd.Context())
-			if err != nil {
-				return err
-			}
+			d := envOf(cmd.Context()).dag
 			infos := describeNodes(d)
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())

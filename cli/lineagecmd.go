@@ -220,10 +220,7 @@ NAME is a column ("amount") or a column of one node's output
   salesdag lineage column date --run 0199a1b2`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := dagOf(cmd.Context())
-			if err != nil {
-				return err
-			}
+			d := envOf(cmd.Context()).dag
 			return histAnswer(cmd, asJSON, func(s *history.Store) (*history.ColumnJourney, error) {
 				return s.Column(args[0], history.ColumnQuery{Run: run, DAG: d})
 			}, writeColumn)
@@ -244,15 +241,12 @@ func newLineageNodeCmd() *cobra.Command {
   salesdag lineage node weekly_aggregation --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := dagOf(cmd.Context())
-			if err != nil {
-				return err
-			}
+			d := envOf(cmd.Context()).dag
 			if _, ok := d.Node(args[0]); !ok {
 				_, err := d.Upstream(args[0]) // the error names the closest nodes
 				return &app.UsageError{Err: err}
 			}
-			err = histAnswer(cmd, asJSON, func(s *history.Store) (*history.NodeView, error) {
+			err := histAnswer(cmd, asJSON, func(s *history.Store) (*history.NodeView, error) {
 				return s.Node(args[0], history.NodeQuery{Run: run, DAG: d})
 			}, writeNode)
 			if errors.Is(err, history.ErrNoHistory) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/salesdag/salesdag/internal/frame"
@@ -78,13 +79,8 @@ func TableOf(v any) (*frame.Frame, error) {
 		}
 	}
 	for i := range f.Columns {
-		c := &f.Columns[i]
-		all := true
-		for _, ok := range c.Valid {
-			all = all && ok
-		}
-		if all {
-			c.Valid = nil
+		if !slices.Contains(f.Columns[i].Valid, false) {
+			f.Columns[i].Valid = nil
 		}
 	}
 	return f, nil
