@@ -51,10 +51,7 @@ func fieldsOf(rv reflect.Value) []frame.Field {
 	case isRecord(t):
 		return structFields(t, rv)
 	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
-		et := t.Elem()
-		for et.Kind() == reflect.Pointer {
-			et = et.Elem()
-		}
+		et := elemType(t.Elem())
 		if isRecord(et) {
 			return structFields(et, reflect.Value{})
 		}
@@ -66,18 +63,11 @@ func fieldsOf(rv reflect.Value) []frame.Field {
 		if !rv.IsValid() {
 			return nil
 		}
-		keys := make([]string, 0, rv.Len())
-		vals := make(map[string]reflect.Value, rv.Len())
+		out := make([]frame.Field, 0, rv.Len())
 		for it := rv.MapRange(); it.Next(); {
-			k := it.Key().String()
-			keys = append(keys, k)
-			vals[k] = it.Value()
+			out = append(out, frame.Field{Name: it.Key().String(), Type: valueTypeName(it.Value())})
 		}
-		slices.Sort(keys)
-		out := make([]frame.Field, len(keys))
-		for i, k := range keys {
-			out[i] = frame.Field{Name: k, Type: valueTypeName(vals[k])}
-		}
+		slices.SortFunc(out, func(a, b frame.Field) int { return strings.Compare(a.Name, b.Name) })
 		return out
 	}
 	return nil
@@ -90,11 +80,7 @@ func deref(rv reflect.Value) (reflect.Value, reflect.Type) {
 		switch rv.Kind() {
 		case reflect.Pointer:
 			if rv.IsNil() {
-				t := rv.Type().Elem()
-				for t.Kind() == reflect.Pointer {
-					t = t.Elem()
-				}
-				return reflect.Value{}, t
+				return reflect.Value{}, elemType(rv.Type().Elem())
 			}
 			rv = rv.Elem()
 		case reflect.Interface:
@@ -132,10 +118,7 @@ func structFields(t reflect.Type, rv reflect.Value) []frame.Field {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		ft := sf.Type
-		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
+		ft := elemType(sf.Type)
 		if sf.Anonymous && name == "" && isRecord(ft) {
 			ev, _ := deref(fv)
 			out = append(out, structFields(ft, ev)...)
@@ -161,9 +144,7 @@ func structFields(t reflect.Type, rv reflect.Value) []frame.Field {
 
 // typeName names a Go type in the schema vocabulary.
 func typeName(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = elemType(t)
 	switch t {
 	case dateType:
 		return "date"
@@ -212,4 +193,12 @@ func isEmptyJSON(v reflect.Value) bool {
 		return v.IsZero()
 	}
 	return false
+}
+
+// elemType follows pointer types to the type they point to.
+func elemType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
 }

@@ -43,10 +43,7 @@ func TableOf(v any) (*frame.Frame, error) {
 	case t != nil && isRecord(t):
 		rows = []reflect.Value{rv}
 	case t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
-		et := t.Elem()
-		for et.Kind() == reflect.Pointer {
-			et = et.Elem()
-		}
+		et := elemType(t.Elem())
 		if !isRecord(et) {
 			return nil, fmt.Errorf("output: a list of %s is not a table", et)
 		}
@@ -103,10 +100,7 @@ func recordColumns(t reflect.Type, prefix []int, out *[]tableColumn) {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		ft := sf.Type
-		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
+		ft := elemType(sf.Type)
 		index := append(append([]int(nil), prefix...), i)
 		if sf.Anonymous && name == "" && isRecord(ft) {
 			recordColumns(ft, index, out)
