@@ -173,8 +173,7 @@ func dbOutputDatasets(ws []dbio.Written) []lineage.OutputDataset {
 	for _, w := range ws {
 		ref := dbDatasetRef(w.Location)
 		ds := lineage.OutputDataset{Dataset: lineage.Dataset{Namespace: ref.Namespace, Name: ref.Name}}
-		ns := ref.Namespace
-		ds.Facets.DataSource = lineage.NewDatasourceDatasetFacet(ns, dbSourceURI(w.Location))
+		ds.Facets.DataSource = lineage.NewDatasourceDatasetFacet(ref.Namespace, dbSourceURI(w.Location))
 		ds.Facets.Schema = lineage.SchemaFacet(w.Schema)
 		st := lineage.NewOutputStatisticsFacet(w.Rows, 0)
 		st.Size, st.FileCount = nil, nil // a table has neither
@@ -190,11 +189,7 @@ func openOutputDB(ctx context.Context, o DatabaseOptions, runID string, runTime 
 	if o.URL == "" {
 		return nil, nil
 	}
-	db, err := dbio.OpenOutput(ctx, o.URL, dbio.OutputOptions{Schema: o.Schema, Mode: o.Mode, RunID: runID, RunTime: runTime})
-	if err != nil {
-		return nil, err
-	}
-	return db, nil
+	return dbio.OpenOutput(ctx, o.URL, dbio.OutputOptions{Schema: o.Schema, Mode: o.Mode, RunID: runID, RunTime: runTime})
 }
 
 // dbCommit is the commit step of output.WriteSetCommit: the tables of the
