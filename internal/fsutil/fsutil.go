@@ -133,6 +133,19 @@ func createTemp(path string, opts Options) (*os.File, error) {
 	return nil, fmt.Errorf("no free temporary name %s* after 100 tries", prefix)
 }
 
+// FreeName returns name if nothing is there, else the first of name-2,
+// name-3, ... that is free: where to move a damaged file without
+// overwriting an earlier one.
+func FreeName(name string) string {
+	try := name
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(try); errors.Is(err, fs.ErrNotExist) {
+			return try
+		}
+		try = fmt.Sprintf("%s-%d", name, i)
+	}
+}
+
 // SyncDir makes new, renamed or removed entries of dir durable. Some file
 // systems refuse to sync a directory; the data itself is already synced,
 // so that is not an error.

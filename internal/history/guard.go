@@ -187,14 +187,7 @@ func closeDB(db *bolt.DB) {
 
 // corruptName is the name a damaged store is moved to.
 func corruptName(path string, now time.Time) string {
-	base := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
-	name := base
-	for i := 2; ; i++ {
-		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
-			return name
-		}
-		name = fmt.Sprintf("%s-%d", base, i)
-	}
+	return fsutil.FreeName(path + ".corrupt-" + now.UTC().Format("20060102T150405Z"))
 }
 
 // moveAside renames the damaged store at path, if it is still the file

@@ -3,10 +3,11 @@ package lineage
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/salesdag/salesdag/internal/fsutil"
 )
 
 // A damaged outbox file never stops a flush: lines that are not
@@ -68,13 +69,7 @@ var readOutboxFile = os.ReadFile
 // setAsideFile moves an outbox file that cannot be read out of the way.
 func setAsideFile(path string, readErr error) SetAside {
 	s := SetAside{File: path, Err: oneLine(readErr.Error())}
-	to := fmt.Sprintf("%s.unreadable-%s", path, time.Now().UTC().Format("20060102T150405Z"))
-	for i := 2; ; i++ {
-		if _, err := os.Lstat(to); errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		to = fmt.Sprintf("%s.unreadable-%s-%d", path, time.Now().UTC().Format("20060102T150405Z"), i)
-	}
+	to := fsutil.FreeName(path + ".unreadable-" + time.Now().UTC().Format("20060102T150405Z"))
 	if err := os.Rename(path, to); err != nil {
 		s.Err += "; moving it aside failed: " + oneLine(err.Error())
 		return s
