@@ -180,12 +180,9 @@ func LoadConfig(opts LoadOptions) (Config, error) {
 }
 
 func loadConfig(opts LoadOptions, getenv func(string) string, environ func() []string) (Config, error) {
-	cfg := Config{Namespace: DefaultNamespace, Disabled: truthy(getenv(EnvDisabled))}
-	if ns := strings.TrimSpace(getenv(EnvNamespace)); ns != "" {
-		cfg.Namespace = ns
-	}
-	if opts.Overrides.Namespace != "" {
-		cfg.Namespace = opts.Overrides.Namespace
+	cfg := Config{
+		Namespace: cmp.Or(opts.Overrides.Namespace, strings.TrimSpace(getenv(EnvNamespace)), DefaultNamespace),
+		Disabled:  truthy(getenv(EnvDisabled)),
 	}
 	warn := func(format string, args ...any) {
 		cfg.Warnings = append(cfg.Warnings, "lineage config: "+fmt.Sprintf(format, args...))
