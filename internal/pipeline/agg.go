@@ -328,25 +328,36 @@ func (pa *profAgg) add(date int32, cust uint64, amt float64, cents int64) {
 	}
 	pa.count++
 	pa.lo, pa.hi = min(pa.lo, amt), max(pa.hi, amt)
-	c, ok := cents, cents >= 0
-	if !ok {
-		c, ok = toCents(amt)
-	}
-	if ok {
-		pa.cents.add(c)
-		cs := &pa.centsSet
-		if o := uint64(c - cs.lo); o < cs.nbits { // rangeBits.add, inlined by hand
-			cs.set[o>>6] |= 1 << (o & 63)
-		} else {
-			cs.addOutside(c)
-		}
+	if cents >= 0 {
+		pa.addCents(cents)
 	} else {
-		pa.other.add(amt)
-		if amt == 0 {
-			amt = 0 // -0 is 0
-		}
-		pa.otherAmounts.add(math.Float64bits(amt))
+		pa.addAmount(amt)
 	}
+}
+
+// addCents adds a non-null amount that is the whole number of cents c
+// (toCents).
+func (pa *profAgg) addCents(c int64) {
+	pa.cents.add(c)
+	cs := &pa.centsSet
+	if o := uint64(c - cs.lo); o < cs.nbits { // rangeBits.add, inlined by hand
+		cs.set[o>>6] |= 1 << (o & 63)
+	} else {
+		cs.addOutside(c)
+	}
+}
+
+// addAmount adds a non-null amount whose cents are not known.
+func (pa *profAgg) addAmount(amt float64) {
+	if c, ok := toCents(amt); ok {
+		pa.addCents(c)
+		return
+	}
+	pa.other.add(amt)
+	if amt == 0 {
+		amt = 0 // -0 is 0
+	}
+	pa.otherAmounts.add(math.Float64bits(amt))
 }
 
 func (pa *profAgg) merge(o *profAgg) {

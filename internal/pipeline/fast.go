@@ -191,13 +191,33 @@ func (p *parser) parseFast(buf []byte, off, n int, line int64, res *chunkResult)
 					ca.cleaned++
 					ca.dates = append(ca.dates, date)
 					ca.amts = append(ca.amts, amt)
-					a.addProduct(date, prod)
+					// addProduct's common case: the same date as the
+					// last row, the product's word in range.
+					if b := a.lastBits; date == a.lastDay && b != nil && int(prod>>6) < len(*b) {
+						(*b)[prod>>6] |= 1 << (prod & 63)
+					} else {
+						a.addProduct(date, prod)
+					}
 				}
 				if a.dups != nil {
 					a.dups.add(rowFingerprint(date, amountBits(amt), prodH, cust), p.base+int64(rs))
 				}
 				if a.prof != nil {
-					a.prof.add(date, cust, amt, cents)
+					// profAgg.add for a row without nulls and with a
+					// short customer id.
+					pa := a.prof
+					if date != pa.lastDate {
+						pa.dates.add(int64(date))
+						pa.lastDate = date
+					}
+					pa.custs.add(cust)
+					pa.count++
+					pa.lo, pa.hi = min(pa.lo, amt), max(pa.hi, amt)
+					if cents >= 0 {
+						pa.addCents(cents)
+					} else {
+						pa.addAmount(amt)
+					}
 				}
 			} else {
 				seg.dates = append(seg.dates, date)

@@ -263,8 +263,8 @@ func TestDateWords(t *testing.T) {
 }
 
 // FuzzFastPath: the fast path and the general path agree on any input,
-// parsed as one chunk or cut at every fifth line, and whole reads with
-// and without it give the same results.
+// parsed as one chunk or cut at every fifth line (whole reads with and
+// without it: TestReadSalesFastPathOff, and FuzzRun across chunk sizes).
 func FuzzFastPath(f *testing.F) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 20 {
@@ -288,11 +288,6 @@ func FuzzFastPath(f *testing.F) {
 			cuts = append(cuts, starts[i])
 		}
 		requireFastEqualsGeneral(t, s, cuts)
-		for _, opts := range []Options{{}, {OnBadRows: SkipBadRows, Profile: true}} {
-			want := runAll(stringSource("in.csv", s), Options{OnBadRows: opts.OnBadRows, Profile: opts.Profile, noFastPath: true})
-			got := runAll(stringSource("in.csv", s), opts)
-			require.Equal(t, want, got)
-		}
 	})
 }
 
