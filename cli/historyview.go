@@ -151,9 +151,11 @@ func writeRuns(w io.Writer, runs []history.Run, o textOptions) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "RUN\tSTART\tSTATUS\tDURATION\tINPUT\tOUTPUTS\tNOTE")
 	for _, r := range runs {
+		// Many input files show as their number and directory, like the
+		// outputs; `lineage show` lists them all.
 		id := cmp.Or(r.ShortID, r.ID)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, o.time(r.Start, timeLayout), r.Status,
-			formatDuration(r.Duration()), o.paths(r.Inputs), o.outputs(r.Outputs), runNote(&r))
+			formatDuration(r.Duration()), o.outputs(r.Inputs), o.outputs(r.Outputs), runNote(&r))
 	}
 	return tw.Flush()
 }

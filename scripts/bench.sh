@@ -10,7 +10,10 @@
 #     to a file (the run a user gets), in a fresh SALESDAG_HOME;
 #   salesdag bare run: --lineage none --no-history;
 #   --cache (cold / warm / warm, touched): filling the cache, a fully
-#     cached rerun, and one whose input must be hashed again.
+#     cached rerun, and one whose input must be hashed again;
+#   gzip: the bare run on the same rows gzip-compressed, as one file and
+#     as eight files (read several at a time); MB/s is of the decompressed
+#     CSV (the plain file's size) per wall second, beside the plain file's.
 #
 # Usage: scripts/bench.sh [ROWS...]   (default: 1000000 5000000)
 # Environment: RUNS (3), BIN, DATA_DIR, NO_DUCKDB=1 to leave DuckDB out.
@@ -44,7 +47,8 @@ fi
 median() { sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 
 # measure ROWS LABEL CMD...: runs CMD RUNS times (with PRE evaluated before
-# each run), prints one line of medians.
+# each run), prints one line of medians; with MBYTES set, also MBYTES per
+# second of median wall time.
 measure() {
   local rows=$1 label=$2; shift 2
   local load walls=() cpus=() rsss=() wall user sys rss
@@ -57,13 +61,16 @@ measure() {
     cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')")
     rsss+=("$rss")
   done
-  printf '%-9s %-34s %8ss %8ss %9s %6s\n' "$rows" "$label" \
-    "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)" \
+  wall=$(printf '%s\n' "${walls[@]}" | median)
+  printf '%-9s %-34s %8ss %8ss %9s %6s' "$rows" "$label" \
+    "$wall" "$(printf '%s\n' "${cpus[@]}" | median)" \
     "$(printf '%s\n' "${rsss[@]}" | median | awk '{printf "%.1f", $1/1024}')" "$load"
+  [ -z "${MBYTES:-}" ] || awk -v b="$MBYTES" -v w="$wall" 'BEGIN{ if (w > 0) printf "  %6.0f MB/s", b/1e6/w }'
+  printf '\n'
 }
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), medians of $RUNS"
-printf '%-9s %-34s %9s %9s %9s %6s\n' rows run wall CPU "RSS(MB)" load
+printf '%-9s %-34s %9s %9s %9s %6s %12s\n' rows run wall CPU "RSS(MB)" load "CSV MB/s"
 for rows in "${rows_list[@]}"; do
   f="$DATA_DIR/sales_${rows}.csv"
   [ -f "$f" ] || go run ./cmd/gensales --rows "$rows" --output-file "$f"
@@ -72,7 +79,22 @@ for rows in "${rows_list[@]}"; do
   PRE="rm -rf '$work/home' '$work/out'" SALESDAG_HOME="$work/home" \
     measure "$rows" "salesdag full run" "$BIN" run --input "$f" --output-dir "$work/out" --lineage-file "$work/events.jsonl" --quiet
   bare=(run --input "$f" --output-dir "$work/out" --lineage none --no-history --quiet)
-  measure "$rows" "salesdag bare run" "$BIN" "${bare[@]}"
+  MBYTES=$(stat -c %s "$f") measure "$rows" "salesdag bare run" "$BIN" "${bare[@]}"
+  # The same rows gzip-compressed: one file, and eight (header each).
+  gz="$DATA_DIR/sales_${rows}.csv.gz" parts="$DATA_DIR/sales_${rows}_gz8"
+  [ -f "$gz" ] || gzip -c "$f" >"$gz"
+  if [ ! -f "$parts/part-7.csv.gz" ]; then
+    mkdir -p "$parts"
+    tail -n +2 "$f" >"$work/rows"
+    split -n l/8 -d -a 1 "$work/rows" "$work/part-"
+    rm "$work/rows"
+    for i in 0 1 2 3 4 5 6 7; do
+      { head -n 1 "$f"; cat "$work/part-$i"; } | gzip >"$parts/part-$i.csv.gz"
+      rm "$work/part-$i"
+    done
+  fi
+  MBYTES=$(stat -c %s "$f") measure "$rows" "salesdag bare run, 1 gzip file" "$BIN" run --input "$gz" --output-dir "$work/out" --lineage none --no-history --quiet
+  MBYTES=$(stat -c %s "$f") measure "$rows" "salesdag bare run, 8 gzip files" "$BIN" run --input "$parts/part-*.csv.gz" --output-dir "$work/out" --lineage none --no-history --quiet
   if [ -n "$duck" ]; then
     measure "$rows" "DuckDB, same work (node)" node "$duck/bench_duckdb.mjs" "$f" "$work/duck"
   fi

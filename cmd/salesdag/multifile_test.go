@@ -153,12 +153,18 @@ func TestRunManyFiles(t *testing.T) {
 	require.EqualValues(t, 43, kept)
 
 	// The history shows the files of the run.
-	show := run(t, dir, env, "lineage", "runs", "--json")
-	require.Equal(t, 0, show.code, show.stderr)
+	js := run(t, dir, env, "lineage", "runs", "--json")
+	require.Equal(t, 0, js.code, js.stderr)
 	var listed []struct{ Inputs []string }
-	require.NoError(t, json.Unmarshal([]byte(show.stdout), &listed))
+	require.NoError(t, json.Unmarshal([]byte(js.stdout), &listed))
 	require.Len(t, listed, 2)
 	require.Equal(t, paths, listed[0].Inputs)
+	runs := run(t, dir, env, "lineage", "runs")
+	require.Equal(t, 0, runs.code, runs.stderr)
+	require.Contains(t, runs.stdout, " 3 files in parts/ ")
+	show := run(t, dir, env, "lineage", "show")
+	require.Equal(t, 0, show.code, show.stderr)
+	require.Regexp(t, `(?m)^input\s+parts/2024-01\.csv, parts/2024-02\.csv\.gz, parts/2024-03\.csv$`, show.stdout)
 }
 
 // Skipped rows name their file (a column of its own) and their line in it;

@@ -79,7 +79,7 @@ func decompress(rc io.Reader, src Source) (io.Reader, *countingReader, error) {
 	if !src.Gzip {
 		return cr, cr, nil
 	}
-	zr, err := newGzipReader(bufio.NewReaderSize(cr, 256<<10))
+	zr, err := newGzipReader(bufio.NewReaderSize(cr, 64<<10))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", src.Name, err)
 	}
