@@ -325,3 +325,26 @@ func FileSourceMust(t *testing.T, path string) Source {
 	require.NoError(t, err)
 	return s
 }
+
+// TestManyFilesProgress: progress counts the bytes of the files as stored
+// (compressed for gzip), never goes back, and ends at their total.
+func TestManyFilesProgress(t *testing.T) {
+	data := streamCase(3, 3000)
+	rng := rand.New(rand.NewPCG(3, 3))
+	files := writeParts(t, t.TempDir(), splitInput(t, data, 4, rng), rng, true)
+	var total int64
+	for _, f := range files {
+		total += f.Size
+	}
+	var seen, rows []int64
+	r, err := ReadSales(t.Context(), FilesSource(files), Options{OnBadRows: SkipBadRows, chunkSize: 4096, Workers: 2,
+		Progress: func(n, rs int64) { seen = append(seen, n); rows = append(rows, rs) }})
+	require.NoError(t, err)
+	require.Greater(t, len(seen), 5)
+	require.Equal(t, total, seen[len(seen)-1])
+	require.Equal(t, int64(r.Len()), rows[len(rows)-1])
+	for i := 1; i < len(seen); i++ {
+		require.GreaterOrEqual(t, seen[i], seen[i-1])
+		require.GreaterOrEqual(t, rows[i], rows[i-1])
+	}
+}
