@@ -329,7 +329,7 @@ func (r *RawSales) rowKeysAt(k int, base int64, offs []int64, keys map[string]st
 	if err != nil {
 		return err
 	}
-	rr := &recordReader{r: data, br: bufio.NewReaderSize(data, 64<<10)}
+	rr := &recordReader{r: data, br: bufio.NewReaderSize(data, recordBuf)}
 	if s, ok := rc.(io.Seeker); ok && !src.Gzip {
 		rr.seek = s
 	}
@@ -402,6 +402,10 @@ func (p *parser) rowKey(b []byte, s *segment) []byte {
 	return b
 }
 
+// recordBuf is the read buffer of a recordReader (a longer record is read
+// in several pieces).
+const recordBuf = 8 << 10
+
 // recordReader reads records at increasing offsets of a source.
 type recordReader struct {
 	r    io.Reader
@@ -417,7 +421,9 @@ func (rr *recordReader) recordAt(off int64, b []byte) ([]byte, error) {
 		return nil, errors.New("offsets out of order")
 	}
 	if gap := off - rr.pos; gap > 0 {
-		if rr.seek != nil && gap > 256<<10 {
+		// Rows to compare are few and far apart: past what is buffered,
+		// a gap of more than a buffer is skipped with a seek, not read.
+		if rr.seek != nil && gap > int64(rr.br.Buffered()+recordBuf) {
 			if _, err := rr.seek.Seek(off, io.SeekStart); err != nil {
 				return nil, err
 			}
