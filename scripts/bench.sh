@@ -16,7 +16,9 @@
 #     CSV (the plain file's size) per wall second, beside the plain file's.
 #
 # Usage: scripts/bench.sh [ROWS...]   (default: 1000000 5000000)
-# Environment: RUNS (3), BIN, DATA_DIR, NO_DUCKDB=1 to leave DuckDB out.
+# Environment: RUNS (3), BIN, DATA_DIR, NO_DUCKDB=1 to leave DuckDB out,
+# BASE=path of another salesdag binary (an older build, say) whose full
+# run is measured in the same table, right after this one's.
 # DuckDB (@duckdb/node-api) is installed with npm into DATA_DIR/duckdb,
 # which is not in git.
 set -euo pipefail
@@ -78,6 +80,10 @@ for rows in "${rows_list[@]}"; do
   measure "$rows" "cat (reading the file)" cat "$f"
   PRE="rm -rf '$work/home' '$work/out'" SALESDAG_HOME="$work/home" \
     measure "$rows" "salesdag full run" "$BIN" run --input "$f" --output-dir "$work/out" --lineage-file "$work/events.jsonl" --quiet
+  if [ -n "${BASE:-}" ]; then
+    PRE="rm -rf '$work/home' '$work/out'" SALESDAG_HOME="$work/home" \
+      measure "$rows" "BASE full run" "$BASE" run --input "$f" --output-dir "$work/out" --lineage-file "$work/events.jsonl" --quiet
+  fi
   bare=(run --input "$f" --output-dir "$work/out" --lineage none --no-history --quiet)
   MBYTES=$(stat -c %s "$f") measure "$rows" "salesdag bare run" "$BIN" "${bare[@]}"
   # The same rows gzip-compressed: one file, and eight (header each).
