@@ -95,7 +95,7 @@ events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.inputs, "input", "i", nil, "input CSV `FILE`, also given as arguments; repeat it, or give a quoted glob ('data/2024-*.csv.gz'), to read many files as one input (gzip by .gz or content), or a database table: 'postgres://USER@HOST/DB?table=NAME' or 'sqlite:PATH?table=NAME' (?query=SELECT... instead of table=) (default: the sample embedded in the binary)")
+	fl.StringArrayVarP(&f.inputs, "input", "i", nil, "input CSV `FILE`, also given as arguments; repeat it, or give a quoted glob ('data/2024-*.csv.gz'), to read many files as one input (gzip and zstd files by .gz/.zst or content), or a database table: 'postgres://USER@HOST/DB?table=NAME' or 'sqlite:PATH?table=NAME' (?query=SELECT... instead of table=) (default: the sample embedded in the binary)")
 	fl.StringSliceVarP(&f.outputs, "outputs", "o", nil, "outputs to compute, comma-separated (default: the six standard results)")
 	fl.StringVar(&f.outputDir, "output-dir", "output", "directory for the results")
 	fl.StringSliceVar(&f.formats, "format", []string{"csv"}, "file formats for tables, comma-separated: csv, json (array of records), parquet; objects and lists are always JSON")

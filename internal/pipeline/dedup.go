@@ -325,12 +325,15 @@ func (r *RawSales) rowKeysAt(k int, base int64, offs []int64, keys map[string]st
 	if err := r.sameFile(k, rc); err != nil {
 		return err
 	}
-	data, _, err := decompress(rc, src)
+	data, _, done, err := decompress(rc, src)
 	if err != nil {
 		return err
 	}
+	if done != nil {
+		defer done()
+	}
 	rr := &recordReader{r: data, br: bufio.NewReaderSize(data, recordBuf)}
-	if s, ok := rc.(io.Seeker); ok && !src.Gzip {
+	if s, ok := rc.(io.Seeker); ok && !src.Gzip && !src.Zstd {
 		rr.seek = s
 	}
 	p := newParser(lay, false, 0)

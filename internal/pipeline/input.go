@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -9,6 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // InputFile is one file of a run's input, as resolved from the command
@@ -22,31 +26,44 @@ type InputFile struct {
 	Path string // absolute path
 	Name string // how messages name it: the path as given or as a glob matched it
 	Size int64  // bytes on disk (compressed bytes for a gzip file)
-	// Gzip is set for a gzip-compressed file: by its .gz extension or by
-	// the gzip magic bytes at its start.
+	// Gzip is set for a gzip-compressed file, Zstd for a zstd-compressed
+	// one: by the extension (.gz, .zst) or by the magic bytes at the
+	// file's start.
 	Gzip bool
+	Zstd bool
 	// Stream is set for a pipe or device: it can be read only once.
 	Stream bool
 }
 
-// gzipMagic starts every gzip member (RFC 1952: ID1 ID2 CM=deflate).
-var gzipMagic = []byte{0x1f, 0x8b, 0x08}
+// Magic bytes: every gzip member starts with gzipMagic (RFC 1952: ID1 ID2
+// CM=deflate), every zstd frame with zstdMagic (RFC 8878).
+var (
+	gzipMagic = []byte{0x1f, 0x8b, 0x08}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
 
-// Open opens the file and returns its CSV bytes (decompressed when Gzip).
+// compression tells a compressed file by its name or its first bytes.
+func compression(name string, head []byte) (gz, zst bool) {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".gz" || bytes.HasPrefix(head, gzipMagic), ext == ".zst" || bytes.HasPrefix(head, zstdMagic)
+}
+
+// Open opens the file and returns its CSV bytes (decompressed when Gzip
+// or Zstd).
 func (f InputFile) Open() (io.ReadCloser, error) {
 	rc, err := os.Open(f.Path)
 	if err != nil {
 		return nil, err
 	}
-	if !f.Gzip {
-		return rc, nil
-	}
-	zr, err := newGzipReader(rc)
+	r, _, done, err := decompress(rc, f.Source())
 	if err != nil {
 		rc.Close()
-		return nil, fmt.Errorf("%s: %w", f.Name, err)
+		return nil, err
 	}
-	return &gzipReadCloser{Reader: zr, f: rc}, nil
+	if done == nil {
+		return rc, nil
+	}
+	return &decompressedFile{Reader: r, done: done, f: rc}, nil
 }
 
 // Source returns a Source for this one file. Its Open gives the bytes as
@@ -55,7 +72,7 @@ func (f InputFile) Open() (io.ReadCloser, error) {
 func (f InputFile) Source() Source {
 	path := f.Path
 	return Source{
-		Path: path, Name: f.Name, Size: f.Size, Stream: f.Stream, Gzip: f.Gzip,
+		Path: path, Name: f.Name, Size: f.Size, Stream: f.Stream, Gzip: f.Gzip, Zstd: f.Zstd,
 		Open: func() (io.ReadCloser, error) { return os.Open(path) },
 	}
 }
@@ -141,7 +158,7 @@ func resolveFile(name string) (InputFile, error) {
 	if err != nil {
 		return InputFile{}, err
 	}
-	return InputFile{Path: src.Path, Name: src.Name, Size: src.Size, Gzip: src.Gzip, Stream: src.Stream}, nil
+	return InputFile{Path: src.Path, Name: src.Name, Size: src.Size, Gzip: src.Gzip, Zstd: src.Zstd, Stream: src.Stream}, nil
 }
 
 // newGzipReader reads a gzip stream of one or more members (as gzip -c a b
@@ -157,24 +174,36 @@ func newGzipReader(r io.Reader) (*gzip.Reader, error) {
 	return zr, nil
 }
 
-type gzipReadCloser struct {
-	*gzip.Reader
-	f io.Closer
+// decompressedFile is a file read through a decompressor.
+type decompressedFile struct {
+	io.Reader
+	done func()
+	f    io.Closer
 }
 
-func (g *gzipReadCloser) Close() error {
-	g.Reader.Close()
-	return g.f.Close()
+func (d *decompressedFile) Close() error {
+	d.done()
+	return d.f.Close()
 }
 
-// countingReader counts the bytes read through it.
+// newZstdReader reads a zstd stream of one or more frames.
+func newZstdReader(r io.Reader) (*zstd.Decoder, error) {
+	zr, err := zstd.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("not a valid zstd file: %w", err)
+	}
+	return zr, nil
+}
+
+// countingReader counts the bytes read through it (a zstd decoder reads
+// from its own goroutine: the count is atomic).
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }

@@ -73,17 +73,25 @@ func (ls *layouts) canonical(l *layout) *layout {
 }
 
 // decompress returns the CSV bytes of a part of the input read from rc,
-// and the counter of the bytes read from rc.
-func decompress(rc io.Reader, src Source) (io.Reader, *countingReader, error) {
+// the counter of the bytes read from rc, and, for a compressed part, what
+// releases the decompressor (call it once done).
+func decompress(rc io.Reader, src Source) (io.Reader, *countingReader, func(), error) {
 	cr := &countingReader{r: rc}
-	if !src.Gzip {
-		return cr, cr, nil
+	switch {
+	case src.Gzip:
+		zr, err := newGzipReader(bufio.NewReaderSize(cr, 64<<10))
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("reading %s: %w", src.Name, err)
+		}
+		return zr, cr, func() { zr.Close() }, nil
+	case src.Zstd:
+		zr, err := newZstdReader(bufio.NewReaderSize(cr, 64<<10))
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("reading %s: %w", src.Name, err)
+		}
+		return zr, cr, zr.Close, nil
 	}
-	zr, err := newGzipReader(bufio.NewReaderSize(cr, 64<<10))
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", src.Name, err)
-	}
-	return zr, cr, nil
+	return cr, cr, nil, nil
 }
 
 // readFiles is ReadSales for a multi-file or gzip source.
@@ -219,13 +227,16 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 			fr.err = fmt.Errorf("input %s: cannot be opened: %w", fname, err)
 			return
 		}
-		data, cr, err := decompress(rc, fr.src)
+		data, cr, done, err := decompress(rc, fr.src)
 		if err != nil {
 			rc.Close()
 			fr.err = err
 			return
 		}
 		defer rc.Close()
+		if done != nil {
+			defer done() // first: the decompressor stops before the file closes
+		}
 		stopClose := context.AfterFunc(ctx, func() { rc.Close() })
 		defer stopClose()
 		fr.watch = watchFile(rc, fr.src.Stream)
@@ -239,7 +250,7 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 		// A file that changes while it is read gives results from no
 		// version of it: whatever the outcome, that is the error.
 		defer func() {
-			fr.read, fr.data, fr.eof = cr.n, sp.read, sp.eof
+			fr.read, fr.data, fr.eof = cr.n.Load(), sp.read, sp.eof
 			if ctx.Err() == nil {
 				if cerr := fr.watch.check(fname, fr.read, fr.eof); cerr != nil {
 					fr.err = cerr
@@ -288,7 +299,7 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 				return
 			}
 			if cn > o {
-				j := &fileJob{job: job{buf: b, off: o, n: cn, line: ln, base: bs, done: make(chan struct{})}, file: i, lay: lay, raw: cr.n}
+				j := &fileJob{job: job{buf: b, off: o, n: cn, line: ln, base: bs, done: make(chan struct{})}, file: i, lay: lay, raw: cr.n.Load()}
 				jobs <- j // first: the buffer comes back once parsed
 				fr.order <- j
 			} else {

@@ -5,12 +5,14 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/require"
 )
 
@@ -69,7 +71,7 @@ func writeParts(t *testing.T, dir string, parts []string, rng *rand.Rand, gz boo
 		name := filepath.Join(dir, fmt.Sprintf("part-%03d.csv", i))
 		data := []byte(p)
 		if gz {
-			switch rng.IntN(4) {
+			switch rng.IntN(6) {
 			case 0: // plain
 			case 1:
 				name += ".gz"
@@ -80,6 +82,11 @@ func writeParts(t *testing.T, dir string, parts []string, rng *rand.Rand, gz boo
 				name += ".gz"
 				h := len(p) / 2
 				data = append(gzipped(t, p[:h]), gzipped(t, p[h:])...) // two members
+			case 4:
+				name += ".zst"
+				data = zstded(t, p)
+			case 5:
+				data = zstded(t, p) // no extension: the magic bytes tell
 			}
 		}
 		require.NoError(t, os.WriteFile(name, data, 0o644))
@@ -89,6 +96,17 @@ func writeParts(t *testing.T, dir string, parts []string, rng *rand.Rand, gz boo
 	require.NoError(t, err)
 	require.Len(t, files, len(parts))
 	return files
+}
+
+func zstded(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw, err := zstd.NewWriter(&b)
+	require.NoError(t, err)
+	_, err = zw.Write([]byte(s))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return b.Bytes()
 }
 
 func gzipped(t *testing.T, s string) []byte {
@@ -137,7 +155,7 @@ func TestManyFilesEqualOneFile(t *testing.T) {
 						if want.err != "" {
 							// The first bad row, named by its file.
 							require.NotEmpty(t, got.err, msg)
-							require.Regexp(t, `part-\d{3}\.csv(\.gz)?:\d+: `, got.err, msg)
+							require.Regexp(t, `part-\d{3}\.csv(\.gz|\.zst)?:\d+: `, got.err, msg)
 							continue
 						}
 						require.Empty(t, got.err, msg)
@@ -223,6 +241,8 @@ func TestManyFilesErrors(t *testing.T) {
 		{"bad row", write("bad.csv", hdr+"2024-01-02,P1,1.00,C1\n2024-13-02,P1,1.00,C1\n"), `^bad.csv:3: `},
 		{"not gzip", write("fake.csv.gz", hdr+"2024-01-02,P1,1.00,C1\n"), `^reading fake.csv.gz: not a valid gzip file`},
 		{"truncated gzip", write("cut.csv.gz", string(gzipped(t, hdr+"2024-01-02,P1,1.00,C1\n")[:30])), `^reading cut.csv.gz: unexpected EOF$`},
+		{"not zstd", write("fake.csv.zst", hdr+"2024-01-02,P1,1.00,C1\n"), `^reading fake.csv.zst: `},
+		{"truncated zstd", write("cut.csv.zst", string(zstded(t, hdr+"2024-01-02,P1,1.00,C1\n")[:20])), `^reading cut.csv.zst: `},
 	}
 	t.Chdir(dir)
 	for _, tc := range tests {
@@ -295,19 +315,33 @@ func TestResolveFiles(t *testing.T) {
 	}
 }
 
-// TestGzipFile: one gzip file reads as its plain content, found by its
-// extension or by its magic bytes; its size is the compressed size.
+// TestGzipFile: one gzip or zstd file reads as its plain content, found
+// by its extension or by its magic bytes; its size is the compressed size.
 func TestGzipFile(t *testing.T) {
 	data := streamCase(2, 3000)
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "in.csv")
 	require.NoError(t, os.WriteFile(plain, []byte(data), 0o644))
 	want := runAll(FileSourceMust(t, plain), Options{OnBadRows: SkipBadRows})
-	for _, name := range []string{"in.csv.gz", "in.dat"} {
+	for _, name := range []string{"in.csv.gz", "in.dat", "in.csv.zst", "in.zdat"} {
 		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, gzipped(t, data), 0o644))
+		zst := name == "in.csv.zst" || name == "in.zdat"
+		packed := gzipped(t, data)
+		if zst {
+			packed = zstded(t, data)
+		}
+		require.NoError(t, os.WriteFile(p, packed, 0o644))
 		src := FileSourceMust(t, p)
-		require.True(t, src.Gzip, name)
+		require.Equal(t, !zst, src.Gzip, name)
+		require.Equal(t, zst, src.Zstd, name)
+		f, err := ResolveFiles([]string{p})
+		require.NoError(t, err)
+		rc, err := f[0].Open()
+		require.NoError(t, err)
+		text, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		require.NoError(t, rc.Close())
+		require.Equal(t, data, string(text), "InputFile.Open decompresses")
 		got := runAll(src, Options{OnBadRows: SkipBadRows})
 		require.Equal(t, want, got, name)
 		r, err := ReadSales(t.Context(), src, Options{Profile: true, OnBadRows: SkipBadRows})

@@ -11,7 +11,6 @@
 package pipeline
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -122,9 +121,11 @@ type Source struct {
 	// Stream is set for a pipe or device: it can be read only once, so
 	// nothing may open it ahead of the run (or hash it for the cache).
 	Stream bool
-	// Gzip is set when Open gives gzip-compressed bytes: ReadSales
-	// decompresses them (Size and progress count the compressed bytes).
+	// Gzip (Zstd) is set when Open gives gzip (zstd) compressed bytes:
+	// ReadSales decompresses them (Size and progress count the compressed
+	// bytes).
 	Gzip bool
+	Zstd bool
 	// Files, when set, make the source a multi-file input (FilesSource):
 	// the concatenation of the files' data rows, in order, each file with
 	// its own header; Path and Open are then unset, Size is the files'
@@ -149,7 +150,7 @@ func FileSource(path string) (Source, error) {
 		return Source{}, fmt.Errorf("input %s: is a directory, not a CSV file", path)
 	}
 	stream := !st.Mode().IsRegular()
-	gz := strings.EqualFold(filepath.Ext(abs), ".gz")
+	gz, zst := compression(abs, nil)
 	if !stream {
 		// Opening a pipe here would block for a writer or lose data.
 		f, err := os.Open(abs)
@@ -173,10 +174,10 @@ func FileSource(path string) (Source, error) {
 				return Source{}, fmt.Errorf("input %s: cannot be read: %w", path, pathErrCause(err))
 			}
 		}
-		if !stream && !gz {
-			var b [3]byte
+		if !stream && !gz && !zst {
+			var b [4]byte
 			n, _ := io.ReadFull(f, b[:])
-			gz = bytes.Equal(b[:n], gzipMagic)
+			gz, zst = compression(abs, b[:n])
 		}
 		_ = f.Close()
 	}
@@ -186,6 +187,7 @@ func FileSource(path string) (Source, error) {
 		Size:   st.Size(),
 		Stream: stream,
 		Gzip:   gz,
+		Zstd:   zst,
 		Open:   func() (io.ReadCloser, error) { return os.Open(abs) },
 	}, nil
 }

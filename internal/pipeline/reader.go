@@ -273,7 +273,7 @@ func parseJob(p *parser, j *job) {
 // ReadSales is the raw_sales_data node: it reads and types every data row
 // of the source.
 func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, err error) {
-	if len(src.Files) > 0 || src.Gzip {
+	if len(src.Files) > 0 || src.Gzip || src.Zstd {
 		return readFiles(ctx, src, opts) // multi.go
 	}
 	name := src.Name
