@@ -57,6 +57,7 @@ type runEvents struct {
 	cacheRun *cache.Run // set before any node runs
 	columns  func(output.Written, *lineage.OutputDataset)
 	catalog  *columns.Catalog
+	engine   *engineRun // nil: the native reader
 
 	profOnce sync.Once
 	prof     *pipeline.InputProfile
@@ -64,7 +65,8 @@ type runEvents struct {
 }
 
 func startEvents(o Options) (*runEvents, error) {
-	ev := &runEvents{lo: o.Lineage, log: o.Log, checks: o.Checks, measure: o.Lineage.Sink != nil}
+	ev := &runEvents{lo: o.Lineage, log: o.Log, checks: o.Checks, measure: o.Lineage.Sink != nil,
+		engine: newEngineRun(o.Engine, o.Lineage.Version)}
 	inner := o.Lineage.Sink
 	if inner == nil {
 		inner = lineage.SinkFunc(func(*lineage.RunEvent) error { return nil })
@@ -85,6 +87,7 @@ func startEvents(o Options) (*runEvents, error) {
 	ev.tracker, err = lineage.NewTracker(lineage.TrackerConfig{
 		Sink: ev.sink, Namespace: o.Lineage.Namespace, Parent: o.Lineage.Parent, Version: o.Lineage.Version,
 		RunID: o.Lineage.RunID, Description: "salesdag sales-analytics pipeline", OnNodeEvent: ev.nodeEvent,
+		OnRootEvent: ev.rootEvent,
 	})
 	if err != nil {
 		return nil, err
@@ -115,12 +118,22 @@ func (ev *runEvents) nodeEvent(ne lineage.NodeEvent) {
 			})
 		}
 	}
+	if ev.engine != nil && ne.Node.Name == pipeline.NodeRaw {
+		ev.engine.facets(&ne.Event.Run)
+	}
 	addRowsFacet(ne)
 	if ev.checks != nil {
 		CheckNodeEvents(ev.checks)(ne)
 	}
 	if ev.lo.OnNodeEvent != nil {
 		ev.lo.OnNodeEvent(ne)
+	}
+}
+
+// rootEvent names the engine on the root run's events.
+func (ev *runEvents) rootEvent(e *lineage.RunEvent) {
+	if ev.engine != nil {
+		ev.engine.facets(&e.Run)
 	}
 }
 

@@ -59,6 +59,10 @@ type Options struct {
 	DAG  *dag.DAG
 	Plan *dag.Plan
 
+	// Engine, when set, computes raw_sales_data instead of the native
+	// reader (engine.go: the Beam engine); nil: the native reader.
+	Engine Engine
+
 	Checks   *checks.Runner                          // data-quality checks; nil: none
 	Cache    *cache.Cache                            // per-node result cache; nil: none
 	Hooks    []dag.Hooks                             // more hooks on every node (progress, ...)
@@ -274,6 +278,10 @@ func runPlan(ctx context.Context, o Options, src pipeline.Source, db *dbio.Outpu
 		p = cr.Plan()
 		maps.Copy(inputs, cr.Given())
 		hooks = append([]dag.Hooks{cr.Hooks()}, hooks...) // first: lineage's facet reads the final cache state
+	}
+	if ev.engine != nil {
+		// Last: the innermost Around, in place of the node's function.
+		hooks = append(hooks, ev.engine.hooks())
 	}
 	o.Log.Debug("executing plan", "outputs", p.Outputs, "nodes", len(p.Nodes), "workers", o.Workers)
 	results, err := d.Execute(ctx, p, inputs, append(execOpts, dag.WithHooks(hooks...))...)

@@ -77,6 +77,9 @@ type TrackerConfig struct {
 	// OnNodeEvent, if set, may add datasets and facets to node events. It
 	// is called from the goroutine running the node.
 	OnNodeEvent func(NodeEvent)
+	// OnRootEvent, if set, may add facets to the root run's events (START
+	// and the terminal event) before they go out.
+	OnRootEvent func(*RunEvent)
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -165,6 +168,7 @@ func (t *Tracker) Start(context.Context) {
 	t.started = true
 	ev := t.rootEvent(EventStart, t.inputs, nil)
 	t.mu.Unlock()
+	t.enrichRoot(ev)
 	t.emit(ev)
 }
 
@@ -200,6 +204,7 @@ func (t *Tracker) Finish(ctx context.Context, outcome Outcome, err error, inputs
 	} else if outcome == Failed {
 		ev.Run.Facets.ErrorMessage = NewErrorMessageRunFacet(errors.New("the run failed"))
 	}
+	t.enrichRoot(ev)
 	t.emit(ev)
 	return t.Err()
 }
@@ -314,6 +319,18 @@ func (t *Tracker) enrich(ne NodeEvent) {
 		}
 	}()
 	t.cfg.OnNodeEvent(ne)
+}
+
+func (t *Tracker) enrichRoot(ev *RunEvent) {
+	if t.cfg.OnRootEvent == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			t.noteErr(fmt.Errorf("lineage: OnRootEvent panicked: %v", p))
+		}
+	}()
+	t.cfg.OnRootEvent(ev)
 }
 
 func (t *Tracker) emit(ev *RunEvent) {
