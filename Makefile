@@ -13,7 +13,7 @@ BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 # make release: these GOOS/GOARCH pairs into dist/, with SHA256SUMS.
 PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
-.PHONY: all build install release run test test-race test-diff race cover bench bench-go bench-e2e lint fmt vet fuzz fuzz-run difftest data clean
+.PHONY: all build beam install release run test test-race test-diff test-beam race cover bench bench-go bench-e2e bench-beam lint lint-beam fmt vet fuzz fuzz-run difftest data clean
 
 all: build
 
@@ -23,6 +23,14 @@ build:
 # salesdag and gensales into $(go env GOBIN), else $(go env GOPATH)/bin.
 install:
 	CGO_ENABLED=0 $(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/salesdag ./cmd/gensales
+
+# salesdag-beam: salesdag with the Beam engine (run --engine beam), from
+# the beam/ module, which has a go.mod of its own so that the salesdag
+# binary never links the Beam SDK. `salesdag run --engine beam` runs it
+# from beside itself (bin/) or from PATH.
+BEAM_BIN ?= bin/salesdag-beam
+beam:
+	cd beam && CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o ../$(BEAM_BIN) ./cmd/salesdag-beam
 
 # Cross-built static binaries, dist/salesdag-<os>-<arch>[.exe], and their SHA256SUMS.
 release:
@@ -46,12 +54,20 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	@$(MAKE) --no-print-directory -j2 --output-sync=line test-race test-diff
+	@$(MAKE) --no-print-directory test-beam
 
 test-race:
 	$(GO) test -race -count=1 $(PKGS)
 
 test-diff:
 	$(GO) test -count=1 -run '^TestDifferential' ./internal/difftest
+
+# The Beam engine on Prism in-process (beam/ module): the sample, 50
+# random inputs and one of 1M rows against the native engine, bad rows,
+# runner errors, a failing DoFn, the salesdag-beam command line. Without
+# -race: the Beam SDK and Prism make it many times slower.
+test-beam:
+	cd beam && $(GO) test -count=1 -timeout=20m ./...
 
 # The differential test on N random inputs (seeds FIRST..FIRST+N-1).
 N     ?= 5000
@@ -63,13 +79,17 @@ cover:
 	$(GO) test -count=1 -coverprofile=coverage.out -coverpkg=./internal/... ./internal/... ./cmd/...
 	@$(GO) tool cover -func=coverage.out | tail -n 1
 
-bench: bench-go bench-e2e
+bench: bench-go bench-e2e bench-beam
 
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./internal/...
 
 bench-e2e: build
 	bash scripts/bench.sh
+
+# The Beam engine on Prism beside the native engine (1M and 5M rows).
+bench-beam: build beam
+	bash scripts/bench_beam.sh
 
 data:
 	@mkdir -p $(DATA_DIR)
@@ -91,6 +111,7 @@ fmt:
 vet:
 	$(GO) vet $(PKGS)
 	$(GO) -C examples/monthly vet -mod=mod ./...
+	$(GO) -C beam vet ./...
 
 # gofmt, go vet and staticcheck (pinned by the tool directive in go.mod).
 lint: vet

@@ -56,6 +56,11 @@ type Options struct {
 	// Commit and Date (of the build) printed by `version`; "" means
 	// what the go command recorded from version control, if anything.
 	Commit, Date string
+	// BeamEngine, when set, builds the engine of `run --engine beam` in
+	// this process (the salesdag-beam program sets it). When nil, `run
+	// --engine beam` hands the whole command line to the salesdag-beam
+	// program found beside this one or on PATH.
+	BeamEngine func(EngineFlags) (Engine, error)
 }
 
 // mainEnv is what the commands of one Main share: the driver's graph and
@@ -63,6 +68,8 @@ type Options struct {
 type mainEnv struct {
 	dag                   *dag.DAG
 	version, commit, date string
+	beam                  func(EngineFlags) (Engine, error)
+	args                  []string // the command line, for salesdag-beam
 }
 
 type envKey struct{}
@@ -96,7 +103,7 @@ func (e *exitError) Unwrap() error { return e.err }
 // and SIGTERM (a run stops and still records its end) and ignores
 // SIGPIPE, so it is meant to be called once, from a program's main.
 func Main(d *salesdag.Driver, args []string, stdin io.Reader, stdout, stderr io.Writer, opts Options) int {
-	e := mainEnv{dag: bridge.DAG(d), version: opts.Version, commit: opts.Commit, date: opts.Date}
+	e := mainEnv{dag: bridge.DAG(d), version: opts.Version, commit: opts.Commit, date: opts.Date, beam: opts.BeamEngine, args: args}
 	e.version = cmp.Or(e.version, "dev")
 	// The first signal stops the run (which still writes its ABORT event
 	// and saves undelivered events); a second one also cuts that short.

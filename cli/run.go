@@ -37,6 +37,7 @@ type runFlags struct {
 	cache     cacheFlags
 	ops       opsFlags
 	db        dbFlags
+	engine    EngineFlags
 
 	logLevelSet bool   // --log-level given (--quiet does not lower it)
 	maxLossSet  bool   // --max-data-loss given
@@ -81,6 +82,12 @@ events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 				return err
 			}
 			f.inputs = in
+			if err := f.engine.check(cmd.Flags()); err != nil {
+				return err
+			}
+			if f.engine.Engine == EngineBeam && envOf(cmd.Context()).beam == nil {
+				return handOverToBeam(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
 			f.logLevelSet = cmd.Flags().Changed("log-level")
 			f.maxLossSet = cmd.Flags().Changed("max-data-loss")
 			for _, name := range []string{"outputs", "format"} {
@@ -109,6 +116,7 @@ events not delivered, 130/143 interrupted by SIGINT/SIGTERM.`,
 	addCacheFlags(fl, &f.cache)
 	addOpsFlags(fl, &f.ops)
 	addDBFlags(fl, &f.db)
+	addEngineFlags(fl, &f.engine)
 	return cmd
 }
 
@@ -194,6 +202,13 @@ func runRun(ctx context.Context, env runEnv, f *runFlags) (runErr error) {
 	}
 	if opts.Database, err = f.db.options(); err != nil {
 		return err
+	}
+	if f.engine.Engine == EngineBeam {
+		ef := f.engine
+		ef.Log = log
+		if opts.Engine, err = envOf(ctx).beam(ef); err != nil {
+			return err
+		}
 	}
 	var co pipeline.CheckOptions
 	if f.maxLossSet {

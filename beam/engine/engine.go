@@ -16,12 +16,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -70,8 +72,9 @@ type Config struct {
 	// writable by the workers and readable here. Default: a temporary
 	// directory (local runners), STAGING_LOCATION/tmp (Dataflow).
 	TempLocation string
-	// Workers is the parsing goroutines per file (pipeline.Options).
-	Workers int
+	// Log receives the SDK's and Prism's messages, at debug level; nil:
+	// none.
+	Log *slog.Logger
 }
 
 // ConfigError is a missing or wrong runner flag (a usage mistake).
@@ -119,13 +122,9 @@ type Engine struct {
 	cfg Config
 }
 
-// New checks cfg and returns the engine.
-func New(cfg Config) (*Engine, error) {
-	if err := cfg.Check(); err != nil {
-		return nil, err
-	}
-	return &Engine{cfg: cfg}, nil
-}
+// New returns the engine. The configuration is checked when a job runs
+// (Check), so that a missing runner flag fails the run (FAIL event).
+func New(cfg Config) *Engine { return &Engine{cfg: cfg} }
 
 // SDKVersion is the Beam Go SDK's version.
 func SDKVersion() string { return core.SdkVersion }
@@ -142,6 +141,10 @@ var (
 	inProcessPort string // the in-process Prism's endpoint, once started
 )
 
+// fileOrderDates counts the dates whose sum was taken in file order (the
+// tests report it).
+var fileOrderDates atomic.Int64
+
 // faultHook, set by tests only, makes a DoFn fail.
 var faultHook func(point string, spec fileSpec) error
 
@@ -157,6 +160,9 @@ func fault(point string, spec fileSpec) error {
 // ReadSales implements app.Engine: it runs the job over src and builds
 // raw_sales_data from its results.
 func (e *Engine) ReadSales(ctx context.Context, src pipeline.Source, opts pipeline.Options) (*pipeline.RawSales, app.EngineJob, error) {
+	if err := e.cfg.Check(); err != nil {
+		return nil, app.EngineJob{}, err
+	}
 	files, err := fileSpecs(src)
 	if err != nil {
 		return nil, app.EngineJob{}, err
@@ -164,6 +170,9 @@ func (e *Engine) ReadSales(ctx context.Context, src pipeline.Source, opts pipeli
 	runMu.Lock()
 	defer runMu.Unlock()
 	initOnce.Do(beam.Init)
+	// The SDK and Prism log through slog's default logger: their messages
+	// go to the run's log at debug level, or nowhere.
+	slog.SetDefault(slog.New(debugOnly{e.cfg.Log}))
 
 	tmp, cleanup, err := e.tempLocation()
 	if err != nil {
@@ -395,14 +404,14 @@ func mergeResults(r io.Reader, files []fileSpec, skip bool) (*pipeline.Aggregate
 			var k kahanLine
 			err = json.Unmarshal(l.V, &k)
 			kahan[k.Date] = k.Sum
-		case "duplicates":
-			err = json.Unmarshal(l.V, &agg.Duplicates)
-		case "distinct":
-			var m map[string]int64
-			err = json.Unmarshal(l.V, &m)
-			for tag, n := range m {
-				if i := slices.Index(distinctTags[:], tag); i >= 0 {
-					agg.Distinct[i] = n
+		case "counts":
+			var c countsLine
+			if err = json.Unmarshal(l.V, &c); err == nil {
+				switch {
+				case c.Tag == tagRow:
+					agg.Duplicates = c.Total - c.Distinct
+				case c.Tag > tagRow && c.Tag < nTags:
+					agg.Distinct[c.Tag-tagDate] = c.Distinct
 				}
 			}
 		default:
@@ -442,6 +451,7 @@ func mergeResults(r io.Reader, files []fileSpec, skip bool) (*pipeline.Aggregate
 	for _, d := range days {
 		sum := d.Sum
 		if d.Fragile {
+			fileOrderDates.Add(1)
 			k, ok := kahan[d.Date]
 			if !ok {
 				return nil, fmt.Errorf("beam engine: no file-order sum for a date whose rounding needs one")
@@ -451,4 +461,31 @@ func mergeResults(r io.Reader, files []fileSpec, skip bool) (*pipeline.Aggregate
 		agg.Daily = append(agg.Daily, pipeline.DaySum{Date: d.Date, Sum: sum, Count: d.Count, Products: d.Products})
 	}
 	return agg, nil
+}
+
+// debugOnly hands every record to a logger at debug level (nil: drops it).
+type debugOnly struct{ log *slog.Logger }
+
+func (d debugOnly) Enabled(ctx context.Context, _ slog.Level) bool {
+	return d.log != nil && d.log.Enabled(ctx, slog.LevelDebug)
+}
+
+func (d debugOnly) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = slog.LevelDebug
+	r.Message = "beam: " + r.Message
+	return d.log.Handler().Handle(ctx, r)
+}
+
+func (d debugOnly) WithAttrs(as []slog.Attr) slog.Handler {
+	if d.log == nil {
+		return d
+	}
+	return debugOnly{slog.New(d.log.Handler().WithAttrs(as))}
+}
+
+func (d debugOnly) WithGroup(name string) slog.Handler {
+	if d.log == nil {
+		return d
+	}
+	return debugOnly{slog.New(d.log.Handler().WithGroup(name))}
 }

@@ -59,9 +59,7 @@ func run(t *testing.T, eng app.Engine, input string, outputs []string, set func(
 
 func prismEngine(t *testing.T) *Engine {
 	t.Helper()
-	e, err := New(Config{Runner: RunnerPrism, Workers: 2})
-	require.NoError(t, err)
-	return e
+	return New(Config{Runner: RunnerPrism})
 }
 
 // requireSame checks that both engines wrote the same files, byte for byte.

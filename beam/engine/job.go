@@ -15,7 +15,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/textio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 
 	"github.com/salesdag/salesdag/internal/pipeline"
 )
@@ -102,8 +101,160 @@ type rejected struct {
 	Raw    string
 }
 
-// Column tags of the distinct values.
-var distinctTags = [4]string{"d", "p", "a", "c"}
+// Tags of the keys counted: row identities, and the values of each
+// column (ColumnNames order).
+const (
+	tagRow = iota
+	tagDate
+	tagProduct
+	tagAmount
+	tagCustomer
+	nTags
+)
+
+// buckets partitions each tag's keys: the unit of the keyed shuffle.
+const (
+	buckets     = 256
+	maxBatchLen = 4096 // keys per bucket before a batch goes out
+)
+
+// batcher collects keys and their counts per (tag, bucket) and sends a
+// bucket on as one element (a batch) when it is full and at the end.
+type batcher struct {
+	parts [nTags * buckets]map[string]int64
+	emit  func(int32, []byte)
+}
+
+func newBatcher(emit func(int32, []byte)) *batcher { return &batcher{emit: emit} }
+
+// bucketOf is FNV-1a: the same on every worker, as it must be (a key
+// must meet its equals in one bucket).
+func bucketOf(key []byte) int {
+	h := uint64(14695981039346656037)
+	for _, c := range key {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return int(h % buckets)
+}
+
+func (b *batcher) add(tag int, key []byte) {
+	i := tag*buckets + bucketOf(key)
+	m := b.parts[i]
+	if m == nil {
+		m = map[string]int64{}
+		b.parts[i] = m
+	}
+	m[string(key)]++
+	if len(m) >= maxBatchLen {
+		b.flush(i)
+	}
+}
+
+func (b *batcher) flush(i int) {
+	if m := b.parts[i]; len(m) > 0 {
+		b.emit(int32(i), encodeCounts(m))
+		b.parts[i] = nil
+	}
+}
+
+func (b *batcher) flushAll() {
+	for i := range b.parts {
+		b.flush(i)
+	}
+}
+
+// encodeCounts writes keys and counts: uvarint length, key, uvarint count.
+func encodeCounts(m map[string]int64) []byte {
+	var out []byte
+	for k, n := range m {
+		out = binary.AppendUvarint(out, uint64(len(k)))
+		out = append(out, k...)
+		out = binary.AppendUvarint(out, uint64(n))
+	}
+	return out
+}
+
+func decodeCounts(b []byte, into map[string]int64) error {
+	for len(b) > 0 {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < l {
+			return errors.New("key counts: malformed batch")
+		}
+		k := string(b[n : n+int(l)])
+		b = b[n+int(l):]
+		c, m := binary.Uvarint(b)
+		if m <= 0 {
+			return errors.New("key counts: malformed batch")
+		}
+		b = b[m:]
+		into[k] += int64(c)
+	}
+	return nil
+}
+
+// countsAcc is the keys of one (tag, bucket) with their counts.
+type countsAcc struct{ M map[string]int64 }
+
+// countsFn merges batches of keys exactly (full keys, not hashes).
+type countsFn struct{}
+
+func (countsFn) CreateAccumulator() countsAcc { return countsAcc{M: map[string]int64{}} }
+
+func (countsFn) AddInput(a countsAcc, batch []byte) (countsAcc, error) {
+	if a.M == nil {
+		a.M = map[string]int64{}
+	}
+	return a, decodeCounts(batch, a.M)
+}
+
+func (countsFn) MergeAccumulators(a, b countsAcc) countsAcc {
+	if a.M == nil {
+		a.M = map[string]int64{}
+	}
+	for k, n := range b.M {
+		a.M[k] += n
+	}
+	return a
+}
+
+// keyCounts is what a (tag, bucket) holds: distinct keys and occurrences.
+type keyCounts struct {
+	Distinct, Total int64
+}
+
+func (countsFn) ExtractOutput(a countsAcc) keyCounts {
+	kc := keyCounts{Distinct: int64(len(a.M))}
+	for _, n := range a.M {
+		kc.Total += n
+	}
+	return kc
+}
+
+func encodeCountsAcc(a countsAcc) ([]byte, error) { return encodeCounts(a.M), nil }
+
+func decodeCountsAcc(b []byte) (countsAcc, error) {
+	a := countsAcc{M: map[string]int64{}}
+	return a, decodeCounts(b, a.M)
+}
+
+// tagCountsFn keys a bucket's counts by its tag.
+func tagCountsFn(bucket int32, kc keyCounts) (int32, keyCounts) { return bucket / buckets, kc }
+
+// sumCountsFn adds the counts of a tag's buckets.
+func sumCountsFn(a, b keyCounts) keyCounts {
+	return keyCounts{Distinct: a.Distinct + b.Distinct, Total: a.Total + b.Total}
+}
+
+// countsLineFn emits a tag's counts.
+func countsLineFn(tag int32, kc keyCounts, line func(string)) error {
+	return emitLine(line, "counts", countsLine{Tag: int(tag), Distinct: kc.Distinct, Total: kc.Total})
+}
+
+type countsLine struct {
+	Tag             int
+	Distinct, Total int64
+}
 
 // parseFn reads one file and sends its rows on.
 type parseFn struct {
@@ -111,7 +262,7 @@ type parseFn struct {
 	Workers     int
 }
 
-func (f *parseFn) ProcessElement(ctx context.Context, spec fileSpec, day func(int32, dayVal), key func(string, int64), distinct func(string, int64), summary func(string)) error {
+func (f *parseFn) ProcessElement(ctx context.Context, spec fileSpec, day func(int32, dayVal), keys func(int32, []byte), summary func(string)) error {
 	if err := fault(faultParse, spec); err != nil {
 		return err
 	}
@@ -138,15 +289,14 @@ func (f *parseFn) ProcessElement(ctx context.Context, spec fileSpec, day func(in
 	for _, r := range raw.Rejected() {
 		sum.Rejected = append(sum.Rejected, rejected{Line: r.Line, Reason: r.Reason, Raw: r.Raw})
 	}
-	var sets [4]map[string]struct{}
-	for c := range sets {
-		sets[c] = map[string]struct{}{}
-	}
+	// Row identities (tag 0) and the distinct values of each column
+	// (tags 1-4) go out in batches, partitioned by a hash of the key.
+	b := newBatcher(keys)
 	var kb []byte
 	var lastDate int32 = pipeline.NullDate
 	raw.EachRow(func(_ int64, r *pipeline.Row) {
 		kb = r.AppendKey(kb[:0])
-		key(string(kb), 1)
+		b.add(tagRow, kb)
 		if r.Clean() {
 			sum.Cleaned++
 			day(r.Date, dayVal{Amount: r.Amount, Product: r.Product})
@@ -154,23 +304,19 @@ func (f *parseFn) ProcessElement(ctx context.Context, spec fileSpec, day func(in
 		sum.Amounts.Add(r.Amount)
 		if r.Date != pipeline.NullDate && r.Date != lastDate {
 			lastDate = r.Date
-			sets[0][string(binary.LittleEndian.AppendUint32(nil, uint32(r.Date)))] = struct{}{}
+			b.add(tagDate, binary.LittleEndian.AppendUint32(kb[:0], uint32(r.Date)))
 		}
 		if r.HasProduct {
-			sets[1][r.Product] = struct{}{}
+			b.add(tagProduct, append(kb[:0], r.Product...))
 		}
 		if !math.IsNaN(r.Amount) {
-			sets[2][string(binary.LittleEndian.AppendUint64(nil, r.AmountKey()))] = struct{}{}
+			b.add(tagAmount, binary.LittleEndian.AppendUint64(kb[:0], r.AmountKey()))
 		}
 		if r.HasCustomer {
-			sets[3][r.Customer] = struct{}{}
+			b.add(tagCustomer, append(kb[:0], r.Customer...))
 		}
 	})
-	for c, set := range sets {
-		for v := range set {
-			distinct(distinctTags[c]+v, 1)
-		}
-	}
+	b.flushAll()
 	return emitLine(summary, "file", sum)
 }
 
@@ -296,29 +442,6 @@ func dayLineFn(date int32, d dayOut, line func(string), fragile func(int32)) err
 	return emitLine(line, "day", d)
 }
 
-// dupFn turns the count of a row identity into its duplicates.
-func dupFn(_ string, n int64, emit func(int64)) {
-	if n > 1 {
-		emit(n - 1)
-	}
-}
-
-// tagFn keeps a distinct value's column.
-func tagFn(k string, _ int64) (string, int64) { return k[:1], 1 }
-
-func firstFn(a, _ int64) int64 { return a }
-
-// scalarFn turns a global count into a result line.
-type scalarFn struct{ Kind string }
-
-func (f *scalarFn) ProcessElement(v int64, line func(string)) error {
-	return emitLine(line, f.Kind, v)
-}
-
-func distinctLineFn(tag string, n int64, line func(string)) error {
-	return emitLine(line, "distinct", map[string]int64{tag: n})
-}
-
 // kahanFn reads a file again for the cleaned rows of the fragile dates.
 type kahanFn struct {
 	Workers int
@@ -395,21 +518,19 @@ func emitLine(emit func(string), kind string, v any) error {
 }
 
 func init() {
-	register.DoFn6x1[context.Context, fileSpec, func(int32, dayVal), func(string, int64), func(string, int64), func(string), error](&parseFn{})
+	register.DoFn5x1[context.Context, fileSpec, func(int32, dayVal), func(int32, []byte), func(string), error](&parseFn{})
 	register.DoFn4x1[context.Context, fileSpec, func(*int32) bool, func(int32, posAmount), error](&kahanFn{})
-	register.DoFn2x1[int64, func(string), error](&scalarFn{})
 	register.Combiner3[dayAcc, dayVal, dayOut](&dailyFn{})
 	register.Function4x1(dayLineFn)
-	register.Function3x0(dupFn)
-	register.Function2x2(tagFn)
-	register.Function2x1(firstFn)
-	register.Function3x1(distinctLineFn)
+	register.Combiner3[countsAcc, []byte, keyCounts](&countsFn{})
+	register.Function2x2(tagCountsFn)
+	register.Function2x1(sumCountsFn)
+	register.Function3x1(countsLineFn)
 	register.Function3x1(fileOrderSumFn)
 	register.Emitter2[int32, dayVal]()
-	register.Emitter2[string, int64]()
+	register.Emitter2[int32, []byte]()
 	register.Emitter1[string]()
 	register.Emitter1[int32]()
-	register.Emitter1[int64]()
 	register.Emitter2[int32, posAmount]()
 	register.Iter1[int32]()
 	register.Iter1[posAmount]()
@@ -417,7 +538,9 @@ func init() {
 	beam.RegisterType(reflect.TypeOf((*dayVal)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*dayOut)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*posAmount)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*keyCounts)(nil)).Elem())
 	beam.RegisterCoder(reflect.TypeOf((*dayAcc)(nil)).Elem(), encodeDayAcc, decodeDayAcc)
+	beam.RegisterCoder(reflect.TypeOf((*countsAcc)(nil)).Elem(), encodeCountsAcc, decodeCountsAcc)
 }
 
 // build adds the job to s: files in, one results file (JSON lines) out.
@@ -427,19 +550,16 @@ func build(s beam.Scope, files []fileSpec, skipBad bool, workers int, results st
 		elems[i] = f
 	}
 	in := beam.Create(s, elems...)
-	outs := beam.ParDoN(s, &parseFn{SkipBadRows: skipBad, Workers: workers}, in)
-	days, keys, distinct, summaries := outs[0], outs[1], outs[2], outs[3]
+	days, keys, summaries := beam.ParDo3(s, &parseFn{SkipBadRows: skipBad, Workers: workers}, in)
 
 	dayLines, fragile := beam.ParDo2(s, dayLineFn, beam.CombinePerKey(s, &dailyFn{}, days))
 
-	dups := stats.Sum(s, beam.ParDo(s, dupFn, stats.SumPerKey(s, keys)))
-	dupLines := beam.ParDo(s, &scalarFn{Kind: "duplicates"}, dups)
-
-	perColumn := stats.SumPerKey(s, beam.ParDo(s, tagFn, beam.CombinePerKey(s, firstFn, distinct)))
-	distinctLines := beam.ParDo(s, distinctLineFn, perColumn)
+	perBucket := beam.CombinePerKey(s, &countsFn{}, keys)
+	perTag := beam.CombinePerKey(s, sumCountsFn, beam.ParDo(s, tagCountsFn, perBucket))
+	countLines := beam.ParDo(s, countsLineFn, perTag)
 
 	positions := beam.ParDo(s, &kahanFn{Workers: workers}, in, beam.SideInput{Input: fragile})
 	kahanLines := beam.ParDo(s, fileOrderSumFn, beam.GroupByKey(s, positions))
 
-	textio.Write(s, results, beam.Flatten(s, summaries, dayLines, dupLines, distinctLines, kahanLines))
+	textio.Write(s, results, beam.Flatten(s, summaries, dayLines, countLines, kahanLines))
 }
