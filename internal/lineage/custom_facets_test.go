@@ -20,6 +20,7 @@ import (
 var publishedFacetSchemas = map[string]string{
 	"1-0-0/SalesdagCacheRunFacet.json":  "7b19263fab195717be06c48469776f4014b02ebd6c83cdbbe31e32de6293a090",
 	"1-0-0/SalesdagChecksRunFacet.json": "9c83b6c9c5c2636e7239faeb24f96072056572721b7656e13484550e7f273e5b",
+	"1-0-0/SalesdagEngineRunFacet.json": "7e727323d506f8640697e64ba5c191b8bb11727600dae6b8a7d4de0a53e4b052",
 	"1-0-0/SalesdagRowsRunFacet.json":   "d63705a1af62a48a2027017ab45ebfb429a9e456265fb705779652396151cba0",
 }
 
