@@ -56,7 +56,6 @@ func TestRandomSameAsNative(t *testing.T) {
 	t.Logf("%d seeds, %d rows: %d dates needed the file-order sum", *flagSeeds, rows, fileOrderDates.Load()-before)
 }
 
-
 func jsonNum(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 // TestMillionRowsSameAsNative: one random input of 1M rows.
