@@ -209,7 +209,7 @@ func (e *Engine) ReadSales(ctx context.Context, src pipeline.Source, opts pipeli
 	if res != nil && job.ID == "" {
 		job.ID = res.JobID()
 	}
-	agg, err := readResults(ctx, results, files, opts.OnBadRows == pipeline.SkipBadRows)
+	agg, err := readResults(ctx, results, files, len(src.Files) > 0)
 	if err != nil {
 		return nil, job, err
 	}
@@ -231,12 +231,21 @@ func fileSpecs(src pipeline.Source) ([]fileSpec, error) {
 	switch {
 	case src.Stream:
 		return nil, fmt.Errorf("input %s: the Beam engine reads files; a pipe or device input runs on the native engine (--engine native)", sourceName(src))
+	case len(src.Files) > 0:
+		specs := make([]fileSpec, len(src.Files))
+		for i, f := range src.Files {
+			if f.Stream {
+				return nil, fmt.Errorf("input %s: the Beam engine reads files; a pipe or device input runs on the native engine (--engine native)", f.Name)
+			}
+			specs[i] = fileSpec{Index: i, Path: f.Path, Name: f.Name, Size: f.Size, Gzip: f.Gzip}
+		}
+		return specs, nil
 	case src.Path == "" && strings.HasPrefix(src.Name, "sample/"):
-		return []fileSpec{{Index: 0, Name: src.Name, Sample: true}}, nil
+		return []fileSpec{{Index: 0, Name: src.Name, Size: src.Size, Sample: true}}, nil
 	case src.Path == "":
 		return nil, fmt.Errorf("input %s: the Beam engine reads files; a database input runs on the native engine (--engine native)", sourceName(src))
 	}
-	return []fileSpec{{Index: 0, Path: src.Path, Name: sourceName(src)}}, nil
+	return []fileSpec{{Index: 0, Path: src.Path, Name: sourceName(src), Size: src.Size, Gzip: src.Gzip}}, nil
 }
 
 // tempLocation returns where the results file goes, and how to remove it.
@@ -364,7 +373,7 @@ func jobError(err error) string {
 }
 
 // readResults reads the job's results file and merges its lines.
-func readResults(ctx context.Context, name string, files []fileSpec, skip bool) (*pipeline.Aggregates, error) {
+func readResults(ctx context.Context, name string, files []fileSpec, multi bool) (*pipeline.Aggregates, error) {
 	fs, err := filesystem.New(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("beam engine: results %s: %w", name, err)
@@ -375,10 +384,12 @@ func readResults(ctx context.Context, name string, files []fileSpec, skip bool) 
 		return nil, fmt.Errorf("beam engine: the job wrote no results at %s: %w", name, err)
 	}
 	defer rc.Close()
-	return mergeResults(rc, files, skip)
+	return mergeResults(rc, files, multi)
 }
 
-func mergeResults(r io.Reader, files []fileSpec, skip bool) (*pipeline.Aggregates, error) {
+// mergeResults merges the results lines; multi: a multi-file input
+// (rejected rows name their file, each file has its counts).
+func mergeResults(r io.Reader, files []fileSpec, multi bool) (*pipeline.Aggregates, error) {
 	agg := &pipeline.Aggregates{}
 	var sums []fileSummary
 	var days []dayOut
@@ -445,7 +456,17 @@ func mergeResults(r io.Reader, files []fileSpec, skip bool) (*pipeline.Aggregate
 		}
 		agg.Amounts.Merge(f.Amounts)
 		for _, r := range f.Rejected {
-			agg.Rejected = append(agg.Rejected, pipeline.RejectedRow{Line: r.Line, Reason: r.Reason, Raw: r.Raw})
+			rr := pipeline.RejectedRow{Line: r.Line, Reason: r.Reason, Raw: r.Raw}
+			if multi {
+				rr.File = f.Name
+			}
+			agg.Rejected = append(agg.Rejected, rr)
+		}
+		if multi {
+			spec := files[f.Index]
+			agg.Files = append(agg.Files, pipeline.FileStats{
+				Name: spec.Name, Path: spec.Path, Bytes: f.Bytes, Rows: f.Rows, Kept: f.Cleaned, Rejected: int64(len(f.Rejected)),
+			})
 		}
 	}
 	for _, d := range days {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"slices"
@@ -47,6 +46,7 @@ type fileSpec struct {
 	Index  int    // position in the input list: file order
 	Path   string // absolute path; "" for the embedded sample
 	Name   string // how messages name it
+	Size   int64  // bytes on disk (compressed for gzip)
 	Gzip   bool
 	Sample bool
 }
@@ -55,12 +55,7 @@ func (f fileSpec) source() pipeline.Source {
 	if f.Sample {
 		return pipeline.SampleSource()
 	}
-	src, err := pipeline.FileSource(f.Path)
-	if err != nil {
-		return pipeline.Source{Path: f.Path, Name: f.Name, Open: func() (io.ReadCloser, error) { return nil, err }}
-	}
-	src.Name = f.Name
-	return src
+	return pipeline.InputFile{Path: f.Path, Name: f.Name, Size: f.Size, Gzip: f.Gzip}.Source()
 }
 
 // dayVal is one cleaned row as the daily combine takes it.
@@ -272,6 +267,12 @@ func (f *parseFn) ProcessElement(ctx context.Context, spec fileSpec, day func(in
 	}
 	sum := fileSummary{Index: spec.Index, Name: spec.Name, Nulls: make([]int64, 4)}
 	raw, err := pipeline.ReadSales(ctx, spec.source(), opts)
+	if pipeline.IsOnlyHeader(err) {
+		// One file of many may have no data row: the input as a whole
+		// must have one (the driver checks).
+		sum.Bytes = spec.Size
+		return emitLine(summary, "file", sum)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

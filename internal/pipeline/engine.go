@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"slices"
 
@@ -268,7 +269,13 @@ type Aggregates struct {
 	// amounts, for the input profile.
 	Distinct [4]int64
 	Amounts  AmountStats
+	// Files are the counts of each file of a multi-file input, in order.
+	Files []FileStats
 }
+
+// IsOnlyHeader reports whether err is ReadSales' error for an input
+// with a header and no data row (one file of many may be so).
+func IsOnlyHeader(err error) bool { return errors.Is(err, errOnlyHeader) }
 
 // FromAggregates returns raw_sales_data for src as computed elsewhere: the
 // step-1 nodes read its aggregates, as in streaming mode, and the rows
@@ -285,6 +292,7 @@ func FromAggregates(src Source, opts Options, a Aggregates) *RawSales {
 		workers: opts.workers(), skipMode: opts.OnBadRows == SkipBadRows,
 		agg: &streamAgg{cleaned: int(a.Cleaned), daily: DailyFromSums(a.Daily)},
 		src: src, opts: opts,
+		multi: len(src.Files) > 0, parts: src.parts(), fileStats: a.Files,
 	}
 	r.dupOnce.Do(func() { r.dupCount = a.Duplicates })
 	r.profileOnce.Do(func() {
