@@ -73,7 +73,13 @@ func New(nodes ...Node) (*Driver, error) {
 					n.name, i+1, n.in[i], dep, got))
 			}
 		}
-		n.reg(g, dag.Spec{Name: n.name, Doc: n.doc, Tags: n.tags}, n.deps, n.call)
+		// New has checked the parameters in the terms users know: the
+		// engine's may take any value.
+		anyIn := make([]reflect.Type, len(n.deps))
+		for i := range anyIn {
+			anyIn[i] = reflect.TypeFor[any]()
+		}
+		dag.AddFunc(g, dag.Spec{Name: n.name, Doc: n.doc, Tags: n.tags}, n.deps, anyIn, n.engineOut, n.call)
 	}
 	d, err := g.Build()
 	if err != nil {

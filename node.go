@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-
-	"github.com/salesdag/salesdag/internal/dag"
-	"github.com/salesdag/salesdag/internal/frame"
 )
 
 // Node is a computation to add to the sales DAG: a typed Go function
@@ -27,8 +24,10 @@ type Node struct {
 	deps []string
 	in   []reflect.Type // parameter types, as the function declares them
 	out  reflect.Type   // result type, as the function declares it
-	call func(ctx context.Context, args []any) (any, error)
-	reg  func(g *dag.Graph, s dag.Spec, deps []string, call func(context.Context, []any) (any, error))
+	// engineOut is the type of the engine's values: *frame.Frame for a
+	// *Table (tables travel as the frames the writers know), else out.
+	engineOut reflect.Type
+	call      func(ctx context.Context, args []any) (any, error) // nil for a nil function
 }
 
 // Name returns the node's name.
@@ -76,7 +75,13 @@ func Func3[A, B, C, R any](name, a, b, c string, fn func(context.Context, A, B, 
 // as users see them, each converted to its parameter's type (New has
 // checked that they fit, so a conversion error here is a bug).
 func newNode[R any](name string, deps []string, in []reflect.Type, nilFunc bool, call func(context.Context, []any) (any, error)) Node {
-	n := Node{name: name, deps: deps, in: in, out: reflect.TypeFor[R]()}
+	n := Node{name: name, deps: deps, in: in, out: reflect.TypeFor[R](), engineOut: reflect.TypeFor[R]()}
+	if n.out == tableType {
+		n.engineOut = frameType
+	}
+	if nilFunc {
+		return n // the engine reports the nil function
+	}
 	n.call = func(ctx context.Context, args []any) (any, error) {
 		params := make([]any, len(args))
 		for i, v := range args {
@@ -86,16 +91,6 @@ func newNode[R any](name string, deps []string, in []reflect.Type, nilFunc bool,
 			}
 		}
 		return call(ctx, params)
-	}
-	if reflect.TypeFor[R]() == tableType {
-		n.reg = register[*frame.Frame] // tables travel as the frames the writers know
-	} else {
-		n.reg = register[R]
-	}
-	if nilFunc {
-		n.reg = func(g *dag.Graph, s dag.Spec, deps []string, _ func(context.Context, []any) (any, error)) {
-			register[R](g, s, deps, nil) // the engine reports the nil function
-		}
 	}
 	return n
 }
@@ -122,40 +117,4 @@ func result[R any](r R, err error) (any, error) {
 		return t.internal(), nil
 	}
 	return r, nil
-}
-
-// register adds a node whose engine result type is O and whose
-// parameters take any value (New checks them against the function's
-// declared types, in the terms users know).
-func register[O any](g *dag.Graph, s dag.Spec, deps []string, call func(context.Context, []any) (any, error)) {
-	out := func(v any, err error) (O, error) {
-		o, _ := v.(O)
-		return o, err
-	}
-	switch len(deps) {
-	case 0:
-		var fn func(context.Context) (O, error)
-		if call != nil {
-			fn = func(ctx context.Context) (O, error) { return out(call(ctx, nil)) }
-		}
-		dag.Add0(g, s, fn)
-	case 1:
-		var fn func(context.Context, any) (O, error)
-		if call != nil {
-			fn = func(ctx context.Context, a any) (O, error) { return out(call(ctx, []any{a})) }
-		}
-		dag.Add1(g, s, deps[0], fn)
-	case 2:
-		var fn func(context.Context, any, any) (O, error)
-		if call != nil {
-			fn = func(ctx context.Context, a, b any) (O, error) { return out(call(ctx, []any{a, b})) }
-		}
-		dag.Add2(g, s, deps[0], deps[1], fn)
-	case 3:
-		var fn func(context.Context, any, any, any) (O, error)
-		if call != nil {
-			fn = func(ctx context.Context, a, b, c any) (O, error) { return out(call(ctx, []any{a, b, c})) }
-		}
-		dag.Add3(g, s, deps[0], deps[1], deps[2], fn)
-	}
 }

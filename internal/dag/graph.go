@@ -42,15 +42,6 @@ func Input[T any](g *Graph, name, doc string) {
 	g.register(Spec{Name: name, Doc: doc}, nil, nil, reflect.TypeFor[T](), nil, nil, true)
 }
 
-// Add0 registers a node without dependencies.
-func Add0[R any](g *Graph, s Spec, fn func(context.Context) (R, error)) {
-	var call func(context.Context, []any) (any, error)
-	if fn != nil {
-		call = func(ctx context.Context, _ []any) (any, error) { return fn(ctx) }
-	}
-	g.register(s, nil, nil, reflect.TypeFor[R](), call, fn, false)
-}
-
 // Add1 registers a node computed from dependency a.
 func Add1[A, R any](g *Graph, s Spec, a string, fn func(context.Context, A) (R, error)) {
 	var call func(context.Context, []any) (any, error)
@@ -75,16 +66,12 @@ func Add2[A, B, R any](g *Graph, s Spec, a, b string, fn func(context.Context, A
 	g.register(s, []string{a, b}, in, reflect.TypeFor[R](), call, fn, false)
 }
 
-// Add3 registers a node computed from dependencies a, b and c.
-func Add3[A, B, C, R any](g *Graph, s Spec, a, b, c string, fn func(context.Context, A, B, C) (R, error)) {
-	var call func(context.Context, []any) (any, error)
-	if fn != nil {
-		call = func(ctx context.Context, args []any) (any, error) {
-			return fn(ctx, arg[A](args, 0), arg[B](args, 1), arg[C](args, 2))
-		}
-	}
-	in := []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C]()}
-	g.register(s, []string{a, b, c}, in, reflect.TypeFor[R](), call, fn, false)
+// AddFunc registers a node whose types are known only at run time: call
+// gets the values of deps in order, in are the parameter types they must
+// fit and out the type of the result call returns. A nil call is reported
+// by Build, like a nil function.
+func AddFunc(g *Graph, s Spec, deps []string, in []reflect.Type, out reflect.Type, call func(context.Context, []any) (any, error)) {
+	g.register(s, deps, in, out, call, call, false)
 }
 
 // arg converts a dependency value back to the parameter type. Build has
