@@ -47,11 +47,6 @@ any unique prefix, like git hashes, or given as "latest". Every query has --json
 	return cmd
 }
 
-// histOpen opens the history store for one query.
-func histOpen() (*history.Store, error) {
-	return history.Open(history.DefaultPath(os.Getenv))
-}
-
 func histText() textOptions {
 	cwd, _ := os.Getwd()
 	return textOptions{Loc: histLocation, Cwd: cwd}
@@ -67,7 +62,7 @@ func histJSON(w io.Writer, v any) error {
 // histQuery opens the store, runs fn and closes the store again soon, so
 // that runs waiting to record are not held up.
 func histQuery(fn func(s *history.Store) error) error {
-	s, err := histOpen()
+	s, err := history.Open(history.DefaultPath(os.Getenv))
 	if err == nil {
 		err = fn(s)
 		if cerr := s.Close(); cerr != nil && err == nil {

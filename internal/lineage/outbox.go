@@ -93,7 +93,7 @@ func Flush(ctx context.Context, dir string, t Transport, opts FlushOptions) (Flu
 	if err != nil || len(files) == 0 {
 		return r, err
 	}
-	unlock, err := lockPath(filepath.Join(dir, flushLock), true)
+	unlock, err := fsutil.Lock(context.Background(), filepath.Join(dir, flushLock), true)
 	if err != nil {
 		return r, fmt.Errorf("lineage flush: %s is being flushed by another process (%w); try again when it is done", dir, err)
 	}
@@ -231,7 +231,7 @@ func Pending(dir string) (int, error) {
 }
 
 func readLocked(dir, path string) ([]byte, error) {
-	unlock, err := lockPath(filepath.Join(dir, outboxLock), false)
+	unlock, err := fsutil.Lock(context.Background(), filepath.Join(dir, outboxLock), false)
 	if err != nil {
 		return nil, fmt.Errorf("lineage: lock outbox %s: %w", dir, err)
 	}
@@ -249,7 +249,7 @@ func readLocked(dir, path string) ([]byte, error) {
 // rewriteOutbox replaces path with keep plus anything appended since it
 // was read (original), and sets corrupt lines aside.
 func rewriteOutbox(dir, path string, original []byte, keep, corrupt [][]byte) error {
-	unlock, err := lockPath(filepath.Join(dir, outboxLock), false)
+	unlock, err := fsutil.Lock(context.Background(), filepath.Join(dir, outboxLock), false)
 	if err != nil {
 		return fmt.Errorf("lineage: lock outbox %s: %w", dir, err)
 	}
@@ -299,12 +299,6 @@ func writeOutbox(path string, b []byte) error {
 		return err
 	})
 	return err
-}
-
-// lockPath takes the exclusive lock of a lock file, waiting for it or,
-// with try set, failing at once.
-func lockPath(path string, try bool) (unlock func(), err error) {
-	return fsutil.Lock(context.Background(), path, try)
 }
 
 func appendRaw(path string, b []byte) error {

@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,7 +33,7 @@ func (s *spillState) create(dir, name string, lines [][]byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create outbox directory %s: %w", dir, err)
 	}
-	unlock, err := lockPath(filepath.Join(dir, outboxLock), false)
+	unlock, err := fsutil.Lock(context.Background(), filepath.Join(dir, outboxLock), false)
 	if err != nil {
 		return fmt.Errorf("lock outbox %s: %w", dir, err)
 	}
