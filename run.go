@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -136,13 +137,7 @@ func Get[T any](r *Result, name string) (T, error) {
 	v, ok := r.values[name]
 	if !ok {
 		var zero T
-		known := slices.Sorted(func(yield func(string) bool) {
-			for k := range r.values {
-				if !yield(k) {
-					return
-				}
-			}
-		})
+		known := slices.Sorted(maps.Keys(r.values))
 		return zero, fmt.Errorf("salesdag: no result for %q; the run computed %v (name it in RunOptions.Outputs)", name, known)
 	}
 	return as[T](v, fmt.Sprintf("salesdag: result %q", name))

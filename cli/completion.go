@@ -24,21 +24,16 @@ func fixed(values ...string) completeFunc {
 	return choices(func() []string { return values })
 }
 
-// withPrefix keeps the values that start with prefix.
-func withPrefix(values []string, prefix string) []string {
-	var out []string
-	for _, v := range values {
-		if strings.HasPrefix(v, prefix) {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // choices completes one of a list computed when asked.
 func choices(values func() []string) completeFunc {
 	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		return withPrefix(values(), toComplete), cobra.ShellCompDirectiveNoFileComp
+		var out []string
+		for _, v := range values() {
+			if strings.HasPrefix(v, toComplete) {
+				out = append(out, v)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
@@ -46,7 +41,8 @@ func choices(values func() []string) completeFunc {
 // comma stays, the last item is completed from values not listed yet.
 func commaList(values func() []string) completeFunc {
 	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		done, last := splitLast(toComplete)
+		i := strings.LastIndexByte(toComplete, ',')
+		done, last := toComplete[:i+1], toComplete[i+1:] // "a,b," and "c"
 		seen := map[string]bool{}
 		for _, v := range strings.Split(done, ",") {
 			seen[v] = true
@@ -59,12 +55,6 @@ func commaList(values func() []string) completeFunc {
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 	}
-}
-
-// splitLast splits "a,b,c" into "a,b," and "c".
-func splitLast(s string) (done, last string) {
-	i := strings.LastIndexByte(s, ',')
-	return s[:i+1], s[i+1:]
 }
 
 // nodeNames lists every node, inputs included.
