@@ -315,24 +315,6 @@ func (e *Emitter) logf(format string, args ...any) {
 	}
 }
 
-// Transport returns the emitter's transport.
-func (e *Emitter) Transport() Transport { return e.opts.Transport }
-
-// OutboxPath is the file that holds the undelivered events ("" without
-// an outbox). It is OutboxName's file, or a variant of it when that name
-// was taken by an earlier emitter.
-func (e *Emitter) OutboxPath() string {
-	if e.opts.OutboxDir == "" {
-		return ""
-	}
-	e.spillMu.Lock()
-	defer e.spillMu.Unlock()
-	if e.spill.path != "" {
-		return e.spill.path
-	}
-	return outboxFile(e.opts.OutboxDir, e.opts.OutboxName)
-}
-
 // Persist waits up to wait for delivery to catch up, then writes every
 // event still undelivered to the outbox, durably, so that nothing is lost
 // if the process is killed from then on. Close does the same when it

@@ -16,3 +16,37 @@ func (t *Tracker) NodeRunID(node string) (uuid.UUID, bool) {
 	id, ok := t.nodeRuns[node]
 	return id, ok
 }
+
+// Transport returns the emitter's transport.
+func (e *Emitter) Transport() Transport { return e.opts.Transport }
+
+// OutboxPath is the file that holds the undelivered events ("" without
+// an outbox). It is OutboxName's file, or a variant of it when that name
+// was taken by an earlier emitter.
+func (e *Emitter) OutboxPath() string {
+	if e.opts.OutboxDir == "" {
+		return ""
+	}
+	e.spillMu.Lock()
+	defer e.spillMu.Unlock()
+	if e.spill.path != "" {
+		return e.spill.path
+	}
+	return outboxFile(e.opts.OutboxDir, e.opts.OutboxName)
+}
+
+// SetCustom adds a custom job facet under key.
+func (f *JobFacets) SetCustom(key string, facet any) { f.Custom = setCustom(f.Custom, key, facet) }
+
+// SetCustom adds a custom dataset facet under key.
+func (f *DatasetFacets) SetCustom(key string, facet any) { f.Custom = setCustom(f.Custom, key, facet) }
+
+// SetCustom adds a custom input facet under key.
+func (f *InputDatasetFacets) SetCustom(key string, facet any) {
+	f.Custom = setCustom(f.Custom, key, facet)
+}
+
+// SetCustom adds a custom output facet under key.
+func (f *OutputDatasetFacets) SetCustom(key string, facet any) {
+	f.Custom = setCustom(f.Custom, key, facet)
+}

@@ -447,22 +447,6 @@ func (f OutputDatasetFacets) IsZero() bool                  { return facetsZero(
 // SetCustom adds a custom run facet under key.
 func (f *RunFacets) SetCustom(key string, facet any) { f.Custom = setCustom(f.Custom, key, facet) }
 
-// SetCustom adds a custom job facet under key.
-func (f *JobFacets) SetCustom(key string, facet any) { f.Custom = setCustom(f.Custom, key, facet) }
-
-// SetCustom adds a custom dataset facet under key.
-func (f *DatasetFacets) SetCustom(key string, facet any) { f.Custom = setCustom(f.Custom, key, facet) }
-
-// SetCustom adds a custom input facet under key.
-func (f *InputDatasetFacets) SetCustom(key string, facet any) {
-	f.Custom = setCustom(f.Custom, key, facet)
-}
-
-// SetCustom adds a custom output facet under key.
-func (f *OutputDatasetFacets) SetCustom(key string, facet any) {
-	f.Custom = setCustom(f.Custom, key, facet)
-}
-
 func setCustom(m map[string]any, key string, facet any) map[string]any {
 	if m == nil {
 		m = map[string]any{}
