@@ -55,3 +55,6 @@ func (r *Run) Execute(ctx context.Context, d *dag.DAG, inputs map[string]any, in
 	maps.Copy(in, r.Given())
 	return d.Execute(ctx, r.Plan(), in, dag.WithHooks(append([]dag.Hooks{r.Hooks()}, inner...)...))
 }
+
+// Dir returns the cache directory.
+func (s *Store) Dir() string { return s.dir }

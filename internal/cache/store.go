@@ -120,9 +120,6 @@ func Open(dir string, opts ...StoreOption) (*Store, error) {
 	return s, nil
 }
 
-// Dir returns the cache directory.
-func (s *Store) Dir() string { return s.dir }
-
 var keyPattern = regexp.MustCompile(`^[0-9a-f]{16,128}$`)
 var nodePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$`)
 

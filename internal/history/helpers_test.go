@@ -424,3 +424,6 @@ func openWrite(path string, timeout time.Duration) (*bolt.DB, error) {
 	db, _, err := openWriteChecked(path, timeout, false)
 	return db, err
 }
+
+// Path is the store's file.
+func (r *Recorder) Path() string { return r.path }

@@ -109,9 +109,6 @@ func OpenRecorder(path string, opts RecorderOptions) (*Recorder, error) {
 	return r, nil
 }
 
-// Path is the store's file.
-func (r *Recorder) Path() string { return r.path }
-
 // Emit records ev (a lineage.Sink). It encodes the event now and returns
 // without waiting for the disk.
 func (r *Recorder) Emit(ev *lineage.RunEvent) error {

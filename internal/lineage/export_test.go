@@ -50,3 +50,8 @@ func (f *InputDatasetFacets) SetCustom(key string, facet any) {
 func (f *OutputDatasetFacets) SetCustom(key string, facet any) {
 	f.Custom = setCustom(f.Custom, key, facet)
 }
+
+// Terminal reports whether t ends a run.
+func (t EventType) Terminal() bool {
+	return t == EventComplete || t == EventFail || t == EventAbort
+}

@@ -43,11 +43,6 @@ const (
 	EventOther    EventType = "OTHER"
 )
 
-// Terminal reports whether t ends a run.
-func (t EventType) Terminal() bool {
-	return t == EventComplete || t == EventFail || t == EventAbort
-}
-
 // RunEvent is one OpenLineage run event.
 type RunEvent struct {
 	EventType EventType       `json:"eventType"`
