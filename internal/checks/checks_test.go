@@ -318,3 +318,6 @@ func Below(column string, v float64) Check {
 
 // Warn returns c with importance Warn.
 func (c Check) Warn() Check { c.Importance = Warn; return c }
+
+// Nodes returns the nodes that have checks, in the order first given.
+func (r *Runner) Nodes() []string { return append([]string(nil), r.order...) }

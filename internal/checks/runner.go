@@ -183,9 +183,6 @@ func (r *Runner) Err() error {
 	return &FailedError{Failed: failed}
 }
 
-// Nodes returns the nodes that have checks, in the order first given.
-func (r *Runner) Nodes() []string { return append([]string(nil), r.order...) }
-
 // Spec returns the checks declared for node.
 func (r *Runner) Spec(node string) (Spec, bool) {
 	s, ok := r.specs[node]

@@ -22,7 +22,6 @@ const (
 	DefaultMaxAttempts    = 5
 	DefaultInitialBackoff = 200 * time.Millisecond
 	DefaultMaxBackoff     = 5 * time.Second
-	DefaultOutboxDir      = ".salesdag/outbox"
 	// DefaultSpillAfter is how long an event may wait for delivery before
 	// it (and every event after it) is written to the outbox on disk.
 	DefaultSpillAfter = 200 * time.Millisecond

@@ -30,9 +30,9 @@ func TestDefaultChecksPassOnSample(t *testing.T) {
 	}
 	require.NoError(t, r.Err())
 	// Every checked node ran and was checked.
-	for _, node := range r.Nodes() {
-		_, ok := r.NodeResults(node)
-		require.True(t, ok, node)
+	for _, s := range DefaultChecks(CheckOptions{}) {
+		_, ok := r.NodeResults(s.Node)
+		require.True(t, ok, s.Node)
 	}
 }
 
