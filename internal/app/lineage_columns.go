@@ -63,11 +63,10 @@ func columnLineageFacet(cat *columns.Catalog, node string, inputs map[string][]D
 		return nil, fmt.Errorf("column lineage: node %q has no column declarations", node)
 	}
 	names := make([]string, 0, len(res.Fields))
-	if len(fields) > 0 {
-		for _, f := range fields {
-			names = append(names, f.Name)
-		}
-	} else {
+	for _, f := range fields {
+		names = append(names, f.Name)
+	}
+	if len(fields) == 0 {
 		for _, f := range res.Fields {
 			names = append(names, f.Name)
 		}

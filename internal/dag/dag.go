@@ -285,18 +285,14 @@ func hint(name string, known []string) string {
 }
 
 func hintFrom(sugg, known []string) string {
-	quote := func(ss []string) []string {
-		q := make([]string, len(ss))
-		for i, s := range ss {
-			q[i] = fmt.Sprintf("%q", s)
-		}
-		return q
-	}
 	switch {
 	case len(sugg) == 1:
 		return fmt.Sprintf(" (did you mean %q?)", sugg[0])
 	case len(sugg) > 1:
-		q := quote(sugg)
+		q := make([]string, len(sugg))
+		for i, s := range sugg {
+			q[i] = fmt.Sprintf("%q", s)
+		}
 		return fmt.Sprintf(" (did you mean %s or %s?)", strings.Join(q[:len(q)-1], ", "), q[len(q)-1])
 	case len(known) == 0:
 		return ""

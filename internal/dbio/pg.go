@@ -71,15 +71,13 @@ func (in *Input) preparePG(ctx context.Context) error {
 	in.loc = t.location("", "")
 	var copySQL string
 	if t.table != "" {
-		var rel string
+		rel := pgx.Identifier{t.table}.Sanitize()
 		if strings.Contains(t.table, ".") {
 			schema, table, err := splitTable(t.table, "")
 			if err != nil {
 				return t.errorf("%v", err)
 			}
 			rel = pgx.Identifier{schema, table}.Sanitize()
-		} else {
-			rel = pgx.Identifier{t.table}.Sanitize()
 		}
 		var schema, table *string
 		err := conn.QueryRow(ctx, `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, rel).Scan(&schema, &table)

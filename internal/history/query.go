@@ -314,11 +314,10 @@ func (e *AmbiguousError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "run id %q is ambiguous; it could be", e.Ref)
 	for i, c := range e.Candidates {
-		sep := ","
-		if i == 0 {
-			sep = ""
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "%s %s (%s, %s)", sep, c.ID, c.Start.Local().Format("2006-01-02 15:04:05"), c.Status)
+		fmt.Fprintf(&b, " %s (%s, %s)", c.ID, c.Start.Local().Format("2006-01-02 15:04:05"), c.Status)
 	}
 	if e.More {
 		b.WriteString(", ...")

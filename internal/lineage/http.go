@@ -71,8 +71,7 @@ func NewHTTPTransport(cfg HTTPConfig) (*HTTPTransport, error) {
 	}
 	target := u.ResolveReference(ref)
 	switch strings.ToLower(cfg.Compression) {
-	case "", "none":
-	case "gzip":
+	case "", "none", "gzip":
 	default:
 		return nil, fmt.Errorf("lineage: HTTP compression %q is not supported (use gzip, or leave it out)", cfg.Compression)
 	}
