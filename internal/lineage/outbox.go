@@ -258,21 +258,12 @@ func rewriteOutbox(dir, path string, original []byte, keep, corrupt [][]byte) er
 	if err != nil {
 		return fmt.Errorf("lineage: re-read outbox %s: %w", path, err)
 	}
-	var buf bytes.Buffer
-	for _, l := range keep {
-		buf.Write(l)
-		buf.WriteByte('\n')
-	}
+	buf := bytes.NewBuffer(joinLines(keep))
 	if bytes.HasPrefix(now, original) {
 		buf.Write(now[len(original):])
 	}
 	if len(corrupt) > 0 {
-		var cb bytes.Buffer
-		for _, l := range corrupt {
-			cb.Write(l)
-			cb.WriteByte('\n')
-		}
-		if err := appendRaw(path+corruptSuffix, cb.Bytes()); err != nil {
+		if err := appendRaw(path+corruptSuffix, joinLines(corrupt)); err != nil {
 			return err
 		}
 	}
@@ -306,34 +297,39 @@ func appendRaw(path string, b []byte) error {
 	if err != nil {
 		return fmt.Errorf("lineage: set aside corrupt outbox lines in %s: %w", path, err)
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("lineage: set aside corrupt outbox lines in %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("lineage: set aside corrupt outbox lines in %s: %w", path, err)
-	}
-	return f.Close()
+	return nil
 }
 
 // splitLines returns the non-empty lines of b; a last line without its
 // newline (a torn write) is returned too and fails json.Valid.
 func splitLines(b []byte) [][]byte {
 	var out [][]byte
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		var line []byte
-		if i < 0 {
-			line, b = b, nil
-		} else {
-			line, b = b[:i], b[i+1:]
-		}
+	for line := range bytes.Lines(b) {
 		if len(bytes.TrimSpace(line)) > 0 {
-			out = append(out, line)
+			out = append(out, bytes.TrimSuffix(line, []byte("\n")))
 		}
 	}
 	return out
+}
+
+// joinLines writes each line followed by a newline.
+func joinLines(lines [][]byte) []byte {
+	var b bytes.Buffer
+	for _, l := range lines {
+		b.Write(l)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
 }
 
 // deadlineError is a retryable failure whose next attempt would come

@@ -63,12 +63,7 @@ func (s *spillState) create(dir, name string, lines [][]byte) error {
 
 // write appends lines in one write and syncs them.
 func (s *spillState) write(lines [][]byte) error {
-	var buf bytes.Buffer
-	for _, l := range lines {
-		buf.Write(l)
-		buf.WriteByte('\n')
-	}
-	if _, err := s.f.Write(buf.Bytes()); err != nil {
+	if _, err := s.f.Write(joinLines(lines)); err != nil {
 		return fmt.Errorf("write outbox %s: %w", s.path, err)
 	}
 	if err := s.f.Sync(); err != nil {
@@ -113,17 +108,13 @@ func (s *spillState) settle(dir, name string, lines [][]byte) (string, error) {
 		fsutil.SyncDir(dir)
 		return "", nil
 	}
-	var want bytes.Buffer
-	for _, l := range lines {
-		want.Write(l)
-		want.WriteByte('\n')
-	}
-	if have, err := os.ReadFile(s.path); err == nil && !s.dirty && bytes.Equal(have, want.Bytes()) {
+	want := joinLines(lines)
+	if have, err := os.ReadFile(s.path); err == nil && !s.dirty && bytes.Equal(have, want) {
 		return s.path, nil
 	}
 	// Replace the file atomically: until the rename it still holds every
 	// undelivered event (and perhaps some delivered since).
-	if err := writeOutbox(s.path, want.Bytes()); err != nil {
+	if err := writeOutbox(s.path, want); err != nil {
 		return "", fmt.Errorf("rewrite outbox: %w", err)
 	}
 	return s.path, nil
