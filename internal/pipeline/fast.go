@@ -213,8 +213,14 @@ func (p *parser) parseFast(buf []byte, off, n int, line int64, res *chunkResult)
 					pa.custs.add(cust)
 					pa.count++
 					pa.lo, pa.hi = min(pa.lo, amt), max(pa.hi, amt)
-					if cents >= 0 {
-						pa.addCents(cents)
+					if cents >= 0 { // addCents, inlined
+						pa.cents.add(cents)
+						cs := &pa.centsSet
+						if o := uint64(cents - cs.lo); o < cs.nbits {
+							cs.set[o>>6] |= 1 << (o & 63)
+						} else {
+							cs.addOutside(cents)
+						}
 					} else {
 						pa.addAmount(amt)
 					}
