@@ -237,15 +237,15 @@ func fileSpecs(src pipeline.Source) ([]fileSpec, error) {
 			if f.Stream {
 				return nil, fmt.Errorf("input %s: the Beam engine reads files; a pipe or device input runs on the native engine (--engine native)", f.Name)
 			}
-			specs[i] = fileSpec{Index: i, Path: f.Path, Name: f.Name, Size: f.Size, Gzip: f.Gzip}
+			specs[i] = fileSpec{Index: i, File: f}
 		}
 		return specs, nil
 	case src.Path == "" && strings.HasPrefix(src.Name, "sample/"):
-		return []fileSpec{{Index: 0, Name: src.Name, Size: src.Size, Sample: true}}, nil
+		return []fileSpec{{Index: 0, File: pipeline.InputFile{Name: src.Name, Size: src.Size}, Sample: true}}, nil
 	case src.Path == "":
 		return nil, fmt.Errorf("input %s: the Beam engine reads files; a database input runs on the native engine (--engine native)", sourceName(src))
 	}
-	return []fileSpec{{Index: 0, Path: src.Path, Name: sourceName(src), Size: src.Size, Gzip: src.Gzip}}, nil
+	return []fileSpec{{Index: 0, File: pipeline.InputFile{Path: src.Path, Name: sourceName(src), Size: src.Size, Gzip: src.Gzip, Zstd: src.Zstd}}}, nil
 }
 
 // tempLocation returns where the results file goes, and how to remove it.
@@ -465,7 +465,7 @@ func mergeResults(r io.Reader, files []fileSpec, multi bool) (*pipeline.Aggregat
 		if multi {
 			spec := files[f.Index]
 			agg.Files = append(agg.Files, pipeline.FileStats{
-				Name: spec.Name, Path: spec.Path, Bytes: f.Bytes, Rows: f.Rows, Kept: f.Cleaned, Rejected: int64(len(f.Rejected)),
+				Name: spec.File.Name, Path: spec.File.Path, Bytes: f.Bytes, Rows: f.Rows, Kept: f.Cleaned, Rejected: int64(len(f.Rejected)),
 			})
 		}
 	}

@@ -114,7 +114,7 @@ func TestNoResultFromFailingJob(t *testing.T) {
 	eng := prismEngine(t)
 	faultHook = func(point string, spec fileSpec) error {
 		if point == faultParse {
-			return errors.New("salesdag: injected failure reading " + spec.Name)
+			return errors.New("salesdag: injected failure reading " + spec.File.Name)
 		}
 		return nil
 	}

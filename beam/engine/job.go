@@ -41,13 +41,11 @@ import (
 // engine does. Every result goes to one small file of JSON lines that the
 // driver reads back (see results.go).
 
-// fileSpec is one input file.
+// fileSpec is one input file: the file as the driver resolved it
+// (path, name, size, compression), or the embedded sample.
 type fileSpec struct {
-	Index  int    // position in the input list: file order
-	Path   string // absolute path; "" for the embedded sample
-	Name   string // how messages name it
-	Size   int64  // bytes on disk (compressed for gzip)
-	Gzip   bool
+	Index  int // position in the input list: file order
+	File   pipeline.InputFile
 	Sample bool
 }
 
@@ -55,7 +53,7 @@ func (f fileSpec) source() pipeline.Source {
 	if f.Sample {
 		return pipeline.SampleSource()
 	}
-	return pipeline.InputFile{Path: f.Path, Name: f.Name, Size: f.Size, Gzip: f.Gzip}.Source()
+	return f.File.Source()
 }
 
 // dayVal is one cleaned row as the daily combine takes it.
@@ -265,12 +263,12 @@ func (f *parseFn) ProcessElement(ctx context.Context, spec fileSpec, day func(in
 	if f.SkipBadRows {
 		opts.OnBadRows = pipeline.SkipBadRows
 	}
-	sum := fileSummary{Index: spec.Index, Name: spec.Name, Nulls: make([]int64, 4)}
+	sum := fileSummary{Index: spec.Index, Name: spec.File.Name, Nulls: make([]int64, 4)}
 	raw, err := pipeline.ReadSales(ctx, spec.source(), opts)
 	if pipeline.IsOnlyHeader(err) {
 		// One file of many may have no data row: the input as a whole
 		// must have one (the driver checks).
-		sum.Bytes = spec.Size
+		sum.Bytes = spec.File.Size
 		return emitLine(summary, "file", sum)
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesdag/salesdag/internal/app"
@@ -14,8 +15,8 @@ import (
 )
 
 // TestMultiFileSameAsNative: many files as one input (shapes of their own:
-// column orders, line ends, extra columns; one gzip-compressed, one with a
-// header only), every output and each file's input statistics the same.
+// column orders, line ends, extra columns; one gzip-, one zstd-compressed, one
+// with a header only), every output and each file's input statistics the same.
 func TestMultiFileSameAsNative(t *testing.T) {
 	eng := prismEngine(t)
 	dir := t.TempDir()
@@ -33,6 +34,13 @@ func TestMultiFileSameAsNative(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, w.Close())
 			data = z.Bytes()
+		}
+		if i == 3 {
+			name += ".zst"
+			w, err := zstd.NewWriter(nil)
+			require.NoError(t, err)
+			data = w.EncodeAll(data, nil)
+			require.NoError(t, w.Close())
 		}
 		require.NoError(t, os.WriteFile(name, data, 0o644))
 		inputs = append(inputs, name)
