@@ -29,8 +29,8 @@ func newLineageCmd() *cobra.Command {
 		Short: "Query the local run history; re-send undelivered lineage events",
 		Long: `Every salesdag run records its OpenLineage events in a local history store,
 .salesdag/history.db in the nearest .salesdag directory of the working directory or
-its parents (as git finds .git), else ./.salesdag; $SALESDAG_HOME overrides. These
-commands query it:
+its parents (as git finds .git; not above $SALESDAG_CEILING_DIRECTORIES), else
+./.salesdag; $SALESDAG_HOME overrides. These commands query it:
 the runs, one run's node timeline, a column's journey from the input file to the
 outputs, and a node's upstream and downstream impact. Run ids may be shortened to
 any unique prefix, like git hashes, or given as "latest". Every query has --json.`,

@@ -104,7 +104,9 @@ func cleanEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, "HOME="+noHome)
+	// A stray .salesdag in the temporary directory (or above it) is not
+	// the state directory of a test that runs in a t.TempDir.
+	return append(env, "HOME="+noHome, "SALESDAG_CEILING_DIRECTORIES="+os.TempDir())
 }
 
 func fixture(t *testing.T) string {

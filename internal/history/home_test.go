@@ -11,6 +11,8 @@ import (
 func TestHomeIsFoundFromSubfolders(t *testing.T) {
 	t.Setenv(EnvHome, "")
 	project := t.TempDir()
+	// A stray .salesdag above the test's own directories is not found.
+	t.Setenv(EnvCeiling, filepath.Dir(project))
 	sub := filepath.Join(project, "a", "b")
 	require.NoError(t, os.MkdirAll(sub, 0o755))
 
@@ -37,6 +39,15 @@ func TestHomeIsFoundFromSubfolders(t *testing.T) {
 	// In the project folder itself it stays relative.
 	t.Chdir(project)
 	require.Equal(t, DefaultHome, Home(os.Getenv))
+
+	// The search does not go up into a ceiling directory (relative
+	// entries are ignored, as git ignores them).
+	t.Chdir(sub)
+	t.Setenv(EnvCeiling, "relative/dir"+string(filepath.ListSeparator)+project)
+	require.Equal(t, DefaultHome, Home(os.Getenv))
+	require.NotEmpty(t, HomeSearch(os.Getenv))
+	t.Setenv(EnvCeiling, filepath.Dir(project))
+	require.True(t, filepath.IsAbs(Home(os.Getenv)), "a ceiling above the project does not hide it")
 
 	// A file named .salesdag is not a state directory.
 	other := t.TempDir()

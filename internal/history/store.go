@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +22,12 @@ import (
 
 // EnvHome names the directory that holds salesdag's local state.
 const EnvHome = "SALESDAG_HOME"
+
+// EnvCeiling lists directories (separated as in PATH) that the search for
+// a .salesdag directory does not go up into, as GIT_CEILING_DIRECTORIES
+// does for git: a stray /tmp/.salesdag is not found from /tmp/work when
+// /tmp is a ceiling.
+const EnvCeiling = "SALESDAG_CEILING_DIRECTORIES"
 
 // DefaultHome is the state directory when $SALESDAG_HOME is not set,
 // relative to the working directory.
@@ -50,7 +57,8 @@ var (
 // directory or one of its parents, as git finds .git, so that every
 // folder of a project shares one history; else .salesdag in the working
 // directory, where the first run creates it. It is relative (".salesdag")
-// when it is the working directory's own.
+// when it is the working directory's own. The search does not go up into
+// a directory listed in $SALESDAG_CEILING_DIRECTORIES.
 func Home(getenv func(string) string) string {
 	h, _ := locateHome(getenv)
 	return h
@@ -78,6 +86,12 @@ func locateHome(getenv func(string) string) (home string, found bool) {
 	if err != nil {
 		return DefaultHome, false
 	}
+	var ceilings []string
+	for _, c := range filepath.SplitList(getenv(EnvCeiling)) {
+		if filepath.IsAbs(c) {
+			ceilings = append(ceilings, filepath.Clean(c))
+		}
+	}
 	for dir := wd; ; {
 		if st, err := os.Stat(filepath.Join(dir, DefaultHome)); err == nil && st.IsDir() {
 			if dir == wd {
@@ -86,7 +100,7 @@ func locateHome(getenv func(string) string) (home string, found bool) {
 			return filepath.Join(dir, DefaultHome), true
 		}
 		parent := filepath.Dir(dir)
-		if parent == dir {
+		if parent == dir || slices.Contains(ceilings, parent) {
 			return DefaultHome, false
 		}
 		dir = parent
