@@ -29,7 +29,7 @@ func (in Inputs) Sample() bool { return in.URL == "" && len(in.Files) == 0 }
 // ManyFiles is the number of files above which a run's input is one
 // lineage dataset, their common directory with a fileCount, rather than
 // one dataset per file.
-const ManyFiles = 100
+const ManyFiles = pipeline.FileProfileLimit
 
 // ResolveInputs resolves --input values (and the positional arguments,
 // after them): each file path or glob (expanded here, in sorted order) in

@@ -238,9 +238,7 @@ func runPlan(ctx context.Context, o Options, src pipeline.Source, db *dbio.Outpu
 	start := o.Now()
 	d, p := o.DAG, o.Plan
 	res := &RunResult{Source: src, Plan: p}
-	// The statistics of each file of a multi-file input come from reading
-	// each again (RawSales.FileProfiles): the read itself need not profile.
-	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers, Profile: ev.measure && !ev.in.perFileProfiles(), KeepRows: keepRows(p)}
+	popts := pipeline.Options{OnBadRows: o.OnBadRows, Workers: o.Workers, Profile: ev.measure, KeepRows: keepRows(p)}
 	if o.Progress != nil {
 		total := src.Size
 		popts.Progress = guardProgress(o.Log, func(n, rows int64) { o.Progress(n, total, rows) })

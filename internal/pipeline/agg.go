@@ -373,7 +373,14 @@ func (pa *profAgg) merge(o *profAgg) {
 
 // profile finishes the merged share into the input profile.
 func (pa *profAgg) profile(r *RawSales) InputProfile {
-	p := InputProfile{RowCount: int64(r.n), Bytes: r.bytes, RejectedCount: int64(len(r.rejected))}
+	return pa.profileOf(int64(r.n), r.bytes, int64(len(r.rejected)), r.nulls, int64(r.prods.len()), int64(r.custs.len()))
+}
+
+// profileOf is profile for rows data rows of bytes bytes, rejected rows
+// set aside, the null counts, and the distinct product ids and long
+// customer ids (those of the dictionaries).
+func (pa *profAgg) profileOf(rows, bytes, rejected int64, nulls [4]int64, prods, longCusts int64) InputProfile {
+	p := InputProfile{RowCount: rows, Bytes: bytes, RejectedCount: rejected}
 	p.AmountCount = pa.count
 	p.AmountMin, p.AmountMax = pa.lo, pa.hi
 	if pa.count == 0 {
@@ -384,12 +391,12 @@ func (pa *profAgg) profile(r *RawSales) InputProfile {
 	p.AmountSum = sum.value()
 	distinct := [4]int64{
 		colDate:     pa.dates.len(),
-		colProduct:  int64(r.prods.len()),
+		colProduct:  prods,
 		colAmount:   pa.centsSet.len() + int64(pa.otherAmounts.len()),
-		colCustomer: pa.custs.len() + int64(r.custs.len()),
+		colCustomer: pa.custs.len() + longCusts,
 	}
 	for c, name := range ColumnNames {
-		p.Columns = append(p.Columns, ColumnProfile{Name: name, NullCount: r.nulls[c], DistinctCount: distinct[c]})
+		p.Columns = append(p.Columns, ColumnProfile{Name: name, NullCount: nulls[c], DistinctCount: distinct[c]})
 	}
 	return p
 }

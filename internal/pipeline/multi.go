@@ -141,6 +141,10 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 	for i, p := range parts {
 		frs[i] = &fileRead{src: p, order: make(chan *fileJob, fileQueue)}
 	}
+	// Up to FileProfileLimit files are measured one by one during the read
+	// (for lineage): each file gets parsers of its own, whose dictionaries
+	// and profile shares are that file's.
+	perFile := multi && stream && len(parts) <= FileProfileLimit && (opts.Profile || opts.profileOnly)
 	var (
 		stop    atomic.Bool
 		lays    layouts
@@ -151,6 +155,7 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 		readers sync.WaitGroup
 		pmu     sync.Mutex
 		all     []*parser   // every parser, by id
+		allFile []int       // perFile: the file of each parser
 		dups    []*dupParts // streaming mode: entries per parser and file
 		dupFile []int       // the file of each dups entry
 		aggFree = make(chan chunkAgg, 2*workers+2)
@@ -158,14 +163,14 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 	for range cap(free) {
 		free <- nil
 	}
-	newParserFor := func(lay *layout) *parser {
+	newParserFor := func(lay *layout, file int) *parser {
 		pmu.Lock()
 		defer pmu.Unlock()
 		p := newParser(lay, skip, len(all))
 		if stream {
 			p.agg = newWorkerAgg(aggFree, !opts.profileOnly, opts.Profile || opts.profileOnly)
 		}
-		all = append(all, p)
+		all, allFile = append(all, p), append(allFile, file)
 		return p
 	}
 	dupsFor := func(file int) *dupParts {
@@ -186,13 +191,21 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 				file int
 				dups map[int]*dupParts
 			}
-			mine := map[*layout]*state{}
+			type key struct {
+				lay  *layout
+				file int // perFile; else -1
+			}
+			mine := map[key]*state{}
 			for j := range jobs {
 				if !stop.Load() {
-					s := mine[j.lay]
+					k := key{j.lay, -1}
+					if perFile {
+						k.file = j.file
+					}
+					s := mine[k]
 					if s == nil {
-						s = &state{p: newParserFor(j.lay), file: -1, dups: map[int]*dupParts{}}
-						mine[j.lay] = s
+						s = &state{p: newParserFor(j.lay, k.file), file: -1, dups: map[int]*dupParts{}}
+						mine[k] = s
 					}
 					if a := s.p.agg; a != nil && a.dups != nil && s.file != j.file {
 						// Duplicate entries hold offsets within a file: one
@@ -361,6 +374,7 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 	)
 	errFile := -1 // the file of firstErr
 	stats := make([]FileStats, len(frs))
+	nulls := make([][4]int64, len(frs))
 	for i, fr := range frs {
 		for j := range fr.order {
 			<-j.done
@@ -410,6 +424,7 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 			raw.rejected = append(raw.rejected, r.rejected...)
 			for c := range raw.nulls {
 				raw.nulls[c] += r.nulls[c]
+				nulls[i][c] += r.nulls[c]
 			}
 			raw.minDate = min(raw.minDate, r.minDate)
 			raw.maxDate = max(raw.maxDate, r.maxDate)
@@ -446,12 +461,16 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 		stats[i].Name, stats[i].Path = parts[i].Name, parts[i].Path
 	}
 	if len(all) == 0 { // no data chunk at all: one parser for the merges
-		all = append(all, newParser(frs[0].lay, skip, 0))
+		all, allFile = append(all, newParser(frs[0].lay, skip, 0)), append(allFile, 0)
 		if stream {
 			all[0].agg = newWorkerAgg(aggFree, !opts.profileOnly, opts.Profile || opts.profileOnly)
 		}
 	}
 	raw.lay = all[0].lay
+	if perFile {
+		// Before finishStream, which merges the parsers' shares.
+		raw.fileProfiles = fileProfilesOf(all, allFile, stats, nulls)
+	}
 	if stream {
 		raw.finishStream(all, src, opts, nil, cleaned, daily)
 		raw.agg.dups = nil
@@ -491,6 +510,9 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 func (r *RawSales) FileProfiles() ([]*InputProfile, error) {
 	if !r.multi {
 		return nil, nil
+	}
+	if r.fileProfiles != nil {
+		return slices.Clone(r.fileProfiles), nil // measured during the read
 	}
 	out := make([]*InputProfile, len(r.parts))
 	errs := make([]error, len(r.parts))
@@ -556,4 +578,41 @@ func (r *RawSales) FileStats() []FileStats {
 		}
 	})
 	return slices.Clone(r.fileStats)
+}
+
+// FileProfileLimit is the most files whose statistics the read measures
+// one by one (a parser per file and worker); beyond it, FileProfiles reads
+// each file again.
+const FileProfileLimit = 100
+
+// fileProfilesOf builds each file's profile from the shares of its
+// parsers (file[k] is parser k's file): their profile shares merged, and
+// the distinct product and long customer ids of their dictionaries.
+func fileProfilesOf(parsers []*parser, file []int, stats []FileStats, nulls [][4]int64) []*InputProfile {
+	out := make([]*InputProfile, len(stats))
+	for i := range stats {
+		pa := newProfAgg()
+		var prods, custs []*dict
+		for k, p := range parsers {
+			if file[k] != i || p.agg == nil || p.agg.prof == nil {
+				continue
+			}
+			pa.merge(p.agg.prof)
+			prods, custs = append(prods, p.prods), append(custs, p.custs)
+		}
+		distinct := func(ds []*dict) int64 {
+			switch len(ds) {
+			case 0:
+				return 0
+			case 1:
+				return int64(ds[0].len())
+			}
+			d, _ := mergeDicts(ds)
+			return int64(d.len())
+		}
+		st := stats[i]
+		p := pa.profileOf(st.Rows, st.Bytes, st.Rejected, nulls[i], distinct(prods), distinct(custs))
+		out[i] = &p
+	}
+	return out
 }

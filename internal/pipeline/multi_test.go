@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -380,5 +381,42 @@ func TestManyFilesProgress(t *testing.T) {
 	for i := 1; i < len(seen); i++ {
 		require.GreaterOrEqual(t, seen[i], seen[i-1])
 		require.GreaterOrEqual(t, rows[i], rows[i-1])
+	}
+}
+
+// TestManyFilesFileProfiles: each file's statistics, measured during the
+// read (streaming mode) or by reading each file again (rows mode), are
+// those of the file read alone.
+func TestManyFilesFileProfiles(t *testing.T) {
+	data := streamCase(7, 2500)
+	rng := rand.New(rand.NewPCG(7, 7))
+	files := writeParts(t, t.TempDir(), splitInput(t, data, 5, rng), rng, true)
+	var want []InputProfile
+	for _, f := range files {
+		r, err := ReadSales(t.Context(), f.Source(), Options{OnBadRows: SkipBadRows, Profile: true})
+		if errors.Is(err, errOnlyHeader) {
+			want = append(want, InputProfile{})
+			continue
+		}
+		require.NoError(t, err)
+		want = append(want, mustProfile(t, r))
+	}
+	for _, cfg := range runConfigs {
+		for _, keep := range []bool{false, true} {
+			msg := fmt.Sprintf("chunk %d, %d workers, keep rows %v", cfg.chunk, cfg.workers, keep)
+			r, err := ReadSales(t.Context(), FilesSource(files), Options{OnBadRows: SkipBadRows, Profile: true, KeepRows: keep, Workers: cfg.workers, chunkSize: cfg.chunk})
+			require.NoError(t, err, msg)
+			require.Equal(t, !keep, r.fileProfiles != nil, "%s: measured during the read", msg)
+			got, err := r.FileProfiles()
+			require.NoError(t, err, msg)
+			require.Len(t, got, len(files), msg)
+			for i := range files {
+				if want[i].Columns == nil {
+					require.EqualValues(t, 0, got[i].RowCount, msg)
+					continue
+				}
+				require.Equal(t, want[i], *got[i], "%s: file %d", msg, i)
+			}
+		}
 	}
 }

@@ -71,8 +71,10 @@ type RawSales struct {
 	watches   []*fileWatch
 	fileBase  []int64 // streaming mode: where each file's CSV bytes start in the duplicate entries' offsets
 	fileStats []FileStats
-	segFile   []int // rows mode: the file of each segment
-	keptOnce  sync.Once
+	// fileProfiles: each file's statistics, measured during the read.
+	fileProfiles []*InputProfile
+	segFile      []int // rows mode: the file of each segment
+	keptOnce     sync.Once
 }
 
 // streamAgg is what streaming mode keeps of the rows.
