@@ -72,17 +72,10 @@ func (d *decoder) Uvarint() uint64 {
 	return u
 }
 
+// Varint undoes the zig-zag encoding of binary.AppendVarint.
 func (d *decoder) Varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	i, n := binary.Varint(d.b[d.off:])
-	if n <= 0 {
-		d.fail(errShort)
-		return 0
-	}
-	d.off += n
-	return i
+	u := d.Uvarint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 // take returns the next n bytes.
