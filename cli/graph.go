@@ -7,8 +7,8 @@ import (
 	"html"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -71,7 +71,7 @@ func newNodesCmd() *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(infos)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			tw := newTable(cmd.OutOrStdout())
 			fmt.Fprintln(tw, "NODE\tTYPE\tDEPENDS ON\tDOC")
 			for _, n := range infos {
 				deps := cmp.Or(strings.Join(n.Deps, ","), "-")
@@ -98,36 +98,19 @@ type graphView struct {
 // selection returns the nodes to draw (in topological order) and the set
 // that is on the execution path of the requested outputs.
 func selection(d *dag.DAG, v graphView) ([]*dag.Node, map[string]bool, error) {
-	keep := map[string]bool{}
-	all := d.Nodes()
-	for _, n := range all {
-		keep[n.Name] = true
-	}
-	restrict := func(root string, rel func(string) ([]string, error)) error {
-		names, err := rel(root)
+	nodes := d.Nodes()
+	for _, r := range []struct {
+		root string
+		rel  func(string) ([]string, error)
+	}{{v.Upstream, d.Upstream}, {v.Downstream, d.Downstream}} {
+		if r.root == "" {
+			continue
+		}
+		names, err := r.rel(r.root)
 		if err != nil {
-			return err
-		}
-		sub := map[string]bool{root: true}
-		for _, n := range names {
-			sub[n] = true
-		}
-		for k := range keep {
-			if !sub[k] {
-				delete(keep, k)
-			}
-		}
-		return nil
-	}
-	if v.Upstream != "" {
-		if err := restrict(v.Upstream, d.Upstream); err != nil {
 			return nil, nil, err
 		}
-	}
-	if v.Downstream != "" {
-		if err := restrict(v.Downstream, d.Downstream); err != nil {
-			return nil, nil, err
-		}
+		nodes = slices.DeleteFunc(nodes, func(n *dag.Node) bool { return n.Name != r.root && !slices.Contains(names, n.Name) })
 	}
 	onPath := map[string]bool{}
 	if len(v.Outputs) > 0 {
@@ -137,12 +120,6 @@ func selection(d *dag.DAG, v graphView) ([]*dag.Node, map[string]bool, error) {
 		}
 		for _, n := range p.Nodes {
 			onPath[n.Name] = true
-		}
-	}
-	var nodes []*dag.Node
-	for _, n := range all {
-		if keep[n.Name] {
-			nodes = append(nodes, n)
 		}
 	}
 	return nodes, onPath, nil

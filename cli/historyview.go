@@ -176,7 +176,8 @@ func runNote(r *history.Run) string {
 
 // writeDetail prints one run: its header, node timeline, datasets and
 // checks.
-func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
+func writeDetail(out io.Writer, d *history.Detail, o textOptions) error {
+	w := new(strings.Builder) // tabwriter.Flush cannot fail on it
 	tw := newTable(w)
 	fmt.Fprintf(tw, "run\t%s\n", d.ID)
 	fmt.Fprintf(tw, "job\t%s (namespace %s)\n", orDash([]string{d.Job}), orDash([]string{d.Namespace}))
@@ -193,9 +194,7 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 	if d.Error != "" {
 		fmt.Fprintf(tw, "error\t%s\n", oneLine(d.Error, 200))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	tw.Flush()
 
 	if len(d.Nodes) > 0 {
 		fmt.Fprintln(w)
@@ -220,9 +219,7 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Status, start, formatDuration(n.Duration()),
 				count(n.RowsIn), count(cmp.Or(n.RowsOut, n.Rows)), checks, errText)
 		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+		tw.Flush()
 	}
 
 	if len(d.Datasets) > 0 {
@@ -234,9 +231,7 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", o.path(history.DatasetName(ds.Namespace, ds.Name)), ds.Role, node,
 				count(ds.Rows), bytesText(ds.Bytes), len(ds.Fields))
 		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+		tw.Flush()
 	}
 
 	if len(d.Checks) > 0 {
@@ -254,11 +249,10 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 		if !o.AllChecks {
 			fmt.Fprintf(w, "checks: %d passed, %d failed (--checks lists them all)\n", passed, len(d.Checks)-passed)
 		}
-		if len(listed) == 0 {
-			return nil
-		}
 		tw = newTable(w)
-		fmt.Fprintln(tw, "CHECK\tNODE\tDATASET\tCOLUMN\tRESULT\tSEVERITY\tEXPECTED\tACTUAL")
+		if len(listed) > 0 {
+			fmt.Fprintln(tw, "CHECK\tNODE\tDATASET\tCOLUMN\tRESULT\tSEVERITY\tEXPECTED\tACTUAL")
+		}
 		for _, c := range listed {
 			res := "ok"
 			if !c.Success {
@@ -268,9 +262,10 @@ func writeDetail(w io.Writer, d *history.Detail, o textOptions) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, cmp.Or(c.Node, "-"), cmp.Or(label, "-"), cmp.Or(c.Column, "-"), res,
 				cmp.Or(c.Severity, "-"), cmp.Or(oneLine(c.Expected, 40), "-"), cmp.Or(oneLine(c.Actual, 40), "-"))
 		}
-		return tw.Flush()
+		tw.Flush()
 	}
-	return nil
+	_, err := io.WriteString(out, w.String())
+	return err
 }
 
 // writeColumn prints a column's journey, grouped by the dataset it
@@ -455,7 +450,8 @@ func splitHops(desc string, nodes map[string]bool) []string {
 }
 
 // writeNode prints a node's place in the DAG, its impact and its columns.
-func writeNode(w io.Writer, v *history.NodeView, o textOptions) error {
+func writeNode(out io.Writer, v *history.NodeView, o textOptions) error {
+	w := new(strings.Builder) // tabwriter.Flush cannot fail on it
 	tw := newTable(w)
 	kind := "node"
 	if v.Input {
@@ -483,9 +479,7 @@ func writeNode(w io.Writer, v *history.NodeView, o textOptions) error {
 	} else {
 		fmt.Fprintf(tw, "last run\t-\t(no recorded run ran it)\n")
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	tw.Flush()
 	if len(v.ColumnsIn) > 0 {
 		fmt.Fprintln(w)
 		tw = newTable(w)
@@ -494,9 +488,7 @@ func writeNode(w io.Writer, v *history.NodeView, o textOptions) error {
 			from := cmp.Or(c.Node, o.path(c.Dataset))
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, cmp.Or(c.Type, "-"), cmp.Or(from, "-"))
 		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+		tw.Flush()
 	}
 	if len(v.ColumnsOut) > 0 {
 		fmt.Fprintln(w)
@@ -505,15 +497,14 @@ func writeNode(w io.Writer, v *history.NodeView, o textOptions) error {
 		for _, c := range v.ColumnsOut {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, cmp.Or(c.Type, "-"), sourcesText(c.From, true))
 		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+		tw.Flush()
 	}
 	if len(v.RowFilters) > 0 {
 		fmt.Fprintf(w, "\nrows depend on: %s\n", sourcesText(v.RowFilters, false))
 		fmt.Fprintf(w, "(the steps of each: salesdag lineage column %s.COLUMN)\n", v.Node)
 	}
-	return nil
+	_, err := io.WriteString(out, w.String())
+	return err
 }
 
 // sourcesText names each source column with the subtypes of how it is
