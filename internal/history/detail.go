@@ -272,16 +272,8 @@ const ChecksFacetKey = "salesdag_checks"
 func nodeChecks(ev *lineage.RunEvent, node string) []Check {
 	var f struct {
 		Checks []struct {
-			Node        string `json:"node"`
-			Name        string `json:"name"`
-			Assertion   string `json:"assertion"`
-			Column      string `json:"column"`
-			Success     bool   `json:"success"`
-			Severity    string `json:"severity"`
-			Importance  string `json:"importance"`
-			Expected    string `json:"expected"`
-			Actual      string `json:"actual"`
-			Description string `json:"description"`
+			Check
+			Importance string `json:"importance"`
 		} `json:"checks"`
 	}
 	if node == "" || !customFacet(ev, ChecksFacetKey, &f) {
@@ -289,9 +281,10 @@ func nodeChecks(ev *lineage.RunEvent, node string) []Check {
 	}
 	out := make([]Check, 0, len(f.Checks))
 	for _, c := range f.Checks {
-		out = append(out, Check{Node: cmp.Or(c.Node, node), Name: cmp.Or(c.Name, c.Assertion), Assertion: c.Assertion,
-			Column: c.Column, Success: c.Success, Severity: cmp.Or(c.Severity, c.Importance), Expected: c.Expected,
-			Actual: c.Actual, Description: c.Description})
+		// The facet names no dataset: the node's run carries it.
+		c.Dataset, c.Node, c.Name = "", cmp.Or(c.Node, node), cmp.Or(c.Name, c.Assertion)
+		c.Severity = cmp.Or(c.Severity, c.Importance)
+		out = append(out, c.Check)
 	}
 	return out
 }
