@@ -14,7 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -305,11 +305,8 @@ func (s *Store) List() ([]Entry, error) {
 			out = append(out, e)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].LastUsed.Equal(out[j].LastUsed) {
-			return out[i].LastUsed.After(out[j].LastUsed)
-		}
-		return out[i].Path < out[j].Path
+	slices.SortFunc(out, func(a, b Entry) int {
+		return cmp.Or(b.LastUsed.Compare(a.LastUsed), strings.Compare(a.Path, b.Path))
 	})
 	return out, nil
 }

@@ -7,7 +7,7 @@ import (
 	"maps"
 	"path"
 	"slices"
-	"sort"
+
 	"strings"
 
 	"github.com/salesdag/salesdag/internal/dag"
@@ -326,23 +326,13 @@ func sortSteps(steps []ColumnEdge, order map[string]int) {
 			break
 		}
 	}
-	sort.SliceStable(steps, func(i, j int) bool {
-		a, b := steps[i], steps[j]
-		if da, db := depth[a.From.key()], depth[b.From.key()]; da != db {
-			return da < db
-		}
-		if oa, ob := order[a.To.Node], order[b.To.Node]; oa != ob {
-			return oa < ob
-		}
-		if la, lb := a.To.DatasetLabel(), b.To.DatasetLabel(); la != lb {
-			return la < lb
-		}
-		if wa, wb := a.To.Field == "", b.To.Field == ""; wa != wb {
-			return wb // a column before its dataset's row-level dependencies
-		}
-		if a.To.Field != b.To.Field {
-			return a.To.Field < b.To.Field
-		}
-		return a.From.String() < b.From.String()
+	// A column comes before its dataset's row-level dependencies (no
+	// field, compared as "\xff": after any UTF-8 name).
+	slices.SortStableFunc(steps, func(a, b ColumnEdge) int {
+		return cmp.Or(cmp.Compare(depth[a.From.key()], depth[b.From.key()]),
+			cmp.Compare(order[a.To.Node], order[b.To.Node]),
+			strings.Compare(a.To.DatasetLabel(), b.To.DatasetLabel()),
+			strings.Compare(cmp.Or(a.To.Field, "\xff"), cmp.Or(b.To.Field, "\xff")),
+			strings.Compare(a.From.String(), b.From.String()))
 	})
 }
