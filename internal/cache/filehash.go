@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -221,9 +222,7 @@ func hashFile(ctx context.Context, path string, size int64) (string, error) {
 				}
 				if err != nil {
 					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
+					firstErr = cmp.Or(firstErr, err)
 					mu.Unlock()
 					return
 				}

@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"errors"
@@ -155,10 +156,7 @@ func (d *DAG) Execute(ctx context.Context, p *Plan, inputs map[string]any, opts 
 			}
 		}
 	}
-	if err == nil {
-		err = hookErr
-	}
-	return res, err
+	return res, cmp.Or(err, hookErr)
 }
 
 // beforeGraph calls h.BeforeGraph; a panic is its error.

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -216,10 +217,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 		}
 		r.mu.Unlock()
 		if left > 0 {
-			if lastErr == nil {
-				lastErr = ctx.Err()
-			}
-			r.closeErr = fmt.Errorf("history: %d event(s) not recorded in %s: %w", left, r.path, lastErr)
+			r.closeErr = fmt.Errorf("history: %d event(s) not recorded in %s: %w", left, r.path, cmp.Or(lastErr, ctx.Err()))
 		}
 	})
 	return r.closeErr
@@ -229,10 +227,7 @@ func (r *Recorder) pendingErr(cause error) error {
 	r.mu.Lock()
 	left := len(r.queue)
 	r.mu.Unlock()
-	if cause == nil {
-		cause = errors.New("the recorder stopped")
-	}
-	return fmt.Errorf("history: %d event(s) not yet recorded in %s: %w", left, r.path, cause)
+	return fmt.Errorf("history: %d event(s) not yet recorded in %s: %w", left, r.path, cmp.Or(cause, errors.New("the recorder stopped")))
 }
 
 // loop is the background writer: it commits whatever is queued, in order,

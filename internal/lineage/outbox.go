@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -158,10 +159,7 @@ func sendWithRetry(ctx context.Context, t Transport, line []byte, opts FlushOpti
 	var err error
 	for attempt := 1; ; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
-			if err == nil {
-				err = cerr
-			}
-			return err
+			return cmp.Or(err, cerr)
 		}
 		err = t.Send(ctx, line)
 		if err == nil || !retryable(err) || attempt >= opts.MaxAttempts {
@@ -301,9 +299,7 @@ func appendRaw(path string, b []byte) error {
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err = cmp.Or(err, f.Close())
 	if err != nil {
 		return fmt.Errorf("lineage: set aside corrupt outbox lines in %s: %w", path, err)
 	}

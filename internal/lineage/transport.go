@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -170,9 +171,7 @@ func (t *FileTransport) writeOwnFile(line []byte) error {
 				if err == nil {
 					err = f.Sync()
 				}
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
+				err = cmp.Or(err, f.Close())
 				t.last = name
 				return err
 			}
