@@ -57,11 +57,8 @@ func newCache(f *cacheFlags, d *dag.DAG, inputs []string, home string, log *slog
 	}{{f.recompute, cache.PolicyRecompute}, {f.disable, cache.PolicyDisable}} {
 		for _, n := range set.nodes {
 			if node, ok := d.Node(n); !ok || node.IsInput {
-				_, err := d.Plan(n)
-				if err == nil {
-					err = fmt.Errorf("%q is an input, not a node", n)
-				}
-				return nil, &app.UsageError{Err: err}
+				_, err := d.Plan(n) // names the closest nodes
+				return nil, &app.UsageError{Err: cmp.Or(err, fmt.Errorf("%q is an input, not a node", n))}
 			}
 			pol[n] = set.p
 		}

@@ -47,11 +47,6 @@ any unique prefix, like git hashes, or given as "latest". Every query has --json
 	return cmd
 }
 
-func histText() textOptions {
-	cwd, _ := os.Getwd()
-	return textOptions{Loc: histLocation, Cwd: cwd}
-}
-
 func histJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -64,10 +59,7 @@ func histJSON(w io.Writer, v any) error {
 func histQuery(fn func(s *history.Store) error) error {
 	s, err := history.Open(history.DefaultPath(os.Getenv))
 	if err == nil {
-		err = fn(s)
-		if cerr := s.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
+		err = cmp.Or(fn(s), s.Close()) // fn runs first
 	}
 	if errors.Is(err, history.ErrNoHistory) {
 		if where := history.HomeSearch(os.Getenv); where != "" {
@@ -100,7 +92,8 @@ func histPrint[T any](w io.Writer, asJSON bool, v T, write func(io.Writer, T, te
 	if asJSON {
 		return histJSON(w, v)
 	}
-	return write(w, v, histText())
+	cwd, _ := os.Getwd()
+	return write(w, v, textOptions{Loc: histLocation, Cwd: cwd})
 }
 
 // noRunsMessage is `lineage runs` on an empty history: where it looked.

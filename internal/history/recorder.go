@@ -374,10 +374,7 @@ func (r *Recorder) writeLocked(batch []item, full bool) error {
 			// store before its full check, so a damaged one is moved aside
 			// as it was.
 			err := guard(func() error { return db.View(checkLayout) })
-			if cerr := guard(db.Close); err == nil {
-				err = cerr
-			}
-			return err
+			return cmp.Or(err, guard(db.Close))
 		}
 		werr := guard(func() error { return writeBatch(db, batch, r.host, r.pid) })
 		var pe panicError

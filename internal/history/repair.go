@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -125,9 +126,7 @@ func Repair(ctx context.Context, path string) (*RepairReport, error) {
 	werr := guard(func() error {
 		return db.Update(func(tx *bolt.Tx) error { return repairTx(tx, rep) })
 	})
-	if cerr := guard(db.Close); cerr != nil && werr == nil {
-		werr = cerr
-	}
+	werr = cmp.Or(werr, guard(db.Close))
 	if werr != nil {
 		return nil, fmt.Errorf("history: repair %s: %w", path, werr)
 	}

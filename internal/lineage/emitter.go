@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -135,9 +136,7 @@ func (o *EmitterOptions) defaults() {
 	if o.MaxBackoff < o.InitialBackoff {
 		o.MaxBackoff = o.InitialBackoff
 	}
-	if o.OutboxName == "" {
-		o.OutboxName = NewRunID().String()
-	}
+	o.OutboxName = cmp.Or(o.OutboxName, NewRunID().String())
 	if o.SpillAfter <= 0 {
 		o.SpillAfter = DefaultSpillAfter
 	}
@@ -397,9 +396,7 @@ func (e *Emitter) close(ctx context.Context) Report {
 		for _, it := range l.rejected {
 			rejected[it.seq] = true
 		}
-		if r.FirstError == nil {
-			r.FirstError = l.firstErr
-		}
+		r.FirstError = cmp.Or(r.FirstError, l.firstErr)
 		l.mu.Unlock()
 	}
 	e.spillMu.Lock()
@@ -425,9 +422,7 @@ func (e *Emitter) close(ctx context.Context) Report {
 		}
 	}
 	e.spillMu.Unlock()
-	if err := e.opts.Transport.Close(); err != nil && r.FirstError == nil {
-		r.FirstError = err
-	}
+	r.FirstError = cmp.Or(r.FirstError, e.opts.Transport.Close())
 	r.Elapsed = time.Since(start)
 	return r
 }
