@@ -157,9 +157,10 @@ func (b *batcher) flushAll() {
 	}
 }
 
-// encodeCounts writes keys and counts: uvarint length, key, uvarint count.
+// encodeCounts writes the number of keys, then each key and its count:
+// uvarint length, key, uvarint count.
 func encodeCounts(m map[string]int64) []byte {
-	var out []byte
+	out := binary.AppendUvarint(nil, uint64(len(m)))
 	for k, n := range m {
 		out = binary.AppendUvarint(out, uint64(len(k)))
 		out = append(out, k...)
@@ -168,22 +169,32 @@ func encodeCounts(m map[string]int64) []byte {
 	return out
 }
 
-func decodeCounts(b []byte, into map[string]int64) error {
+// decodeCounts adds a batch to into (made when nil, for the batch's
+// size) and returns it.
+func decodeCounts(b []byte, into map[string]int64) (map[string]int64, error) {
+	keys, n := binary.Uvarint(b)
+	if n <= 0 || keys > uint64(len(b)) {
+		return into, errors.New("key counts: malformed batch")
+	}
+	b = b[n:]
+	if into == nil {
+		into = make(map[string]int64, keys)
+	}
 	for len(b) > 0 {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || uint64(len(b)-n) < l {
-			return errors.New("key counts: malformed batch")
+			return into, errors.New("key counts: malformed batch")
 		}
 		k := string(b[n : n+int(l)])
 		b = b[n+int(l):]
 		c, m := binary.Uvarint(b)
 		if m <= 0 {
-			return errors.New("key counts: malformed batch")
+			return into, errors.New("key counts: malformed batch")
 		}
 		b = b[m:]
 		into[k] += int64(c)
 	}
-	return nil
+	return into, nil
 }
 
 // countsAcc is the keys of one (tag, bucket) with their counts.
@@ -192,16 +203,19 @@ type countsAcc struct{ M map[string]int64 }
 // countsFn merges batches of keys exactly (full keys, not hashes).
 type countsFn struct{}
 
-func (countsFn) CreateAccumulator() countsAcc { return countsAcc{M: map[string]int64{}} }
+func (countsFn) CreateAccumulator() countsAcc { return countsAcc{} }
 
 func (countsFn) AddInput(a countsAcc, batch []byte) (countsAcc, error) {
-	if a.M == nil {
-		a.M = map[string]int64{}
-	}
-	return a, decodeCounts(batch, a.M)
+	var err error
+	a.M, err = decodeCounts(batch, a.M)
+	return a, err
 }
 
+// MergeAccumulators adds the smaller map to the larger.
 func (countsFn) MergeAccumulators(a, b countsAcc) countsAcc {
+	if len(a.M) < len(b.M) {
+		a, b = b, a
+	}
 	if a.M == nil {
 		a.M = map[string]int64{}
 	}
@@ -227,8 +241,8 @@ func (countsFn) ExtractOutput(a countsAcc) keyCounts {
 func encodeCountsAcc(a countsAcc) ([]byte, error) { return encodeCounts(a.M), nil }
 
 func decodeCountsAcc(b []byte) (countsAcc, error) {
-	a := countsAcc{M: map[string]int64{}}
-	return a, decodeCounts(b, a.M)
+	m, err := decodeCounts(b, nil)
+	return countsAcc{M: m}, err
 }
 
 // tagCountsFn keys a bucket's counts by its tag.
