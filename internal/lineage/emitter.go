@@ -121,25 +121,20 @@ func (o *EmitterOptions) defaults() {
 	if o.Transport == nil {
 		o.Transport = NoneTransport{}
 	}
-	if o.Grace <= 0 {
-		o.Grace = DefaultGrace
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
-	if o.InitialBackoff <= 0 {
-		o.InitialBackoff = DefaultInitialBackoff
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = DefaultMaxBackoff
-	}
-	if o.MaxBackoff < o.InitialBackoff {
-		o.MaxBackoff = o.InitialBackoff
-	}
+	o.Grace = positive(o.Grace, DefaultGrace)
+	o.MaxAttempts = positive(o.MaxAttempts, DefaultMaxAttempts)
+	o.InitialBackoff = positive(o.InitialBackoff, DefaultInitialBackoff)
+	o.MaxBackoff = max(positive(o.MaxBackoff, DefaultMaxBackoff), o.InitialBackoff)
 	o.OutboxName = cmp.Or(o.OutboxName, NewRunID().String())
-	if o.SpillAfter <= 0 {
-		o.SpillAfter = DefaultSpillAfter
+	o.SpillAfter = positive(o.SpillAfter, DefaultSpillAfter)
+}
+
+// positive is v, or def when v is not above zero (a setting left out).
+func positive[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
 	}
+	return def
 }
 
 // Emitter delivers events in the background: Emit only encodes and

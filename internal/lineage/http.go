@@ -75,15 +75,11 @@ func NewHTTPTransport(cfg HTTPConfig) (*HTTPTransport, error) {
 	default:
 		return nil, fmt.Errorf("lineage: HTTP compression %q is not supported (use gzip, or leave it out)", cfg.Compression)
 	}
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultHTTPTimeout
-	}
 	t := &HTTPTransport{
 		target:  target.String(),
 		display: target.Redacted(),
 		apiKey:  cfg.APIKey,
-		timeout: timeout,
+		timeout: positive(cfg.Timeout, DefaultHTTPTimeout),
 		gzip:    strings.EqualFold(cfg.Compression, "gzip"),
 		headers: cfg.CustomHeaders,
 		client:  cfg.Client,

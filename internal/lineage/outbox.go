@@ -81,15 +81,9 @@ func (r FlushReport) String() string {
 // outbox. Flush does not close t.
 func Flush(ctx context.Context, dir string, t Transport, opts FlushOptions) (FlushReport, error) {
 	var r FlushReport
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = DefaultMaxAttempts
-	}
-	if opts.InitialBackoff <= 0 {
-		opts.InitialBackoff = DefaultInitialBackoff
-	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = DefaultMaxBackoff
-	}
+	opts.MaxAttempts = positive(opts.MaxAttempts, DefaultMaxAttempts)
+	opts.InitialBackoff = positive(opts.InitialBackoff, DefaultInitialBackoff)
+	opts.MaxBackoff = positive(opts.MaxBackoff, DefaultMaxBackoff)
 	files, err := outboxFiles(dir)
 	if err != nil || len(files) == 0 {
 		return r, err
