@@ -42,7 +42,7 @@ func TestDefaultChecksPassOnSample(t *testing.T) {
 func TestCheckedColumnsAreDeclared(t *testing.T) {
 	c := catalog(t)
 	for _, s := range DefaultChecks(CheckOptions{MaxDataLoss: pct(1)}) {
-		cols, ok := declaredColumns(c, s.Node)
+		cols, ok := c.Columns(s.Node)
 		require.True(t, ok, s.Node)
 		for _, ch := range s.Checks {
 			if ch.Column != "" {

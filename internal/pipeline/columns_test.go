@@ -2,10 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -45,92 +42,6 @@ func catalog(t *testing.T) *columns.Catalog {
 	return c
 }
 
-// declaredColumns returns the declared output columns of a node or the
-// columns of the input, in order.
-func declaredColumns(c *columns.Catalog, name string) ([]string, bool) {
-	if name == InputSource {
-		return slices.Clone(inputColumns), true
-	}
-	n, ok := c.Node(name)
-	if !ok {
-		return nil, false
-	}
-	out := make([]string, len(n.Fields))
-	for i, f := range n.Fields {
-		out[i] = f.Name
-	}
-	return out, true
-}
-
-// checkDeps checks the declarations against the real graph: every
-// declared node must exist there, and every node it reads must be one of
-// its dependencies. deps returns a node's dependencies and whether the
-// node exists.
-func checkDeps(c *columns.Catalog, deps func(node string) ([]string, bool)) error {
-	var errs []error
-	for _, n := range columnDecls {
-		d, ok := deps(n.Name)
-		if !ok {
-			errs = append(errs, fmt.Errorf("columns: node %q is declared but not in the graph", n.Name))
-			continue
-		}
-		for _, r := range c.Reads(n.Name) {
-			if !slices.Contains(d, r) {
-				errs = append(errs, fmt.Errorf("columns: node %q reads %q, which is not one of its dependencies %v", n.Name, r, d))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// checkColumns compares a node's declared columns with the columns its
-// result really has: every real column must be declared (complete) and
-// every declared column must be real (no stale declarations).
-func checkColumns(c *columns.Catalog, node string, actual []string) error {
-	declared, ok := declaredColumns(c, node)
-	if !ok {
-		return fmt.Errorf("columns: node %q has no declaration", node)
-	}
-	var missing, stale []string
-	for _, a := range actual {
-		if !slices.Contains(declared, a) {
-			missing = append(missing, a)
-		}
-	}
-	for _, d := range declared {
-		if !slices.Contains(actual, d) {
-			stale = append(stale, d)
-		}
-	}
-	var errs []error
-	if len(missing) > 0 {
-		errs = append(errs, fmt.Errorf("columns: node %q: columns %s are not declared", node, strings.Join(missing, ", ")))
-	}
-	if len(stale) > 0 {
-		errs = append(errs, fmt.Errorf("columns: node %q: declared columns %s are not in its result", node, strings.Join(stale, ", ")))
-	}
-	return errors.Join(errs...)
-}
-
-// resolveColumn returns the lineage of one column of a node.
-func resolveColumn(c *columns.Catalog, node, column string) (columns.ResolvedField, bool) {
-	r, ok := c.Resolve(node)
-	if !ok {
-		return columns.ResolvedField{}, false
-	}
-	return r.Field(column)
-}
-
-// dep returns the dependency of a field on one source column.
-func dep(f columns.ResolvedField, source, column string) (columns.Dep, bool) {
-	for _, d := range f.Deps {
-		if d.Source == source && d.Column == column {
-			return d, true
-		}
-	}
-	return columns.Dep{}, false
-}
-
 // TestColumnDeclarationsSound: every node of the graph is declared, and
 // every declared input column exists in a dependency of the node (the
 // catalog itself checks that the column exists there).
@@ -148,14 +59,14 @@ func TestColumnDeclarationsSound(t *testing.T) {
 		declared = append(declared, n.Name)
 	}
 	require.ElementsMatch(t, computed, declared, "one declaration per node")
-	require.NoError(t, checkDeps(c, func(name string) ([]string, bool) {
+	require.NoError(t, c.CheckDeps(func(name string) ([]string, bool) {
 		n, ok := d.Node(name)
 		if !ok {
 			return nil, false
 		}
 		return n.Deps, true
 	}))
-	cols, ok := declaredColumns(c, InputSource)
+	cols, ok := c.Columns(InputSource)
 	require.True(t, ok)
 	require.Equal(t, ColumnNames[:], cols, "the input's columns are the required ones")
 }
@@ -175,7 +86,7 @@ func TestColumnDeclarationsComplete(t *testing.T) {
 				for _, f := range schema {
 					names = append(names, f.Name)
 				}
-				declared, _ := declaredColumns(c, node)
+				declared, _ := c.Columns(node)
 				if node == NodeQuality && policy == FailOnBadRows {
 					// The schema follows the file, which has no
 					// rejected_record_count without skip mode.
@@ -184,7 +95,7 @@ func TestColumnDeclarationsComplete(t *testing.T) {
 					require.Equal(t, "rejected_record_count", declared[len(declared)-1])
 					continue
 				}
-				require.NoError(t, checkColumns(c, node, names))
+				require.NoError(t, c.CheckColumns(node, names))
 				require.Equal(t, names, declared, "%s: declared in result order", node)
 			}
 		})
@@ -252,7 +163,7 @@ func TestResolvedExamples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.node+"."+tt.col, func(t *testing.T) {
-			f, ok := resolveColumn(c, tt.node, tt.col)
+			f, ok := c.ResolveColumn(tt.node, tt.col)
 			require.True(t, ok)
 			var got []string
 			for _, d := range f.Deps {
@@ -284,7 +195,7 @@ func TestCustomerIDNeverFlowsToOutputs(t *testing.T) {
 		r, ok := c.Resolve(node)
 		require.True(t, ok)
 		for _, f := range r.Fields {
-			d, ok := dep(f, InputSource, "customer_id")
+			d, ok := f.Dep(InputSource, "customer_id")
 			if !ok || d.Direct == nil {
 				continue
 			}
@@ -293,7 +204,7 @@ func TestCustomerIDNeverFlowsToOutputs(t *testing.T) {
 	}
 	// Only the row-level nodes carry it as is.
 	for _, node := range []string{NodeRaw, NodeCleaned} {
-		f, ok := resolveColumn(c, node, "customer_id")
+		f, ok := c.ResolveColumn(node, "customer_id")
 		require.True(t, ok)
 		require.Equal(t, columns.Identity, f.Deps[slices.IndexFunc(f.Deps, func(d columns.Dep) bool { return d.Column == "customer_id" })].Direct.Subtype)
 	}
