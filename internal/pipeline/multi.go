@@ -270,37 +270,11 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 				}
 			}
 		}()
-		var (
-			buf  = <-free
-			lay  *layout
-			off  int
-			n    int
-			line int64
-		)
-		for lay == nil {
-			buf, n, line, err = sp.next(buf)
-			if opts.afterChunk != nil {
-				opts.afterChunk(sp.read)
-			}
-			if err != nil {
-				free <- buf
-				fr.err = readError(err)
-				return
-			}
-			if n == 0 {
-				free <- buf
-				if sp.read == 0 {
-					fr.err = fmt.Errorf("input %s: file is empty", fname)
-				} else {
-					fr.err = fmt.Errorf("input %s: no header row (only blank lines)", fname)
-				}
-				return
-			}
-			if lay, off, line, err = readHeader(fname, buf, n, line); err != nil {
-				free <- buf
-				fr.err = err
-				return
-			}
+		buf, n, lay, off, line, err := headerChunk(sp, <-free, fname, opts.afterChunk, readError)
+		if err != nil {
+			free <- buf
+			fr.err = err
+			return
 		}
 		lay = lays.canonical(lay)
 		fr.lay = lay

@@ -110,6 +110,31 @@ func (s *splitter) next(buf []byte) ([]byte, int, int64, error) {
 	}
 }
 
+// headerChunk reads chunks into buf until one holds the header (leading
+// blank lines are skipped) and parses it: the chunk, its length, the
+// layout, the offset of the first data row and its line. readError words
+// a failed read; buf is returned on errors too, so that it can be reused.
+func headerChunk(sp *splitter, buf []byte, name string, afterChunk func(read int64), readError func(error) error) (_ []byte, n int, lay *layout, off int, line int64, err error) {
+	for lay == nil {
+		buf, n, line, err = sp.next(buf)
+		if afterChunk != nil {
+			afterChunk(sp.read)
+		}
+		switch {
+		case err != nil:
+			return buf, 0, nil, 0, 0, readError(err)
+		case n == 0 && sp.read == 0:
+			return buf, 0, nil, 0, 0, fmt.Errorf("input %s: file is empty", name)
+		case n == 0:
+			return buf, 0, nil, 0, 0, fmt.Errorf("input %s: no header row (only blank lines)", name)
+		}
+		if lay, off, line, err = readHeader(name, buf, n, line); err != nil {
+			return buf, 0, nil, 0, 0, err
+		}
+	}
+	return buf, n, lay, off, line, nil
+}
+
 // recordCut returns the length of the longest prefix of b made of complete
 // records, 0 when b holds none. b starts on a record boundary. It follows
 // quotes exactly as tokenize does, jumping from quote to quote, so a
@@ -319,32 +344,9 @@ func ReadSales(ctx context.Context, src Source, opts Options) (out *RawSales, er
 		}
 	}()
 
-	// The header, skipping leading blank lines.
-	var (
-		buf  []byte
-		lay  *layout
-		off  int
-		n    int
-		line int64
-	)
-	for lay == nil {
-		buf, n, line, err = sp.next(buf)
-		if opts.afterChunk != nil {
-			opts.afterChunk(sp.read)
-		}
-		if err != nil {
-			return nil, readError(err)
-		}
-		if n == 0 {
-			if sp.read == 0 {
-				return nil, fmt.Errorf("input %s: file is empty", name)
-			}
-			return nil, fmt.Errorf("input %s: no header row (only blank lines)", name)
-		}
-		lay, off, line, err = readHeader(name, buf, n, line)
-		if err != nil {
-			return nil, err
-		}
+	buf, n, lay, off, line, err := headerChunk(sp, nil, name, opts.afterChunk, readError)
+	if err != nil {
+		return nil, err
 	}
 
 	workers := opts.workers()
