@@ -166,6 +166,17 @@ func (a *dailyAcc) add(c *chunkAgg) {
 	}
 }
 
+// take adds one chunk's cleaned rows (add), then offers the chunk's
+// buffers to free for a later chunk and leaves c empty.
+func (a *dailyAcc) take(c *chunkAgg, free chan<- chunkAgg) {
+	a.add(c)
+	select {
+	case free <- chunkAgg{dates: c.dates[:0], amts: c.amts[:0]}:
+	default:
+	}
+	*c = chunkAgg{}
+}
+
 // summary builds daily_sales_summary from the sums and the per-date
 // product counts (uniq, by date).
 func (a *dailyAcc) summary(uniq map[int32]int64) *DailySummary {

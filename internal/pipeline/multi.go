@@ -376,12 +376,7 @@ func readFilesOnce(ctx context.Context, src Source, opts Options) (out *RawSales
 				st.Kept += int64(r.agg.cleaned)
 				raw.n += rows
 				cleaned += r.agg.cleaned
-				daily.add(&r.agg)
-				select {
-				case aggFree <- chunkAgg{dates: r.agg.dates[:0], amts: r.agg.amts[:0]}:
-				default:
-				}
-				r.agg = chunkAgg{}
+				daily.take(&r.agg, aggFree)
 			} else if rows > 0 {
 				raw.segs = append(raw.segs, r.seg)
 				raw.segFile = append(raw.segFile, i)
